@@ -1,0 +1,136 @@
+//! Passwords, tokens and sign-in throttling.
+//!
+//! Passwords are hashed with argon2id. Tokens are 256 random bits, given to the client once and
+//! stored only as their SHA-256, so a leaked database holds no usable token. Unknown e-mail and
+//! wrong password get the same answer after the same work (a dummy hash is verified), so the
+//! sign-in form does not reveal who has an account.
+
+use crate::error::ApiError;
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::num::NonZeroU32;
+use std::sync::LazyLock;
+
+/// The hasher for the configured costs.
+fn argon2(memory_kib: u32, iterations: u32) -> Result<Argon2<'static>, ApiError> {
+    let params = Params::new(memory_kib, iterations, 1, None).map_err(ApiError::internal)?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes a password (CPU-heavy: call from `spawn_blocking`).
+pub fn hash_password(password: &str, memory_kib: u32, iterations: u32) -> Result<String, ApiError> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2(memory_kib, iterations)?
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(ApiError::internal)
+}
+
+/// A hash of a password nobody has, verified when the e-mail is unknown so that both failures
+/// cost the same time.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    hash_password("no account has this password", 19 * 1024, 2).unwrap_or_default()
+});
+
+/// Verifies a password against a stored PHC hash (or the dummy when `hash` is `None`).
+/// The parameters stored in the hash are used, so cost changes apply to new hashes only.
+pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
+    let stored = hash.unwrap_or(DUMMY_HASH.as_str());
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    ok && hash.is_some()
+}
+
+/// A new random session token.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!(
+        "hub_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// What is stored for a token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Limits sign-in attempts per e-mail address and per client address, so passwords cannot be
+/// guessed at speed. Both keys are checked; either running out answers 429 with `Retry-After`.
+pub struct LoginThrottle {
+    by_email: DefaultKeyedRateLimiter<String>,
+    by_ip: DefaultKeyedRateLimiter<String>,
+}
+
+impl LoginThrottle {
+    /// `per_minute` attempts per e-mail; five times that per client address (offices and
+    /// NAT share addresses).
+    pub fn new(per_minute: u32) -> Self {
+        let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let ip_n = NonZeroU32::new(per_minute.max(1).saturating_mul(5)).unwrap_or(NonZeroU32::MIN);
+        Self {
+            by_email: RateLimiter::keyed(Quota::per_minute(n)),
+            by_ip: RateLimiter::keyed(Quota::per_minute(ip_n)),
+        }
+    }
+
+    /// Takes one attempt for this e-mail and address, or says how long to wait.
+    pub fn check(&self, email: &str, ip: &str) -> Result<(), ApiError> {
+        let clock = governor::clock::DefaultClock::default();
+        for (limiter, key) in [(&self.by_email, email), (&self.by_ip, ip)] {
+            if let Err(not_until) = limiter.check_key(&key.to_string()) {
+                use governor::clock::Clock;
+                let wait = not_until.wait_time_from(clock.now()).as_secs() + 1;
+                return Err(ApiError::too_many_requests(
+                    wait,
+                    "too many sign-in attempts; try again later",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_hash() {
+        let h = hash_password("correct horse battery staple", 1024, 1).unwrap_or_default();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery staple", Some(&h)));
+        assert!(!verify_password("correct horse battery stapler", Some(&h)));
+        assert!(!verify_password("correct horse battery staple", None));
+    }
+
+    #[test]
+    fn tokens_are_random_and_stored_hashed() {
+        let a = new_token();
+        assert_ne!(a, new_token());
+        assert_eq!(token_hash(&a).len(), 64);
+        assert!(!token_hash(&a).contains(&a));
+    }
+
+    #[test]
+    fn sign_in_is_throttled_per_email() {
+        let t = LoginThrottle::new(3);
+        for _ in 0..3 {
+            assert!(t.check("a@x.org", "1.2.3.4").is_ok());
+        }
+        let e = t.check("a@x.org", "1.2.3.4").err();
+        assert_eq!(e.map(|e| e.status().as_u16()), Some(429));
+        assert!(t.check("b@x.org", "1.2.3.4").is_ok());
+    }
+}

@@ -1,0 +1,257 @@
+//! Extractors that turn every malformed request into a problem+json 4xx with a reason,
+//! instead of axum's plain-text rejections.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use hub_domain::validate::FieldError;
+use hub_domain::{User, Viewer};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+/// A JSON body, read within the body limit and deserialised with the path of the first bad
+/// field. Keeps a digest of the raw request for idempotency keys.
+pub struct ApiJson<T> {
+    /// The value.
+    pub value: T,
+    /// SHA-256 of method, path and body.
+    pub fingerprint: String,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| {
+                let v = v.trim().to_ascii_lowercase();
+                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::unsupported_media_type(
+                "send the body as application/json",
+            ));
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(req.method().as_str().as_bytes());
+        hasher.update(b" ");
+        hasher.update(req.uri().path().as_bytes());
+        hasher.update(b"\n");
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::too_large("the request body is larger than this server accepts")
+            } else {
+                ApiError::bad_request(format!("cannot read the request body: {e}"))
+            }
+        })?;
+        hasher.update(&bytes);
+        let value = parse_json(&bytes)?;
+        Ok(Self {
+            value,
+            fingerprint: hex::encode(hasher.finalize()),
+        })
+    }
+}
+
+/// Deserialises JSON, naming the field at fault: syntax errors are 400, type and value errors
+/// (an unknown enum value, a string for a number, a missing field) are 422 on that field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        use serde_json::error::Category;
+        match inner.classify() {
+            Category::Syntax | Category::Eof | Category::Io => {
+                ApiError::bad_request(format!("malformed JSON: {inner}"))
+            }
+            Category::Data => {
+                let field = if path == "." {
+                    "body".to_string()
+                } else {
+                    path
+                };
+                ApiError::validation(vec![FieldError::new(
+                    field,
+                    strip_position(&inner.to_string()),
+                )])
+            }
+        }
+    })
+}
+
+/// serde_json appends " at line 1 column 42"; the field path says more.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// A query string, deserialised with 4xx answers naming the bad parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                ApiError::invalid(
+                    if field == "." { "query".into() } else { field },
+                    e.into_inner().to_string(),
+                )
+            })
+    }
+}
+
+/// A numeric id in the path; anything else is a 404 (there is no such resource).
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found("resource"))?;
+        raw.parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .map(Id)
+            .ok_or_else(|| ApiError::not_found("resource"))
+    }
+}
+
+/// The signed-in user; 401 without a valid token.
+pub struct Auth(pub User);
+
+/// The signed-in user if any; an invalid token is still a 401 (the client should know).
+pub struct MaybeAuth(pub Option<User>);
+
+impl MaybeAuth {
+    /// The viewer for redaction rules.
+    pub fn viewer(&self) -> Viewer {
+        viewer_of(self.0.as_ref())
+    }
+}
+
+/// The viewer a user is (anonymous for none).
+pub fn viewer_of(user: Option<&User>) -> Viewer {
+    match user {
+        Some(u) => Viewer {
+            user_id: Some(u.id),
+            roles: u.roles.clone(),
+        },
+        None => Viewer::anonymous(),
+    }
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(v) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let v = v
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
+    match v.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(ApiError::unauthorized("use Authorization: Bearer <token>")),
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<User>() {
+            return Ok(MaybeAuth(Some(user.clone())));
+        }
+        let Some(token) = bearer(parts)? else {
+            return Ok(MaybeAuth(None));
+        };
+        let user = state
+            .store
+            .session_user(&crate::auth::token_hash(token))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the token is unknown, expired or revoked"))?;
+        parts.extensions.insert(user.clone());
+        Ok(MaybeAuth(Some(user)))
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match MaybeAuth::from_request_parts(parts, state).await? {
+            MaybeAuth(Some(u)) => Ok(Auth(u)),
+            MaybeAuth(None) => Err(ApiError::unauthorized(
+                "sign in first: Authorization: Bearer <token>",
+            )),
+        }
+    }
+}
+
+/// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.
+pub struct IdempotencyKeyHeader(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(v) = parts.headers.get("idempotency-key") else {
+            return Ok(Self(None));
+        };
+        let s = v.to_str().unwrap_or("");
+        if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            return Err(ApiError::invalid(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            ));
+        }
+        Ok(Self(Some(s.to_string())))
+    }
+}
+
+/// The client's address (the TCP peer; the hub is meant to run behind a proxy that the
+/// operator configures to pass it through, or directly). Empty when unknown (in-process tests).
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_default(),
+        ))
+    }
+}

@@ -1,0 +1,13 @@
+//! The hub's HTTP API: axum handlers for the public contract (`shared/CONTRACT.md`), the
+//! OpenAPI document generated from them, and the operations endpoints.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod middleware;
+pub mod routes;
+pub mod state;
+
+pub use routes::{app, openapi};
+pub use state::{ApiConfig, AppState};

@@ -1,0 +1,383 @@
+//! Threads and the posts under them.
+
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery, Auth, Id, IdempotencyKeyHeader, MaybeAuth};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use hub_domain::validate::{self, Checker};
+use hub_domain::{
+    lang, markup, search, Aspect, Post, PostKind, PostStatus, Thread, ThreadSort, User,
+};
+use hub_store::{Created, IdempotencyKey, NewPost, NewThread, ThreadQuery};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_threads, create_thread))
+        .routes(routes!(get_thread))
+        .routes(routes!(list_posts, create_post))
+}
+
+/// A page of items.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// Items of this page.
+    pub items: Vec<T>,
+    /// Cursor of the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Page size: 50 by default, at most 200.
+pub(crate) fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=200).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::invalid("limit", "must be 1 to 200")),
+    }
+}
+
+/// Filters of the thread list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadFilters {
+    /// Only threads about this objective (1-23).
+    pub objective: Option<i64>,
+    /// Only threads opened by a post of this kind.
+    pub kind: Option<PostKind>,
+    /// Words that must all occur in a post or the title (any language; Chinese by characters).
+    pub q: Option<String>,
+    /// `activity` (default), `new` or `top`.
+    pub sort: Option<ThreadSort>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+    /// Page size (1-200, default 50).
+    pub limit: Option<i64>,
+}
+
+fn region_or_404(state: &AppState, slug: &str) -> ApiResult<()> {
+    state
+        .region(slug)
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("region"))
+}
+
+/// Threads of a regional space.
+#[utoipa::path(get, path = "/regions/{slug}/threads", tag = "threads",
+    params(("slug" = String, Path, description = "Region slug"), ThreadFilters),
+    responses((status = 200, body = Page<Thread>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn list_threads(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ApiQuery(f): ApiQuery<ThreadFilters>,
+) -> ApiResult<Json<Page<Thread>>> {
+    region_or_404(&state, &slug)?;
+    if let Some(o) = f.objective {
+        validate::objective_ids(&[o]).map_err(|e| ApiError::invalid("objective", e.message))?;
+    }
+    if f.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(ApiError::invalid("q", "must be at most 200 characters"));
+    }
+    let page = state
+        .store
+        .list_threads(&ThreadQuery {
+            region: slug,
+            objective: f.objective,
+            kind: f.kind,
+            q: f.q,
+            sort: f.sort.unwrap_or(ThreadSort::Activity),
+            cursor: f.cursor,
+            limit: page_limit(f.limit)?,
+        })
+        .await?;
+    Ok(Json(Page {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// A new thread.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateThreadRequest {
+    /// Title (3-200 characters).
+    pub title: String,
+    /// Markdown of the opening post (at most 20,000 characters).
+    pub body: String,
+    /// Kind of the opening post.
+    pub kind: PostKind,
+    /// GCM objectives (1-23, at most 10).
+    #[serde(default)]
+    pub objectives: Vec<i64>,
+    /// What the post reports on.
+    #[serde(default)]
+    pub aspects: Vec<Aspect>,
+    /// Language (BCP 47); detected when absent.
+    pub language: Option<String>,
+}
+
+/// A new thread with its opening post.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadCreated {
+    /// The thread.
+    #[serde(flatten)]
+    pub thread: Thread,
+    /// Its opening post.
+    pub opening_post: Post,
+}
+
+/// Validates and renders the parts of a post; errors are collected into `c`.
+pub(crate) struct PostDraft {
+    pub body: String,
+    pub body_html: String,
+    pub search_terms: String,
+    pub language: Option<String>,
+    pub language_detected: bool,
+}
+
+pub(crate) fn draft_body(c: &mut Checker, body: &str, language: Option<&str>) -> Option<PostDraft> {
+    let body = c.check(validate::body(body));
+    let declared = match language {
+        Some(l) => Some(c.check(validate::language(l))?),
+        None => None,
+    };
+    let body = body?;
+    let plain = markup::plain_text(&body);
+    let (language, language_detected) = match declared {
+        Some(l) => (Some(l), false),
+        None => {
+            let d = lang::detect(&plain);
+            let detected = d.is_some();
+            (d, detected)
+        }
+    };
+    Some(PostDraft {
+        body_html: markup::render_markdown(&body),
+        search_terms: search::index_text(&plain),
+        body,
+        language,
+        language_detected,
+    })
+}
+
+pub(crate) fn author_ref(u: &User) -> hub_domain::AuthorRef {
+    hub_domain::AuthorRef {
+        id: u.id,
+        display_name: u.display_name.clone(),
+        organisation: u.organisation.clone(),
+        stakeholder_group: u.stakeholder_group,
+        country: u.country.clone(),
+    }
+}
+
+fn idem(user: &User, key: Option<String>, fingerprint: &str) -> Option<IdempotencyKey> {
+    key.map(|key| IdempotencyKey {
+        user_id: user.id,
+        key,
+        fingerprint: fingerprint.to_string(),
+    })
+}
+
+fn created<T: Serialize>(body: T, replayed: bool) -> Response {
+    let mut res = (StatusCode::CREATED, Json(body)).into_response();
+    if replayed {
+        res.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    res
+}
+
+/// Opens a thread in a regional space.
+#[utoipa::path(post, path = "/regions/{slug}/threads", tag = "threads", security(("bearer" = [])),
+    params(("slug" = String, Path, description = "Region slug"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Retry key: the same key within 24 h returns the first result")),
+    request_body = CreateThreadRequest,
+    responses((status = 201, body = ThreadCreated), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn create_thread(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Auth(user): Auth,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
+    body: ApiJson<CreateThreadRequest>,
+) -> ApiResult<Response> {
+    region_or_404(&state, &slug)?;
+    let r = body.value;
+    let mut c = Checker::new();
+    let title = c.check(validate::title(&r.title));
+    let objectives = c.check(validate::objective_ids(&r.objectives));
+    let draft = draft_body(&mut c, &r.body, r.language.as_deref());
+    c.finish().map_err(ApiError::validation)?;
+    let (Some(title), Some(objectives), Some(d)) = (title, objectives, draft) else {
+        return Err(ApiError::internal("validation passed without values"));
+    };
+    let new = NewThread {
+        region: slug,
+        title,
+        opening: NewPost {
+            author: author_ref(&user),
+            parent_id: None,
+            kind: r.kind,
+            body: d.body,
+            body_html: d.body_html,
+            search_terms: d.search_terms,
+            language: d.language,
+            language_detected: d.language_detected,
+            objectives,
+            aspects: validate::aspects(&r.aspects),
+            status: PostStatus::Published,
+        },
+    };
+    match state
+        .store
+        .create_thread(&new, idem(&user, key, &body.fingerprint).as_ref())
+        .await?
+    {
+        Created::New((thread, opening_post)) => Ok(created(
+            ThreadCreated {
+                thread,
+                opening_post,
+            },
+            false,
+        )),
+        Created::Replayed(id) => {
+            let thread = state.store.thread(id).await?;
+            let opening_post = match thread.opening_post_id {
+                Some(pid) => state.store.post(pid).await?,
+                None => return Err(ApiError::internal("thread without opening post")),
+            };
+            Ok(created(
+                ThreadCreated {
+                    thread,
+                    opening_post,
+                },
+                true,
+            ))
+        }
+    }
+}
+
+/// One thread.
+#[utoipa::path(get, path = "/threads/{id}", tag = "threads",
+    params(("id" = i64, Path, description = "Thread id")),
+    responses((status = 200, body = Thread), (status = 404, body = Problem)))]
+async fn get_thread(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<Thread>> {
+    Ok(Json(state.store.thread(id).await?))
+}
+
+/// Paging of a thread's posts.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PostPaging {
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+    /// Page size (1-200, default 50).
+    pub limit: Option<i64>,
+}
+
+/// The posts of a thread in tree order (depth-first, siblings oldest first), each with its
+/// `depth` and `parent_id`. Hidden and removed posts are tombstones for others; pending posts
+/// are shown to their author and the region's moderators only.
+#[utoipa::path(get, path = "/threads/{id}/posts", tag = "threads",
+    params(("id" = i64, Path, description = "Thread id"), PostPaging),
+    responses((status = 200, body = Page<Post>), (status = 404, body = Problem)))]
+async fn list_posts(
+    State(state): State<AppState>,
+    Id(id): Id,
+    viewer: MaybeAuth,
+    ApiQuery(p): ApiQuery<PostPaging>,
+) -> ApiResult<Json<Page<Post>>> {
+    let limit = page_limit(p.limit)?;
+    // 404 for a thread that does not exist, rather than an empty page.
+    state.store.thread(id).await?;
+    let page = state
+        .store
+        .thread_posts(id, p.cursor.as_deref(), limit)
+        .await?;
+    let viewer = viewer.viewer();
+    Ok(Json(Page {
+        items: page
+            .items
+            .into_iter()
+            .filter_map(|post| post.redacted_for(&viewer))
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// A reply.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePostRequest {
+    /// Markdown (at most 20,000 characters).
+    pub body: String,
+    /// The post replied to; absent for a top-level reply to the thread.
+    pub parent_id: Option<i64>,
+    /// Kind.
+    pub kind: PostKind,
+    /// GCM objectives (1-23, at most 10).
+    #[serde(default)]
+    pub objectives: Vec<i64>,
+    /// What the post reports on.
+    #[serde(default)]
+    pub aspects: Vec<Aspect>,
+    /// Language (BCP 47); detected when absent.
+    pub language: Option<String>,
+}
+
+/// Adds a post to a thread.
+#[utoipa::path(post, path = "/threads/{id}/posts", tag = "threads", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Thread id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Retry key: the same key within 24 h returns the first result")),
+    request_body = CreatePostRequest,
+    responses((status = 201, body = Post), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_post(
+    State(state): State<AppState>,
+    Id(thread_id): Id,
+    Auth(user): Auth,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
+    body: ApiJson<CreatePostRequest>,
+) -> ApiResult<Response> {
+    let r = body.value;
+    let mut c = Checker::new();
+    let objectives = c.check(validate::objective_ids(&r.objectives));
+    let draft = draft_body(&mut c, &r.body, r.language.as_deref());
+    if r.parent_id.is_some_and(|p| p <= 0) {
+        c.push(validate::FieldError::new("parent_id", "is not a post id"));
+    }
+    c.finish().map_err(ApiError::validation)?;
+    let (Some(objectives), Some(d)) = (objectives, draft) else {
+        return Err(ApiError::internal("validation passed without values"));
+    };
+    let new = NewPost {
+        author: author_ref(&user),
+        parent_id: r.parent_id,
+        kind: r.kind,
+        body: d.body,
+        body_html: d.body_html,
+        search_terms: d.search_terms,
+        language: d.language,
+        language_detected: d.language_detected,
+        objectives,
+        aspects: validate::aspects(&r.aspects),
+        status: PostStatus::Published,
+    };
+    match state
+        .store
+        .create_post(
+            thread_id,
+            &new,
+            idem(&user, key, &body.fingerprint).as_ref(),
+        )
+        .await?
+    {
+        Created::New(post) => Ok(created(post, false)),
+        Created::Replayed(id) => Ok(created(state.store.post(id).await?, true)),
+    }
+}

@@ -1,0 +1,43 @@
+use thiserror::Error;
+
+/// What can go wrong in storage, in the terms callers act on.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// The change conflicts with what is stored (a taken e-mail, a reused idempotency key).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The change is not allowed in the current state (a locked thread).
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The request field at fault.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// The store is misconfigured.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Whether this is a unique-constraint violation, on either backend.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(e)) => {
+                e.is_unique_violation()
+                    || e.code().as_deref() == Some("23505")
+                    || e.message().contains("UNIQUE constraint failed")
+            }
+            _ => false,
+        }
+    }
+}

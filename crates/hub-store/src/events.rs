@@ -1,0 +1,179 @@
+//! The event log: every change a client may see, appended in the transaction of the change.
+//!
+//! `seq` must be strictly increasing in commit order, so a client that saw `n` and resumes
+//! from `n` misses nothing. On SQLite the single writer makes an autoincrement enough. On
+//! PostgreSQL a sequence is not (values are taken before commit, commits land in any order),
+//! so events are written unsequenced and a relay gives them their `seq` after they commit:
+//! one relay transaction at a time (an advisory lock held to its commit) numbers every
+//! committed unsequenced event after the current maximum. Batches therefore commit in `seq`
+//! order, and within a batch numbers follow insertion order.
+
+use crate::{from_micros, now_micros, Backend, Result, Store, WriteTx};
+use serde::Serialize;
+use sqlx::Row;
+use std::time::Duration;
+
+/// The advisory lock key of the relay ("GCMHUB" in ASCII, as an integer).
+const RELAY_LOCK: i64 = 0x4743_4d48_5542;
+/// Most events numbered in one relay transaction.
+const RELAY_BATCH: i64 = 5_000;
+/// How often the relay looks for events left unsequenced by an instance that died between
+/// its commit and its relay run.
+const RELAY_SWEEP: Duration = Duration::from_millis(500);
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// `post.created`, `thread.updated`, ...
+    pub kind: &'static str,
+    /// Region of the thread or post.
+    pub region: Option<String>,
+    /// Thread concerned.
+    pub thread_id: Option<i64>,
+    /// Post concerned.
+    pub post_id: Option<i64>,
+    /// The user concerned (the author, or the user a `user:` event is for).
+    pub user_id: Option<i64>,
+    /// Who may receive it: `public`, `restricted` (the author and the region's moderators),
+    /// `moderators` (the region's moderators) or `user` (`user_id` only).
+    pub audience: &'static str,
+    /// The JSON body clients receive as `data`.
+    pub payload: String,
+}
+
+/// A sequenced event read back from the log.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRecord {
+    /// Position in the log.
+    pub seq: i64,
+    /// Event type.
+    pub kind: String,
+    /// Region.
+    pub region: Option<String>,
+    /// Thread.
+    pub thread_id: Option<i64>,
+    /// Post.
+    pub post_id: Option<i64>,
+    /// User concerned.
+    pub user_id: Option<i64>,
+    /// Audience (see [`NewEvent::audience`]).
+    pub audience: String,
+    /// JSON payload.
+    pub payload: String,
+    /// When the change was made.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Store {
+    /// Appends an event inside a write transaction.
+    pub(crate) async fn append_event(&self, tx: &mut WriteTx, e: &NewEvent) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO events (type, region, thread_id, post_id, user_id, audience, payload, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(e.kind)
+        .bind(&e.region)
+        .bind(e.thread_id)
+        .bind(e.post_id)
+        .bind(e.user_id)
+        .bind(e.audience)
+        .bind(&e.payload)
+        .bind(now_micros())
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.wrote_events = true;
+        Ok(())
+    }
+
+    /// Sequences every committed event that has no `seq` yet (PostgreSQL; a no-op on SQLite).
+    /// Returns the highest `seq` in the log afterwards.
+    pub async fn sequence_events(&self) -> Result<i64> {
+        if self.backend == Backend::Sqlite {
+            return self.head_seq().await;
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(RELAY_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let base: i64 =
+            sqlx::query_scalar("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events")
+                .fetch_one(&mut *tx)
+                .await?;
+        let numbered = sqlx::query(
+            "UPDATE events e SET seq = $1 + p.rn \
+             FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM events \
+                   WHERE seq IS NULL ORDER BY id LIMIT $2) p \
+             WHERE e.id = p.id",
+        )
+        .bind(base)
+        .bind(RELAY_BATCH)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        let head = base + i64::try_from(numbered).unwrap_or(0);
+        if numbered as i64 == RELAY_BATCH {
+            // More may be waiting: run again soon.
+            self.relay.notify_one();
+        }
+        Ok(head)
+    }
+
+    /// Runs the PostgreSQL relay until the pool closes: after every local commit that wrote
+    /// events, and on a short sweep for events other instances left unsequenced.
+    pub fn spawn_relay(&self) -> Option<tokio::task::JoinHandle<()>> {
+        if self.backend != Backend::Postgres {
+            return None;
+        }
+        let store = self.clone();
+        Some(tokio::spawn(async move {
+            loop {
+                let _ = tokio::time::timeout(RELAY_SWEEP, store.relay.notified()).await;
+                if store.pool.is_closed() {
+                    break;
+                }
+                if let Err(e) = store.sequence_events().await {
+                    tracing::warn!(error = %e, "event relay failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }))
+    }
+
+    /// The highest sequenced event.
+    pub async fn head_seq(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Sequenced events after `after`, in order, at most `limit`.
+    pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, type, region, thread_id, post_id, user_id, audience, payload, created_at \
+             FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EventRecord {
+                    seq: r.try_get("seq")?,
+                    kind: r.try_get("type")?,
+                    region: r.try_get("region")?,
+                    thread_id: r.try_get("thread_id")?,
+                    post_id: r.try_get("post_id")?,
+                    user_id: r.try_get("user_id")?,
+                    audience: r.try_get("audience")?,
+                    payload: r.try_get("payload")?,
+                    created_at: from_micros(r.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+}

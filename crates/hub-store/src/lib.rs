@@ -1,0 +1,274 @@
+//! Storage for the hub.
+//!
+//! One query layer over sqlx's `Any` driver serves both SQLite (the embedded default: one file,
+//! nothing installed) and PostgreSQL (to scale out): the schemas in `migrations/{sqlite,postgres}`
+//! are kept representation-compatible (integers, text, times as microseconds since the epoch)
+//! so nearly every statement is shared, and the few that differ (full-text search, how the
+//! event log is sequenced) branch on [`Backend`]. Both backends run the same test suite.
+#![forbid(unsafe_code)]
+
+mod error;
+mod events;
+mod posts;
+mod rows;
+mod threads;
+mod users;
+
+pub use error::StoreError;
+pub use events::{EventRecord, NewEvent};
+pub use posts::{NewPost, PostEdit};
+pub use threads::{NewThread, ThreadQuery};
+pub use users::NewUser;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, Notify};
+
+/// Result of storage calls.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file: one process, one writer at a time.
+    Sqlite,
+    /// PostgreSQL: several hub processes may share it.
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from a database URL's scheme.
+    pub fn from_url(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Config(format!(
+                "database URL must start with sqlite: or postgres:, got {:?}",
+                url.split(':').next().unwrap_or_default()
+            )))
+        }
+    }
+
+    /// Name used in logs, metrics and test output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most connections in the pool.
+    pub max_connections: u32,
+    /// How long to wait for a connection (and, on SQLite, for the write lock).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A page of results with the cursor of the next page.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Opaque cursor of the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// An `Idempotency-Key` presented with a creating request.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    /// Who sent it: keys are per user.
+    pub user_id: i64,
+    /// The key as sent.
+    pub key: String,
+    /// A hash of the request (method, path, body): the same key with another request is a
+    /// client bug, answered with a conflict rather than the wrong resource.
+    pub fingerprint: String,
+}
+
+/// What a creating call did.
+#[derive(Debug, Clone)]
+pub enum Created<T> {
+    /// Created now.
+    New(T),
+    /// The idempotency key was seen before: this is the id created then.
+    Replayed(i64),
+}
+
+/// The store: a connection pool and what the backend needs around it.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite allows one writer; queueing writers here, in order, beats polling its busy
+    /// handler. `BEGIN IMMEDIATE` still guards against other processes (the CLI).
+    write_lock: Option<Arc<Mutex<()>>>,
+    /// Wakes the PostgreSQL event relay after a commit.
+    relay: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+impl Store {
+    /// Connects to `url` (`sqlite:path` or `postgres://...`). A SQLite file and its folder are
+    /// created if missing, in WAL mode with `synchronous=FULL` (an acknowledged write survives
+    /// a power cut) and foreign keys on.
+    pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let mut url = url.to_string();
+        if backend == Backend::Sqlite {
+            url = prepare_sqlite_url(&url)?;
+        }
+        let connect = AnyConnectOptions::from_str(&url)
+            .map_err(|e| StoreError::Config(format!("database URL: {e}")))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(opts.max_connections.max(1))
+            .acquire_timeout(opts.acquire_timeout)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect)
+            .await?;
+        Ok(Self {
+            pool,
+            backend,
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            relay: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Applies the migrations of this backend that are not applied yet.
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for benchmarks and tests that need raw SQL.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Checks the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a write transaction: on SQLite, after taking the process's write lock, with
+    /// `BEGIN IMMEDIATE` so the database lock is held from the start (no upgrade deadlock).
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx> {
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx {
+            tx,
+            _guard: guard,
+            wrote_events: false,
+        })
+    }
+
+    /// Commits a write transaction and, on PostgreSQL, wakes the relay that sequences the
+    /// events it wrote.
+    pub(crate) async fn commit(&self, tx: WriteTx) -> Result<()> {
+        let wrote_events = tx.wrote_events;
+        tx.tx.commit().await?;
+        if wrote_events && self.backend == Backend::Postgres {
+            self.relay.notify_one();
+        }
+        Ok(())
+    }
+}
+
+/// A write transaction, holding the SQLite write lock while it lives.
+pub(crate) struct WriteTx {
+    pub(crate) tx: sqlx::Transaction<'static, sqlx::Any>,
+    _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    pub(crate) wrote_events: bool,
+}
+
+/// Makes sure a SQLite URL creates its file (`mode=rwc`) and that the file's folder exists.
+fn prepare_sqlite_url(url: &str) -> Result<String> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:" && !path.is_empty() {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Config(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+        }
+    }
+    let query = if query.contains("mode=") {
+        query.to_string()
+    } else if query.is_empty() {
+        "mode=rwc".to_string()
+    } else {
+        format!("{query}&mode=rwc")
+    };
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+/// Now, in microseconds since the epoch: the stored representation of times.
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// A stored time as a UTC timestamp.
+pub fn from_micros(us: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(us).unwrap_or_default()
+}

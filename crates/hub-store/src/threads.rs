@@ -1,0 +1,280 @@
+//! Threads: creating one with its opening post, reading and listing with filters.
+
+use crate::posts::{post_event, Placement};
+use crate::rows::{self, AUTHOR_COLUMNS, THREAD_COLUMNS};
+use crate::{
+    now_micros, Backend, Created, IdempotencyKey, NewEvent, NewPost, Page, Result, Store,
+    StoreError,
+};
+use hub_domain::{search, Post, PostKind, RegionCounts, Thread, ThreadSort};
+use sqlx::Row;
+
+/// A thread to open.
+#[derive(Debug, Clone)]
+pub struct NewThread {
+    /// Region slug (validated by the caller).
+    pub region: String,
+    /// Title.
+    pub title: String,
+    /// The opening post (its `parent_id` is ignored).
+    pub opening: NewPost,
+}
+
+/// How to list threads.
+#[derive(Debug, Clone)]
+pub struct ThreadQuery {
+    /// Region slug.
+    pub region: String,
+    /// Only threads about this objective.
+    pub objective: Option<i64>,
+    /// Only threads whose opening post is of this kind.
+    pub kind: Option<PostKind>,
+    /// Only threads with a published post (or title) matching all these words.
+    pub q: Option<String>,
+    /// Order.
+    pub sort: ThreadSort,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+    /// Page size.
+    pub limit: i64,
+}
+
+impl Store {
+    /// Opens a thread with its opening post.
+    pub async fn create_thread(
+        &self,
+        t: &NewThread,
+        idem: Option<&IdempotencyKey>,
+    ) -> Result<Created<(Thread, Post)>> {
+        let mut tx = self.begin_write().await?;
+        if let Some(key) = idem {
+            if let Some(id) = self.claim_idempotency_key(&mut tx, key, "thread").await? {
+                return Ok(Created::Replayed(id));
+            }
+        }
+        let now = now_micros();
+        let p = &t.opening;
+        let thread_id: i64 = sqlx::query_scalar(
+            "INSERT INTO threads (region, title, author_id, kind, objectives, created_at, last_activity_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(&t.region)
+        .bind(&t.title)
+        .bind(p.author.id)
+        .bind(p.kind.as_str())
+        .bind(rows::ids_json(&p.objectives))
+        .bind(now)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        for o in &p.objectives {
+            sqlx::query("INSERT INTO thread_objectives (objective, thread_id) VALUES ($1, $2)")
+                .bind(*o)
+                .bind(thread_id)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        // The title is searchable through the opening post.
+        let mut opening = p.clone();
+        opening.parent_id = None;
+        opening.search_terms = format!("{} {}", search::index_text(&t.title), p.search_terms);
+        let at = Placement {
+            thread_id,
+            region: t.region.clone(),
+            parent: None,
+        };
+        let post = self.insert_post(&mut tx, &at, &opening, now).await?;
+        sqlx::query("UPDATE threads SET opening_post_id = $1 WHERE id = $2")
+            .bind(post.id)
+            .bind(thread_id)
+            .execute(&mut *tx.tx)
+            .await?;
+        let thread = self.thread_in(&mut tx, thread_id).await?;
+        self.append_event(
+            &mut tx,
+            &NewEvent {
+                kind: "thread.created",
+                region: Some(t.region.clone()),
+                thread_id: Some(thread_id),
+                post_id: Some(post.id),
+                user_id: Some(p.author.id),
+                audience: crate::posts::audience(post.status),
+                payload: serde_json::to_string(&thread).unwrap_or_default(),
+            },
+        )
+        .await?;
+        self.append_event(&mut tx, &post_event("post.created", &post))
+            .await?;
+        if let Some(key) = idem {
+            self.complete_idempotency_key(&mut tx, key, thread_id)
+                .await?;
+        }
+        self.commit(tx).await?;
+        Ok(Created::New((thread, post)))
+    }
+
+    async fn thread_in(&self, tx: &mut crate::WriteTx, id: i64) -> Result<Thread> {
+        let row = sqlx::query(&format!(
+            "SELECT {THREAD_COLUMNS}, {AUTHOR_COLUMNS} FROM threads t JOIN users u ON u.id = t.author_id WHERE t.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx.tx)
+        .await?
+        .ok_or(StoreError::NotFound("thread"))?;
+        Ok(rows::thread(&row)?)
+    }
+
+    /// One thread.
+    pub async fn thread(&self, id: i64) -> Result<Thread> {
+        let row = sqlx::query(&format!(
+            "SELECT {THREAD_COLUMNS}, {AUTHOR_COLUMNS} FROM threads t JOIN users u ON u.id = t.author_id WHERE t.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("thread"))?;
+        Ok(rows::thread(&row)?)
+    }
+
+    /// Threads of a region, pinned first, then by the chosen order, with keyset pagination.
+    pub async fn list_threads(&self, q: &ThreadQuery) -> Result<Page<Thread>> {
+        let key = match q.sort {
+            ThreadSort::Activity => "t.last_activity_at",
+            ThreadSort::New => "t.created_at",
+            ThreadSort::Top => "t.endorsements",
+        };
+        let mut sql = format!(
+            "SELECT {THREAD_COLUMNS}, {AUTHOR_COLUMNS}, {key} AS sort_key FROM threads t \
+             JOIN users u ON u.id = t.author_id WHERE t.region = $1"
+        );
+        let mut args = Args::default();
+        args.push_text(q.region.clone()); // $1, in the statement above
+        if let Some(o) = q.objective {
+            let p = args.push_int(o);
+            sql.push_str(&format!(
+                " AND t.id IN (SELECT thread_id FROM thread_objectives WHERE objective = {p})"
+            ));
+        }
+        if let Some(k) = q.kind {
+            let p = args.push_text(k.as_str().to_string());
+            sql.push_str(&format!(" AND t.kind = {p}"));
+        }
+        let terms = q.q.as_deref().map(search::query_terms).unwrap_or_default();
+        if !terms.is_empty() {
+            match self.backend {
+                Backend::Sqlite => {
+                    // FTS5 syntax: each term quoted (they are alphanumeric already), all must match.
+                    let expr = terms
+                        .iter()
+                        .map(|t| format!("\"{t}\""))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let p = args.push_text(expr);
+                    sql.push_str(&format!(
+                        " AND t.id IN (SELECT p.thread_id FROM post_search s JOIN posts p ON p.id = s.rowid \
+                         WHERE post_search MATCH {p} AND p.status = 'published')"
+                    ));
+                }
+                Backend::Postgres => {
+                    let p = args.push_text(terms.join(" "));
+                    sql.push_str(&format!(
+                        " AND t.id IN (SELECT p.thread_id FROM posts p \
+                         WHERE p.search_terms @> string_to_array({p}, ' ') AND p.status = 'published')"
+                    ));
+                }
+            }
+        }
+        if let Some(c) = &q.cursor {
+            let parts = rows::decode_cursor(c, 3)?;
+            let pinned = args.push_int(rows::cursor_int(&parts[0])?);
+            let k = args.push_int(rows::cursor_int(&parts[1])?);
+            let id = args.push_int(rows::cursor_int(&parts[2])?);
+            sql.push_str(&format!(
+                " AND (t.pinned, {key}, t.id) < ({pinned}, {k}, {id})"
+            ));
+        }
+        let limit_p = args.push_int(q.limit + 1);
+        sql.push_str(&format!(
+            " ORDER BY t.pinned DESC, {key} DESC, t.id DESC LIMIT {limit_p}"
+        ));
+        let rows = args
+            .bind_all(sqlx::query(&sql))
+            .fetch_all(&self.pool)
+            .await?;
+        let limit = usize::try_from(q.limit).unwrap_or(0);
+        let mut items = Vec::with_capacity(rows.len().min(limit));
+        let mut last = None;
+        for r in rows.iter().take(limit) {
+            let t = rows::thread(r)?;
+            last = Some((i64::from(t.pinned), r.try_get::<i64, _>("sort_key")?, t.id));
+            items.push(t);
+        }
+        let next_cursor = match last {
+            Some((p, k, i)) if rows.len() > limit => Some(rows::encode_cursor(&[
+                p.to_string(),
+                k.to_string(),
+                i.to_string(),
+            ])),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Counts per region (threads, published posts, participants).
+    pub async fn region_counts(&self) -> Result<Vec<(String, RegionCounts)>> {
+        let rows = sqlx::query(
+            "SELECT t.region AS region, CAST(COUNT(DISTINCT t.id) AS BIGINT) AS threads, \
+             CAST((SELECT COUNT(*) FROM posts p WHERE p.region = t.region AND p.status = 'published') AS BIGINT) AS posts, \
+             CAST((SELECT COUNT(DISTINCT p.author_id) FROM posts p WHERE p.region = t.region AND p.status = 'published') AS BIGINT) AS participants \
+             FROM threads t GROUP BY t.region",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("region")?,
+                    RegionCounts {
+                        threads: r.try_get("threads")?,
+                        posts: r.try_get("posts")?,
+                        participants: r.try_get("participants")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Arguments of a query assembled from optional filters: each push returns its placeholder, so
+/// placeholders are numbered in the order they are bound, on both backends.
+#[derive(Default)]
+pub(crate) struct Args(Vec<Arg>);
+
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+impl Args {
+    pub(crate) fn push_int(&mut self, v: i64) -> String {
+        self.0.push(Arg::Int(v));
+        format!("${}", self.0.len())
+    }
+
+    pub(crate) fn push_text(&mut self, v: String) -> String {
+        self.0.push(Arg::Text(v));
+        format!("${}", self.0.len())
+    }
+
+    pub(crate) fn bind_all<'q>(
+        self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for a in self.0 {
+            q = match a {
+                Arg::Int(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+            };
+        }
+        q
+    }
+}

@@ -1,0 +1,229 @@
+//! Accounts, roles and sessions.
+
+use crate::{from_micros, now_micros, Result, Store, StoreError};
+use hub_domain::{Role, RoleKind, StakeholderGroup, User};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// A new account, validated.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Lower-cased e-mail.
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Display name.
+    pub display_name: String,
+    /// Organisation.
+    pub organisation: Option<String>,
+    /// Stakeholder group.
+    pub stakeholder_group: StakeholderGroup,
+    /// Country (ISO 3166-1 alpha-2).
+    pub country: Option<String>,
+    /// Preferred language.
+    pub language: Option<String>,
+    /// May analysis documents name the organisation.
+    pub attribution: bool,
+}
+
+const USER_COLUMNS: &str = "id, email, display_name, organisation, stakeholder_group, country, \
+                            language, attribution, created_at";
+
+fn user_row(row: &AnyRow, roles: Vec<Role>) -> std::result::Result<User, sqlx::Error> {
+    let group: String = row.try_get("stakeholder_group")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        organisation: row.try_get("organisation")?,
+        stakeholder_group: StakeholderGroup::parse(&group)
+            .ok_or_else(|| crate::rows::decode_err("stakeholder_group", &group))?,
+        country: row.try_get("country")?,
+        language: row.try_get("language")?,
+        attribution: row.try_get::<i64, _>("attribution")? != 0,
+        roles,
+        created_at: from_micros(row.try_get("created_at")?),
+    })
+}
+
+impl Store {
+    /// Creates an account with the stakeholder role. A taken e-mail is a conflict.
+    pub async fn create_user(&self, u: &NewUser) -> Result<User> {
+        let mut tx = self.begin_write().await?;
+        let now = now_micros();
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (email, password_hash, display_name, organisation, \
+             stakeholder_group, country, language, attribution, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {USER_COLUMNS}"
+        ))
+        .bind(&u.email)
+        .bind(&u.password_hash)
+        .bind(&u.display_name)
+        .bind(&u.organisation)
+        .bind(u.stakeholder_group.as_str())
+        .bind(&u.country)
+        .bind(&u.language)
+        .bind(i64::from(u.attribution))
+        .bind(now)
+        .fetch_one(&mut *tx.tx)
+        .await
+        .map_err(StoreError::from)
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                StoreError::Conflict("an account with this e-mail exists".into())
+            } else {
+                e
+            }
+        })?;
+        let stakeholder = Role {
+            role: RoleKind::Stakeholder,
+            region: None,
+        };
+        let user = user_row(&row, vec![stakeholder])?;
+        sqlx::query(
+            "INSERT INTO user_roles (user_id, role, region, granted_at) VALUES ($1, $2, '', $3)",
+        )
+        .bind(user.id)
+        .bind(RoleKind::Stakeholder.as_str())
+        .bind(now)
+        .execute(&mut *tx.tx)
+        .await?;
+        self.commit(tx).await?;
+        Ok(user)
+    }
+
+    async fn roles(&self, user_id: i64) -> Result<Vec<Role>> {
+        let rows = sqlx::query(
+            "SELECT role, region FROM user_roles WHERE user_id = $1 ORDER BY role, region",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let role: String = r.try_get("role")?;
+                let region: String = r.try_get("region")?;
+                Ok(Role {
+                    role: RoleKind::parse(&role)
+                        .ok_or_else(|| crate::rows::decode_err("role", &role))?,
+                    region: (!region.is_empty()).then_some(region),
+                })
+            })
+            .collect()
+    }
+
+    /// The account with this id.
+    pub async fn user(&self, id: i64) -> Result<User> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("user"))?;
+        let roles = self.roles(id).await?;
+        Ok(user_row(&row, roles)?)
+    }
+
+    /// The account with this e-mail and its password hash, for signing in.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>> {
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
+        ))
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get("id")?;
+        let hash: String = row.try_get("password_hash")?;
+        let roles = self.roles(id).await?;
+        Ok(Some((user_row(&row, roles)?, hash)))
+    }
+
+    /// Grants a role (idempotent). Moderators must name a region, others must not.
+    pub async fn grant_role(&self, user_id: i64, role: &Role) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO user_roles (user_id, role, region, granted_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, role, region) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(role.role.as_str())
+        .bind(role.region.clone().unwrap_or_default())
+        .bind(now_micros())
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Db(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => {
+                StoreError::NotFound("user")
+            }
+            other => other,
+        })?;
+        self.commit(tx).await
+    }
+
+    /// Revokes a role; true when the user had it.
+    pub async fn revoke_role(&self, user_id: i64, role: &Role) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done =
+            sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role = $2 AND region = $3")
+                .bind(user_id)
+                .bind(role.role.as_str())
+                .bind(role.region.clone().unwrap_or_default())
+                .execute(&mut *tx.tx)
+                .await?;
+        self.commit(tx).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records a session for a token (stored as its hash only).
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let now = now_micros();
+        // Expired sessions are swept as new ones are made, so the table stays small.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at < $2")
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx.tx)
+            .await?;
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx.tx)
+            .await?;
+        self.commit(tx).await
+    }
+
+    /// The user of a live session, or `None` for an unknown, revoked or expired token.
+    pub async fn session_user(&self, token_hash: &str) -> Result<Option<User>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now_micros())
+        .fetch_optional(&self.pool)
+        .await?;
+        match id {
+            Some(id) => Ok(Some(self.user(id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Ends a session; true when it existed.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *tx.tx)
+            .await?;
+        self.commit(tx).await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,287 @@
+//! Layered configuration: the embedded `config/default.toml`, then an optional file
+//! (`--config` / `HUB_CONFIG`), then `HUB_*` environment variables; then [`Config::validate`].
+//! A bad value stops the start with a message naming the key.
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use hub_domain::calendar::{RegionDef, RegionsFile};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// The embedded defaults.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+/// The embedded regions and review calendar.
+pub const REGIONS_TOML: &str = include_str!("../../../config/regions.toml");
+
+/// The whole configuration.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to serve on.
+    pub listen: String,
+    /// Database URL.
+    pub database_url: String,
+    /// Redis URL; empty for none.
+    pub redis_url: String,
+    /// `pretty` or `json`.
+    pub log_format: String,
+    /// Tracing filter.
+    pub log_level: String,
+    /// Regions file; empty for the embedded one.
+    pub regions_file: String,
+    /// Pool.
+    pub database: DatabaseConfig,
+    /// Accounts.
+    pub auth: AuthConfig,
+    /// Request limits.
+    pub limits: LimitsConfig,
+    /// Analysis documents.
+    pub analysis: AnalysisConfig,
+}
+
+/// Secrets (passwords in URLs) stay out of logs and panics.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("redis_url", &redact_url(&self.redis_url))
+            .field("log_format", &self.log_format)
+            .field("database", &self.database)
+            .field("auth", &self.auth)
+            .field("limits", &self.limits)
+            .field("analysis", &self.analysis)
+            .finish()
+    }
+}
+
+/// A URL with its password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Most connections.
+    pub max_connections: u32,
+    /// Seconds to wait for one.
+    pub acquire_timeout_secs: u64,
+}
+
+/// Account settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Open registration.
+    pub registration_open: bool,
+    /// Session lifetime.
+    pub token_ttl_hours: i64,
+    /// argon2id memory (KiB).
+    pub argon2_memory_kib: u32,
+    /// argon2id passes.
+    pub argon2_iterations: u32,
+    /// Sign-in attempts per e-mail per minute.
+    pub login_attempts_per_minute: u32,
+}
+
+/// Request limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest body.
+    pub body_limit_bytes: usize,
+}
+
+/// Analysis settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisConfig {
+    /// Days before a review.
+    pub lead_days: u32,
+}
+
+impl Config {
+    /// Loads the layers: defaults, `file` (or `HUB_CONFIG`), environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Toml::string(DEFAULT_TOML));
+        let env_file = std::env::var("HUB_CONFIG").ok().filter(|s| !s.is_empty());
+        if let Some(path) = file.map(Path::to_path_buf).or(env_file.map(Into::into)) {
+            if !path.exists() {
+                bail!("configuration file {} does not exist", path.display());
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        fig = fig.merge(Env::prefixed("HUB_").split("__").ignore(&["config"]));
+        Self::from_figment(fig)
+    }
+
+    /// Extracts and validates.
+    pub fn from_figment(fig: Figment) -> anyhow::Result<Self> {
+        let cfg: Config = fig
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.listen.parse::<SocketAddr>().with_context(|| {
+            format!(
+                "invalid configuration: listen = {:?} is not host:port",
+                self.listen
+            )
+        })?;
+        hub_store::Backend::from_url(&self.database_url)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: database_url: {e}"))?;
+        if !self.redis_url.is_empty()
+            && !(self.redis_url.starts_with("redis://") || self.redis_url.starts_with("rediss://"))
+        {
+            bail!("invalid configuration: redis_url must start with redis:// or rediss://");
+        }
+        if !matches!(self.log_format.as_str(), "pretty" | "json") {
+            bail!(
+                "invalid configuration: log_format must be \"pretty\" or \"json\", got {:?}",
+                self.log_format
+            );
+        }
+        if self.database.max_connections == 0 {
+            bail!("invalid configuration: database.max_connections must be at least 1");
+        }
+        if !(1..=24 * 365).contains(&self.auth.token_ttl_hours) {
+            bail!("invalid configuration: auth.token_ttl_hours must be 1 to 8760");
+        }
+        if self.auth.argon2_memory_kib < 8 || self.auth.argon2_iterations == 0 {
+            bail!("invalid configuration: auth.argon2_memory_kib must be at least 8 and auth.argon2_iterations at least 1");
+        }
+        if self.auth.login_attempts_per_minute == 0 {
+            bail!("invalid configuration: auth.login_attempts_per_minute must be at least 1");
+        }
+        if !(16 * 1024..=16 * 1024 * 1024).contains(&self.limits.body_limit_bytes) {
+            bail!("invalid configuration: limits.body_limit_bytes must be 16 KiB to 16 MiB");
+        }
+        if self.analysis.lead_days > 365 {
+            bail!("invalid configuration: analysis.lead_days must be at most 365");
+        }
+        self.regions()?;
+        Ok(())
+    }
+
+    /// The regions and their calendars, validated: the five spaces, no calendar errors.
+    pub fn regions(&self) -> anyhow::Result<Vec<RegionDef>> {
+        let text = if self.regions_file.is_empty() {
+            REGIONS_TOML.to_string()
+        } else {
+            std::fs::read_to_string(&self.regions_file).with_context(|| {
+                format!(
+                    "invalid configuration: regions_file {:?} cannot be read",
+                    self.regions_file
+                )
+            })?
+        };
+        let file: RegionsFile = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: regions: {e}"))?;
+        let report = file.validate();
+        if !report.errors.is_empty() {
+            bail!(
+                "invalid configuration: regions: {}",
+                report.errors.join("; ")
+            );
+        }
+        let slugs: Vec<&str> = file.regions.iter().map(|r| r.slug.as_str()).collect();
+        for slug in hub_domain::REGION_SLUGS {
+            if !slugs.contains(&slug) {
+                bail!("invalid configuration: regions: the {slug} space is missing");
+            }
+        }
+        if let Some(extra) = slugs.iter().find(|s| !hub_domain::is_region(s)) {
+            bail!("invalid configuration: regions: {extra:?} is not one of the five spaces");
+        }
+        Ok(file.regions)
+    }
+
+    /// The API settings.
+    pub fn api(&self) -> hub_api::ApiConfig {
+        hub_api::ApiConfig {
+            registration_open: self.auth.registration_open,
+            token_ttl_hours: self.auth.token_ttl_hours,
+            argon2_memory_kib: self.auth.argon2_memory_kib,
+            argon2_iterations: self.auth.argon2_iterations,
+            body_limit_bytes: self.limits.body_limit_bytes,
+            login_attempts_per_minute: self.auth.login_attempts_per_minute,
+            analysis_lead_days: self.analysis.lead_days,
+        }
+    }
+
+    /// The pool settings.
+    pub fn store_options(&self) -> hub_store::StoreOptions {
+        hub_store::StoreOptions {
+            max_connections: self.database.max_connections,
+            acquire_timeout: std::time::Duration::from_secs(self.database.acquire_timeout_secs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Serialized;
+
+    #[test]
+    fn the_embedded_defaults_are_valid() {
+        let c = Config::from_figment(Figment::from(Toml::string(DEFAULT_TOML)));
+        assert!(c.is_ok(), "{:?}", c.err());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let fig = Figment::from(Toml::string(DEFAULT_TOML))
+            .merge(Serialized::default("auth.token_ttl_hours", "soon"));
+        let e = Config::from_figment(fig)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("token_ttl_hours"), "{e}");
+        let fig = Figment::from(Toml::string(DEFAULT_TOML))
+            .merge(Serialized::default("database_url", "mysql://x"));
+        let e = Config::from_figment(fig)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("database_url"), "{e}");
+        let fig = Figment::from(Toml::string(DEFAULT_TOML))
+            .merge(Serialized::default("listen", "nowhere"));
+        let e = Config::from_figment(fig)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("listen"), "{e}");
+    }
+
+    #[test]
+    fn passwords_in_urls_are_not_printed() {
+        assert_eq!(
+            redact_url("postgres://hub:s3cret@db/hub"),
+            "postgres://hub:***@db/hub"
+        );
+        let mut c = Config::from_figment(Figment::from(Toml::string(DEFAULT_TOML))).ok();
+        if let Some(c) = c.as_mut() {
+            c.database_url = "postgres://hub:s3cret@db/hub".into();
+            assert!(!format!("{c:?}").contains("s3cret"));
+        }
+        assert!(c.is_some());
+    }
+}

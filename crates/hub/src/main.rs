@@ -1,0 +1,182 @@
+//! `hub`: the GCM regional discussion hub.
+#![forbid(unsafe_code)]
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hub::{server, users, Config};
+use std::path::PathBuf;
+
+/// The UN Network on Migration's regional discussion hub.
+#[derive(Parser)]
+#[command(name = "hub", version, about)]
+struct Cli {
+    /// A TOML configuration file layered over the defaults (also HUB_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Fill all five spaces with a realistic multilingual generated corpus.
+    Demo {
+        /// Also import Pol.is exports (folders with comments.csv) from this folder.
+        #[arg(long)]
+        polis: Option<PathBuf>,
+        /// Seed of the generator (the same seed gives the same corpus).
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Threads generated per region.
+        #[arg(long, default_value_t = 12)]
+        threads: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        name: String,
+        /// Stakeholder group (civil_society, migrant_org, academia, ...).
+        #[arg(long, default_value = "other")]
+        group: String,
+        #[arg(long)]
+        organisation: Option<String>,
+        /// ISO 3166-1 alpha-2 country.
+        #[arg(long)]
+        country: Option<String>,
+    },
+    /// Grant a role (moderator needs --region).
+    Grant {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Revoke a role.
+    Revoke {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        region: Option<String>,
+    },
+}
+
+fn init_tracing(config: &Config) {
+    use tracing_subscriber::{fmt, EnvFilter};
+    let filter =
+        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(&config.log_level));
+    if config.log_format == "json" {
+        fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_current_span(true)
+            .init();
+    } else {
+        fmt().with_env_filter(filter).init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    init_tracing(&config);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let s = server::start(&config, true).await?;
+            s.wait().await
+        }
+        Command::Migrate => {
+            let store = server::open_store(&config).await?;
+            println!("migrations applied ({})", store.backend().name());
+            store.close().await;
+            Ok(())
+        }
+        Command::User { command } => {
+            let store = server::open_store(&config).await?;
+            let user = match command {
+                UserCommand::Create {
+                    email,
+                    password,
+                    name,
+                    group,
+                    organisation,
+                    country,
+                } => {
+                    users::create(
+                        &store,
+                        &config,
+                        &email,
+                        &password,
+                        &name,
+                        &group,
+                        organisation.as_deref(),
+                        country.as_deref(),
+                    )
+                    .await?
+                }
+                UserCommand::Grant {
+                    email,
+                    role,
+                    region,
+                } => {
+                    let role = users::parse_role(&role, region.as_deref())?;
+                    users::set_role(&store, &email, &role, true).await?
+                }
+                UserCommand::Revoke {
+                    email,
+                    role,
+                    region,
+                } => {
+                    let role = users::parse_role(&role, region.as_deref())?;
+                    users::set_role(&store, &email, &role, false).await?
+                }
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&user).context("cannot print the user")?
+            );
+            store.close().await;
+            Ok(())
+        }
+        Command::Demo {
+            polis,
+            seed,
+            threads,
+        } => {
+            let store = server::open_store(&config).await?;
+            let report = hub::demo::run(
+                &store,
+                &hub::demo::DemoOptions {
+                    polis_dir: polis,
+                    seed,
+                    threads_per_region: threads,
+                },
+            )
+            .await?;
+            println!("{report}");
+            store.close().await;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Pol.is import (being written).

@@ -1,0 +1,129 @@
+//! Wiring: configuration in, a serving hub out.
+
+use crate::config::Config;
+use anyhow::Context;
+use hub_api::AppState;
+use hub_store::Store;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The process-wide metrics recorder (one per process, however many servers a test starts).
+pub fn metrics_handle() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .clone()
+}
+
+/// Connects to the configured database and applies pending migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.database_url, &config.store_options())
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                crate::config::redact_url(&config.database_url)
+            )
+        })?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
+    Ok(store)
+}
+
+/// A running hub.
+pub struct Server {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its store (tests use it to check what was written).
+    pub store: Store,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    /// Stops accepting, lets requests in flight finish, closes the pool.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let r = self.task.await.context("server task failed")?;
+        self.store.close().await;
+        r
+    }
+
+    /// Waits until the server stops by itself (a signal).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let r = self.task.await.context("server task failed")?;
+        self.store.close().await;
+        r
+    }
+}
+
+/// Starts serving on `config.listen` (port 0 picks a free port). Stops on the returned
+/// handle's `shutdown`, or on SIGINT/SIGTERM when `on_signal` is set.
+pub async fn start(config: &Config, on_signal: bool) -> anyhow::Result<Server> {
+    let regions = config.regions()?;
+    let store = open_store(config).await?;
+    store.spawn_relay();
+    let state = AppState::new(store.clone(), config.api(), regions, metrics_handle());
+    let app = hub_api::app(state);
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let stop = async move {
+            if on_signal {
+                tokio::select! {
+                    _ = rx => {}
+                    _ = shutdown_signal() => {}
+                }
+            } else {
+                let _ = rx.await;
+            }
+            tracing::info!("shutting down: finishing requests in flight");
+        };
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await
+        .context("server failed")
+    });
+    tracing::info!(%addr, backend = store.backend().name(), "hub serving");
+    Ok(Server {
+        addr,
+        store,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
