@@ -17,7 +17,7 @@ use sqlx::Row;
 pub struct NewPost {
     /// The author (as shown with the post).
     pub author: AuthorRef,
-    /// Parent post; `None` for a top-level reply (or the opening post of a new thread).
+    /// Parent post; `None` for a reply to the thread (its opening post becomes the parent).
     pub parent_id: Option<i64>,
     /// Kind.
     pub kind: PostKind,
@@ -292,15 +292,20 @@ impl Store {
                 return Ok(Created::Replayed(id));
             }
         }
-        let thread = sqlx::query("SELECT region, locked FROM threads WHERE id = $1")
-            .bind(thread_id)
-            .fetch_optional(&mut *tx.tx)
-            .await?
-            .ok_or(StoreError::NotFound("thread"))?;
+        let thread =
+            sqlx::query("SELECT region, locked, opening_post_id FROM threads WHERE id = $1")
+                .bind(thread_id)
+                .fetch_optional(&mut *tx.tx)
+                .await?
+                .ok_or(StoreError::NotFound("thread"))?;
         if thread.try_get::<i64, _>("locked")? != 0 {
             return Err(StoreError::Conflict("the thread is locked".into()));
         }
-        let parent = match p.parent_id {
+        // A reply to the thread itself answers its opening post: every thread is one tree.
+        let parent_id = p
+            .parent_id
+            .or(thread.try_get::<Option<i64>, _>("opening_post_id")?);
+        let parent = match parent_id {
             None => None,
             Some(pid) => {
                 let row = sqlx::query("SELECT thread_id, depth, path FROM posts WHERE id = $1")

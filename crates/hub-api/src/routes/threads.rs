@@ -316,7 +316,7 @@ async fn list_posts(
 pub struct CreatePostRequest {
     /// Markdown (at most 20,000 characters).
     pub body: String,
-    /// The post replied to; absent for a top-level reply to the thread.
+    /// The post replied to; absent for a reply to the thread (its opening post).
     pub parent_id: Option<i64>,
     /// Kind.
     pub kind: PostKind,
