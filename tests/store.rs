@@ -1,1 +1,216 @@
+//! The storage suite: the `Store` API straight, on SQLite and on PostgreSQL.
+#![forbid(unsafe_code)]
 
+use hub_domain::{AuthorRef, PostKind, PostStatus, Role, RoleKind, StakeholderGroup};
+use hub_store::{Created, NewPost, NewThread, NewUser, Store, StoreError};
+use hub_tests::{both_backends, Db, TestDb};
+use std::collections::BTreeSet;
+
+both_backends!(
+    migrations_are_idempotent_and_accounts_unique,
+    roles_and_sessions,
+    replies_nest_to_the_depth_limit,
+    concurrent_writers_leave_a_gapless_log_in_commit_order,
+);
+
+async fn user(store: &Store, name: &str) -> hub_domain::User {
+    store
+        .create_user(&NewUser {
+            email: format!("{name}@example.org"),
+            password_hash: "$argon2id$not-used-here".into(),
+            display_name: name.into(),
+            organisation: Some("Org".into()),
+            stakeholder_group: StakeholderGroup::MigrantOrg,
+            country: Some("SN".into()),
+            language: Some("fr".into()),
+            attribution: true,
+        })
+        .await
+        .expect("create user")
+}
+
+fn author(u: &hub_domain::User) -> AuthorRef {
+    AuthorRef {
+        id: u.id,
+        display_name: u.display_name.clone(),
+        organisation: u.organisation.clone(),
+        stakeholder_group: u.stakeholder_group,
+        country: u.country.clone(),
+    }
+}
+
+fn post(a: &AuthorRef, parent: Option<i64>, body: &str) -> NewPost {
+    NewPost {
+        author: a.clone(),
+        parent_id: parent,
+        kind: PostKind::Comment,
+        body: body.into(),
+        body_html: format!("<p>{body}</p>"),
+        search_terms: hub_domain::search::index_text(body),
+        language: Some("en".into()),
+        language_detected: false,
+        objectives: vec![7],
+        aspects: vec![],
+        status: PostStatus::Published,
+    }
+}
+
+async fn thread(store: &Store, a: &AuthorRef) -> (i64, i64) {
+    match store
+        .create_thread(
+            &NewThread { region: "africa".into(), title: "A thread".into(), opening: post(a, None, "opening") },
+            None,
+        )
+        .await
+        .expect("create thread")
+    {
+        Created::New((t, p)) => (t.id, p.id),
+        Created::Replayed(_) => panic!("no key was given"),
+    }
+}
+
+async fn migrations_are_idempotent_and_accounts_unique(db: Db) {
+    let tdb = TestDb::new(db).await.expect("db");
+    let store = tdb.store().await.expect("store");
+    store.migrate().await.expect("second migrate is a no-op");
+    let a = user(&store, "awa").await;
+    assert_eq!(a.roles, vec![Role { role: RoleKind::Stakeholder, region: None }]);
+    let again = store
+        .create_user(&NewUser {
+            email: "awa@example.org".into(),
+            password_hash: "x".into(),
+            display_name: "Other".into(),
+            organisation: None,
+            stakeholder_group: StakeholderGroup::Other,
+            country: None,
+            language: None,
+            attribution: false,
+        })
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let (found, hash) = store.user_by_email("awa@example.org").await.expect("query").expect("found");
+    assert_eq!((found.id, hash.as_str()), (a.id, "$argon2id$not-used-here"));
+    assert!(store.user_by_email("nobody@example.org").await.expect("query").is_none());
+    assert!(matches!(store.user(a.id + 1000).await, Err(StoreError::NotFound(_))));
+    store.close().await;
+    tdb.cleanup().await;
+}
+
+async fn roles_and_sessions(db: Db) {
+    let tdb = TestDb::new(db).await.expect("db");
+    let store = tdb.store().await.expect("store");
+    let a = user(&store, "bo").await;
+    let europe = Role { role: RoleKind::Moderator, region: Some("europe".into()) };
+    store.grant_role(a.id, &europe).await.expect("grant");
+    store.grant_role(a.id, &europe).await.expect("granting twice is harmless");
+    let u = store.user(a.id).await.expect("user");
+    assert_eq!(u.roles.iter().filter(|r| **r == europe).count(), 1);
+    assert!(store.revoke_role(a.id, &europe).await.expect("revoke"));
+    assert!(!store.revoke_role(a.id, &europe).await.expect("revoke again"));
+    assert!(matches!(store.grant_role(a.id + 99, &europe).await, Err(StoreError::NotFound(_))));
+
+    let future = hub_store::now_micros() + 3_600_000_000;
+    store.create_session("live", a.id, future).await.expect("session");
+    store.create_session("stale", a.id, hub_store::now_micros() - 1).await.expect("session");
+    assert_eq!(store.session_user("live").await.expect("q").map(|u| u.id), Some(a.id));
+    assert!(store.session_user("stale").await.expect("q").is_none(), "expired sessions do not authenticate");
+    assert!(store.delete_session("live").await.expect("delete"));
+    assert!(store.session_user("live").await.expect("q").is_none());
+    store.close().await;
+    tdb.cleanup().await;
+}
+
+async fn replies_nest_to_the_depth_limit(db: Db) {
+    let tdb = TestDb::new(db).await.expect("db");
+    let store = tdb.store().await.expect("store");
+    let a = author(&user(&store, "cy").await);
+    let (t, root) = thread(&store, &a).await;
+    let mut parent = root;
+    for depth in 1..=hub_domain::validate::DEPTH_MAX {
+        match store.create_post(t, &post(&a, Some(parent), "deeper"), None).await.expect("reply") {
+            Created::New(p) => {
+                assert_eq!(p.depth, depth);
+                parent = p.id;
+            }
+            Created::Replayed(_) => panic!("no key"),
+        }
+    }
+    let too_deep = store.create_post(t, &post(&a, Some(parent), "too deep"), None).await;
+    assert!(matches!(too_deep, Err(StoreError::Invalid { field: "parent_id", .. })), "{too_deep:?}");
+    let page = store.thread_posts(t, None, 200).await.expect("posts");
+    let depths: Vec<i64> = page.items.iter().map(|p| p.depth).collect();
+    assert_eq!(depths, (0..=hub_domain::validate::DEPTH_MAX).collect::<Vec<_>>());
+    store.close().await;
+    tdb.cleanup().await;
+}
+
+/// 32 writers post concurrently while a follower tails the log the way a subscriber resumes
+/// (`events_after(last seen)`). The follower must see every event exactly once, in `seq` order,
+/// with no seq ever appearing after a higher one was already delivered: seq order is commit
+/// order. On PostgreSQL this exercises the relay, which numbers events only after commit.
+async fn concurrent_writers_leave_a_gapless_log_in_commit_order(db: Db) {
+    let tdb = TestDb::new(db).await.expect("db");
+    let store = tdb.store().await.expect("store");
+    let relay = store.spawn_relay();
+    let a = author(&user(&store, "dee").await);
+    let (t, root) = thread(&store, &a).await;
+    const WRITERS: usize = 32;
+    const EACH: usize = 15;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let follower = {
+        let store = store.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let mut last = 0;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                let done = stop.load(std::sync::atomic::Ordering::SeqCst);
+                let batch = store.events_after(last, 500).await.expect("tail");
+                for e in &batch {
+                    assert!(e.seq > last, "seq {} after {last}", e.seq);
+                    last = e.seq;
+                    seen.push(e.seq);
+                }
+                if (done && batch.is_empty()) || std::time::Instant::now() > deadline {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            seen
+        })
+    };
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = store.clone();
+            let a = a.clone();
+            tokio::spawn(async move {
+                for i in 0..EACH {
+                    store
+                        .create_post(t, &post(&a, Some(root), &format!("writer {w} post {i}")), None)
+                        .await
+                        .expect("post");
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    // Let the relay number the last commits, then let the follower drain.
+    let head = store.sequence_events().await.expect("relay");
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = follower.await.expect("follower");
+    let total = 2 + WRITERS * EACH; // thread.created + opening post.created + the replies
+    assert_eq!(seen.len(), total, "every event delivered");
+    let unique: BTreeSet<i64> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), total, "no event delivered twice");
+    assert_eq!(*seen.last().unwrap_or(&0), head);
+    // The numbers themselves are dense: 1..=total.
+    assert_eq!(seen, (1..=i64::try_from(total).unwrap_or(0)).collect::<Vec<_>>());
+    if let Some(r) = relay {
+        r.abort();
+    }
+    store.close().await;
+    tdb.cleanup().await;
+}
