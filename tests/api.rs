@@ -903,7 +903,7 @@ fn random_json(rng: &mut u64, depth: u32) -> Value {
     ];
     match pick {
         0 => Value::Null,
-        1 => Value::Bool(xorshift(rng) % 2 == 0),
+        1 => Value::Bool(xorshift(rng).is_multiple_of(2)),
         2 => json!((xorshift(rng) % 50) as i64 - 10),
         3 => json!(f64::from((xorshift(rng) % 1000) as u32) / 7.0),
         4 => json!(i64::MAX),

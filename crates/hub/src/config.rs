@@ -147,9 +147,10 @@ impl Config {
         })?;
         hub_store::Backend::from_url(&self.database_url)
             .map_err(|e| anyhow::anyhow!("invalid configuration: database_url: {e}"))?;
-        if !self.redis_url.is_empty()
-            && !(self.redis_url.starts_with("redis://") || self.redis_url.starts_with("rediss://"))
-        {
+        let redis_ok = self.redis_url.is_empty()
+            || self.redis_url.starts_with("redis://")
+            || self.redis_url.starts_with("rediss://");
+        if !redis_ok {
             bail!("invalid configuration: redis_url must start with redis:// or rediss://");
         }
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
