@@ -58,7 +58,11 @@ fn post(a: &AuthorRef, parent: Option<i64>, body: &str) -> NewPost {
 async fn thread(store: &Store, a: &AuthorRef) -> (i64, i64) {
     match store
         .create_thread(
-            &NewThread { region: "africa".into(), title: "A thread".into(), opening: post(a, None, "opening") },
+            &NewThread {
+                region: "africa".into(),
+                title: "A thread".into(),
+                opening: post(a, None, "opening"),
+            },
             None,
         )
         .await
@@ -74,7 +78,13 @@ async fn migrations_are_idempotent_and_accounts_unique(db: Db) {
     let store = tdb.store().await.expect("store");
     store.migrate().await.expect("second migrate is a no-op");
     let a = user(&store, "awa").await;
-    assert_eq!(a.roles, vec![Role { role: RoleKind::Stakeholder, region: None }]);
+    assert_eq!(
+        a.roles,
+        vec![Role {
+            role: RoleKind::Stakeholder,
+            region: None
+        }]
+    );
     let again = store
         .create_user(&NewUser {
             email: "awa@example.org".into(),
@@ -88,10 +98,21 @@ async fn migrations_are_idempotent_and_accounts_unique(db: Db) {
         })
         .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
-    let (found, hash) = store.user_by_email("awa@example.org").await.expect("query").expect("found");
+    let (found, hash) = store
+        .user_by_email("awa@example.org")
+        .await
+        .expect("query")
+        .expect("found");
     assert_eq!((found.id, hash.as_str()), (a.id, "$argon2id$not-used-here"));
-    assert!(store.user_by_email("nobody@example.org").await.expect("query").is_none());
-    assert!(matches!(store.user(a.id + 1000).await, Err(StoreError::NotFound(_))));
+    assert!(store
+        .user_by_email("nobody@example.org")
+        .await
+        .expect("query")
+        .is_none());
+    assert!(matches!(
+        store.user(a.id + 1000).await,
+        Err(StoreError::NotFound(_))
+    ));
     store.close().await;
     tdb.cleanup().await;
 }
@@ -100,20 +121,44 @@ async fn roles_and_sessions(db: Db) {
     let tdb = TestDb::new(db).await.expect("db");
     let store = tdb.store().await.expect("store");
     let a = user(&store, "bo").await;
-    let europe = Role { role: RoleKind::Moderator, region: Some("europe".into()) };
+    let europe = Role {
+        role: RoleKind::Moderator,
+        region: Some("europe".into()),
+    };
     store.grant_role(a.id, &europe).await.expect("grant");
-    store.grant_role(a.id, &europe).await.expect("granting twice is harmless");
+    store
+        .grant_role(a.id, &europe)
+        .await
+        .expect("granting twice is harmless");
     let u = store.user(a.id).await.expect("user");
     assert_eq!(u.roles.iter().filter(|r| **r == europe).count(), 1);
     assert!(store.revoke_role(a.id, &europe).await.expect("revoke"));
-    assert!(!store.revoke_role(a.id, &europe).await.expect("revoke again"));
-    assert!(matches!(store.grant_role(a.id + 99, &europe).await, Err(StoreError::NotFound(_))));
+    assert!(!store
+        .revoke_role(a.id, &europe)
+        .await
+        .expect("revoke again"));
+    assert!(matches!(
+        store.grant_role(a.id + 99, &europe).await,
+        Err(StoreError::NotFound(_))
+    ));
 
     let future = hub_store::now_micros() + 3_600_000_000;
-    store.create_session("live", a.id, future).await.expect("session");
-    store.create_session("stale", a.id, hub_store::now_micros() - 1).await.expect("session");
-    assert_eq!(store.session_user("live").await.expect("q").map(|u| u.id), Some(a.id));
-    assert!(store.session_user("stale").await.expect("q").is_none(), "expired sessions do not authenticate");
+    store
+        .create_session("live", a.id, future)
+        .await
+        .expect("session");
+    store
+        .create_session("stale", a.id, hub_store::now_micros() - 1)
+        .await
+        .expect("session");
+    assert_eq!(
+        store.session_user("live").await.expect("q").map(|u| u.id),
+        Some(a.id)
+    );
+    assert!(
+        store.session_user("stale").await.expect("q").is_none(),
+        "expired sessions do not authenticate"
+    );
     assert!(store.delete_session("live").await.expect("delete"));
     assert!(store.session_user("live").await.expect("q").is_none());
     store.close().await;
@@ -127,7 +172,11 @@ async fn replies_nest_to_the_depth_limit(db: Db) {
     let (t, root) = thread(&store, &a).await;
     let mut parent = root;
     for depth in 1..=hub_domain::validate::DEPTH_MAX {
-        match store.create_post(t, &post(&a, Some(parent), "deeper"), None).await.expect("reply") {
+        match store
+            .create_post(t, &post(&a, Some(parent), "deeper"), None)
+            .await
+            .expect("reply")
+        {
             Created::New(p) => {
                 assert_eq!(p.depth, depth);
                 parent = p.id;
@@ -135,11 +184,25 @@ async fn replies_nest_to_the_depth_limit(db: Db) {
             Created::Replayed(_) => panic!("no key"),
         }
     }
-    let too_deep = store.create_post(t, &post(&a, Some(parent), "too deep"), None).await;
-    assert!(matches!(too_deep, Err(StoreError::Invalid { field: "parent_id", .. })), "{too_deep:?}");
+    let too_deep = store
+        .create_post(t, &post(&a, Some(parent), "too deep"), None)
+        .await;
+    assert!(
+        matches!(
+            too_deep,
+            Err(StoreError::Invalid {
+                field: "parent_id",
+                ..
+            })
+        ),
+        "{too_deep:?}"
+    );
     let page = store.thread_posts(t, None, 200).await.expect("posts");
     let depths: Vec<i64> = page.items.iter().map(|p| p.depth).collect();
-    assert_eq!(depths, (0..=hub_domain::validate::DEPTH_MAX).collect::<Vec<_>>());
+    assert_eq!(
+        depths,
+        (0..=hub_domain::validate::DEPTH_MAX).collect::<Vec<_>>()
+    );
     store.close().await;
     tdb.cleanup().await;
 }
@@ -151,7 +214,6 @@ async fn replies_nest_to_the_depth_limit(db: Db) {
 async fn concurrent_writers_leave_a_gapless_log_in_commit_order(db: Db) {
     let tdb = TestDb::new(db).await.expect("db");
     let store = tdb.store().await.expect("store");
-    let relay = store.spawn_relay();
     let a = author(&user(&store, "dee").await);
     let (t, root) = thread(&store, &a).await;
     const WRITERS: usize = 32;
@@ -187,7 +249,11 @@ async fn concurrent_writers_leave_a_gapless_log_in_commit_order(db: Db) {
             tokio::spawn(async move {
                 for i in 0..EACH {
                     store
-                        .create_post(t, &post(&a, Some(root), &format!("writer {w} post {i}")), None)
+                        .create_post(
+                            t,
+                            &post(&a, Some(root), &format!("writer {w} post {i}")),
+                            None,
+                        )
                         .await
                         .expect("post");
                 }
@@ -207,10 +273,10 @@ async fn concurrent_writers_leave_a_gapless_log_in_commit_order(db: Db) {
     assert_eq!(unique.len(), total, "no event delivered twice");
     assert_eq!(*seen.last().unwrap_or(&0), head);
     // The numbers themselves are dense: 1..=total.
-    assert_eq!(seen, (1..=i64::try_from(total).unwrap_or(0)).collect::<Vec<_>>());
-    if let Some(r) = relay {
-        r.abort();
-    }
+    assert_eq!(
+        seen,
+        (1..=i64::try_from(total).unwrap_or(0)).collect::<Vec<_>>()
+    );
     store.close().await;
     tdb.cleanup().await;
 }

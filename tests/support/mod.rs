@@ -6,6 +6,8 @@
 //! end); without it the PostgreSQL variants say they were skipped.
 #![forbid(unsafe_code)]
 
+pub mod ws;
+
 use anyhow::{Context, Result};
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
@@ -209,6 +211,11 @@ impl TestApp {
     pub async fn finish(self) {
         let _ = self.server.shutdown().await;
         self.db.cleanup().await;
+    }
+
+    /// The WebSocket URL, with an optional query.
+    pub fn ws_url(&self, query: &str) -> String {
+        format!("{}/api/v1/ws{query}", self.base.replace("http://", "ws://"))
     }
 
     /// `base` + `/api/v1` + `path`.

@@ -21,6 +21,28 @@ const RELAY_BATCH: i64 = 5_000;
 /// its commit and its relay run.
 const RELAY_SWEEP: Duration = Duration::from_millis(500);
 
+/// Counts of relay runs, so writers can wait for one that started after their commit.
+#[derive(Debug)]
+pub(crate) struct RelayRuns {
+    started: std::sync::atomic::AtomicU64,
+    completed: tokio::sync::watch::Sender<u64>,
+    running: std::sync::atomic::AtomicBool,
+}
+
+impl Default for RelayRuns {
+    fn default() -> Self {
+        Self {
+            started: std::sync::atomic::AtomicU64::new(0),
+            completed: tokio::sync::watch::channel(0).0,
+            running: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+/// The longest a writer waits for its events to be numbered before answering anyway (they
+/// will be numbered by a later run; nothing is lost, only delayed).
+const RELAY_WAIT: Duration = Duration::from_secs(5);
+
 /// An event to append.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
@@ -113,6 +135,9 @@ impl Store {
         .rows_affected();
         tx.commit().await?;
         let head = base + i64::try_from(numbered).unwrap_or(0);
+        if numbered > 0 {
+            self.tick_log();
+        }
         if numbered as i64 == RELAY_BATCH {
             // More may be waiting: run again soon.
             self.relay.notify_one();
@@ -120,25 +145,41 @@ impl Store {
         Ok(head)
     }
 
-    /// Runs the PostgreSQL relay until the pool closes: after every local commit that wrote
-    /// events, and on a short sweep for events other instances left unsequenced.
-    pub fn spawn_relay(&self) -> Option<tokio::task::JoinHandle<()>> {
-        if self.backend != Backend::Postgres {
-            return None;
+    /// Starts the PostgreSQL relay (once per store) until the pool closes: after every local
+    /// commit that wrote events, and on a short sweep for events other instances left
+    /// unsequenced.
+    pub(crate) fn spawn_relay(&self) {
+        use std::sync::atomic::Ordering;
+        if self.backend != Backend::Postgres || self.relay_runs.running.swap(true, Ordering::SeqCst)
+        {
+            return;
         }
         let store = self.clone();
-        Some(tokio::spawn(async move {
+        tokio::spawn(async move {
             loop {
                 let _ = tokio::time::timeout(RELAY_SWEEP, store.relay.notified()).await;
                 if store.pool.is_closed() {
                     break;
                 }
+                let n = store.relay_runs.started.fetch_add(1, Ordering::SeqCst) + 1;
                 if let Err(e) = store.sequence_events().await {
                     tracing::warn!(error = %e, "event relay failed; retrying");
                     tokio::time::sleep(Duration::from_millis(100)).await;
+                    store.relay.notify_one();
+                    continue;
                 }
+                store.relay_runs.completed.send_replace(n);
             }
-        }))
+        });
+    }
+
+    /// Waits until a relay run that starts after this call has completed.
+    pub(crate) async fn await_relay(&self) {
+        use std::sync::atomic::Ordering;
+        let target = self.relay_runs.started.load(Ordering::SeqCst) + 1;
+        let mut done = self.relay_runs.completed.subscribe();
+        self.relay.notify_one();
+        let _ = tokio::time::timeout(RELAY_WAIT, done.wait_for(|n| *n >= target)).await;
     }
 
     /// The highest sequenced event.
@@ -148,6 +189,49 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?,
         )
+    }
+
+    /// Sequenced events after `after` that concern any of these regions, threads or users, in
+    /// order, at most `limit` (a subscriber's replay).
+    pub async fn events_for(
+        &self,
+        after: i64,
+        f: &EventFilter,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>> {
+        if f.regions.is_empty() && f.threads.is_empty() && f.users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = crate::threads::Args::default();
+        let after_p = args.push_int(after);
+        let mut ors = Vec::new();
+        if !f.regions.is_empty() {
+            let ps: Vec<String> = f
+                .regions
+                .iter()
+                .map(|r| args.push_text(r.clone()))
+                .collect();
+            ors.push(format!("region IN ({})", ps.join(", ")));
+        }
+        if !f.threads.is_empty() {
+            let ps: Vec<String> = f.threads.iter().map(|t| args.push_int(*t)).collect();
+            ors.push(format!("thread_id IN ({})", ps.join(", ")));
+        }
+        if !f.users.is_empty() {
+            let ps: Vec<String> = f.users.iter().map(|u| args.push_int(*u)).collect();
+            ors.push(format!("user_id IN ({})", ps.join(", ")));
+        }
+        let limit_p = args.push_int(limit);
+        let sql = format!(
+            "SELECT seq, type, region, thread_id, post_id, user_id, audience, payload, created_at \
+             FROM events WHERE seq > {after_p} AND ({}) ORDER BY seq LIMIT {limit_p}",
+            ors.join(" OR ")
+        );
+        let rows = args
+            .bind_all(sqlx::query(&sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_row).collect()
     }
 
     /// Sequenced events after `after`, in order, at most `limit`.
@@ -160,20 +244,31 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(EventRecord {
-                    seq: r.try_get("seq")?,
-                    kind: r.try_get("type")?,
-                    region: r.try_get("region")?,
-                    thread_id: r.try_get("thread_id")?,
-                    post_id: r.try_get("post_id")?,
-                    user_id: r.try_get("user_id")?,
-                    audience: r.try_get("audience")?,
-                    payload: r.try_get("payload")?,
-                    created_at: from_micros(r.try_get("created_at")?),
-                })
-            })
-            .collect()
+        rows.iter().map(event_row).collect()
     }
+}
+
+/// What a subscriber's replay reads: events of these regions, threads or users.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Region slugs (`region:` and `moderation:` channels).
+    pub regions: Vec<String>,
+    /// Thread ids.
+    pub threads: Vec<i64>,
+    /// User ids (`user:` channels).
+    pub users: Vec<i64>,
+}
+
+fn event_row(r: &sqlx::any::AnyRow) -> Result<EventRecord> {
+    Ok(EventRecord {
+        seq: r.try_get("seq")?,
+        kind: r.try_get("type")?,
+        region: r.try_get("region")?,
+        thread_id: r.try_get("thread_id")?,
+        post_id: r.try_get("post_id")?,
+        user_id: r.try_get("user_id")?,
+        audience: r.try_get("audience")?,
+        payload: r.try_get("payload")?,
+        created_at: from_micros(r.try_get("created_at")?),
+    })
 }

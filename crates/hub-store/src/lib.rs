@@ -15,7 +15,7 @@ mod threads;
 mod users;
 
 pub use error::StoreError;
-pub use events::{EventRecord, NewEvent};
+pub use events::{EventFilter, EventRecord, NewEvent};
 pub use posts::{NewPost, PostEdit};
 pub use threads::{NewThread, ThreadQuery};
 pub use users::NewUser;
@@ -121,6 +121,12 @@ pub struct Store {
     write_lock: Option<Arc<Mutex<()>>>,
     /// Wakes the PostgreSQL event relay after a commit.
     relay: Arc<Notify>,
+    /// Relay runs started and completed (PostgreSQL): a writer waits for a run that started
+    /// after its commit, so once a write is acknowledged its events are numbered.
+    relay_runs: Arc<events::RelayRuns>,
+    /// Ticks whenever new events may be readable (a commit on SQLite, a relay batch on
+    /// PostgreSQL): the live fan-out reads the log when it changes.
+    log_tick: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -164,12 +170,25 @@ impl Store {
             })
             .connect_with(connect)
             .await?;
-        Ok(Self {
+        let store = Self {
             pool,
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             relay: Arc::new(Notify::new()),
-        })
+            relay_runs: Arc::new(events::RelayRuns::default()),
+            log_tick: Arc::new(tokio::sync::watch::channel(0).0),
+        };
+        store.spawn_relay();
+        Ok(store)
+    }
+
+    /// A receiver that changes whenever new events may be readable from the log.
+    pub fn log_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.log_tick.subscribe()
+    }
+
+    pub(crate) fn tick_log(&self) {
+        self.log_tick.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Applies the migrations of this backend that are not applied yet.
@@ -221,13 +240,16 @@ impl Store {
         })
     }
 
-    /// Commits a write transaction and, on PostgreSQL, wakes the relay that sequences the
-    /// events it wrote.
+    /// Commits a write transaction. On PostgreSQL, when it wrote events, it then waits (a
+    /// bounded time) for the relay to number them, so an acknowledged write is in the log.
     pub(crate) async fn commit(&self, tx: WriteTx) -> Result<()> {
         let wrote_events = tx.wrote_events;
         tx.tx.commit().await?;
-        if wrote_events && self.backend == Backend::Postgres {
-            self.relay.notify_one();
+        if wrote_events {
+            match self.backend {
+                Backend::Postgres => self.await_relay().await,
+                Backend::Sqlite => self.tick_log(),
+            }
         }
         Ok(())
     }

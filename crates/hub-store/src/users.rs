@@ -227,3 +227,46 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 }
+
+impl Store {
+    /// Records a one-time WebSocket ticket (stored as its hash).
+    pub async fn create_ws_ticket(
+        &self,
+        ticket_hash: &str,
+        user_id: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM ws_tickets WHERE expires_at < $1")
+            .bind(now_micros())
+            .execute(&mut *tx.tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO ws_tickets (ticket_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(ticket_hash)
+        .bind(user_id)
+        .bind(expires_at)
+        .execute(&mut *tx.tx)
+        .await?;
+        self.commit(tx).await
+    }
+
+    /// Uses up a ticket: the user it was issued to, once; `None` if unknown, used or expired.
+    pub async fn consume_ws_ticket(&self, ticket_hash: &str) -> Result<Option<User>> {
+        let mut tx = self.begin_write().await?;
+        let user_id: Option<i64> = sqlx::query_scalar(
+            "DELETE FROM ws_tickets WHERE ticket_hash = $1 RETURNING CASE WHEN expires_at > $2 THEN user_id ELSE NULL END",
+        )
+        .bind(ticket_hash)
+        .bind(now_micros())
+        .fetch_optional(&mut *tx.tx)
+        .await?
+        .flatten();
+        self.commit(tx).await?;
+        match user_id {
+            Some(id) => Ok(Some(self.user(id).await?)),
+            None => Ok(None),
+        }
+    }
+}

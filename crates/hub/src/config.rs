@@ -39,6 +39,28 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Analysis documents.
     pub analysis: AnalysisConfig,
+    /// Live updates.
+    pub live: LiveSection,
+}
+
+/// Live update settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSection {
+    /// Extra allowed browser origins.
+    pub allowed_origins: Vec<String>,
+    /// Largest client message.
+    pub max_message_bytes: usize,
+    /// Client messages per second.
+    pub messages_per_second: u32,
+    /// Connections per address.
+    pub connections_per_ip: u32,
+    /// Ping interval.
+    pub heartbeat_secs: u64,
+    /// Queue per connection.
+    pub queue_capacity: usize,
+    /// Log poll interval in ms.
+    pub poll_interval_ms: u64,
 }
 
 /// Secrets (passwords in URLs) stay out of logs and panics.
@@ -53,6 +75,7 @@ impl std::fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("limits", &self.limits)
             .field("analysis", &self.analysis)
+            .field("live", &self.live)
             .finish()
     }
 }
@@ -177,6 +200,29 @@ impl Config {
         if self.analysis.lead_days > 365 {
             bail!("invalid configuration: analysis.lead_days must be at most 365");
         }
+        if !(256..=1024 * 1024).contains(&self.live.max_message_bytes) {
+            bail!("invalid configuration: live.max_message_bytes must be 256 B to 1 MiB");
+        }
+        if self.live.messages_per_second == 0
+            || self.live.connections_per_ip == 0
+            || self.live.heartbeat_secs == 0
+        {
+            bail!("invalid configuration: live.messages_per_second, live.connections_per_ip and live.heartbeat_secs must be at least 1");
+        }
+        if !(16..=1_000_000).contains(&self.live.queue_capacity) {
+            bail!("invalid configuration: live.queue_capacity must be 16 to 1000000");
+        }
+        if !(10..=60_000).contains(&self.live.poll_interval_ms) {
+            bail!("invalid configuration: live.poll_interval_ms must be 10 to 60000");
+        }
+        if let Some(o) = self
+            .live
+            .allowed_origins
+            .iter()
+            .find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
+        {
+            bail!("invalid configuration: live.allowed_origins: {o:?} is not an http(s) origin");
+        }
         self.regions()?;
         Ok(())
     }
@@ -224,6 +270,23 @@ impl Config {
             body_limit_bytes: self.limits.body_limit_bytes,
             login_attempts_per_minute: self.auth.login_attempts_per_minute,
             analysis_lead_days: self.analysis.lead_days,
+            ws_allowed_origins: self.live.allowed_origins.clone(),
+            ws_max_message_bytes: self.live.max_message_bytes,
+            ws_messages_per_second: self.live.messages_per_second,
+            ws_connections_per_ip: self.live.connections_per_ip,
+            ws_heartbeat_secs: self.live.heartbeat_secs,
+        }
+    }
+
+    /// The fan-out settings.
+    pub fn live(&self) -> hub_live::LiveConfig {
+        hub_live::LiveConfig {
+            queue_capacity: self.live.queue_capacity,
+            poll_interval: std::time::Duration::from_millis(self.live.poll_interval_ms),
+            degraded_poll_interval: std::time::Duration::from_millis(
+                self.live.poll_interval_ms.min(100),
+            ),
+            redis_url: (!self.redis_url.is_empty()).then(|| self.redis_url.clone()),
         }
     }
 

@@ -44,6 +44,8 @@ pub struct Server {
     pub store: Store,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
+    /// The fan-out (tests read its head).
+    pub live: hub_live::Live,
 }
 
 impl Server {
@@ -70,8 +72,18 @@ impl Server {
 pub async fn start(config: &Config, on_signal: bool) -> anyhow::Result<Server> {
     let regions = config.regions()?;
     let store = open_store(config).await?;
-    store.spawn_relay();
-    let state = AppState::new(store.clone(), config.api(), regions, metrics_handle());
+    let live = hub_live::Live::start(store.clone(), config.live())
+        .await
+        .context("cannot start the live fan-out")?;
+    let (live_stop, live_stopped) = tokio::sync::watch::channel(false);
+    let state = AppState::new(
+        store.clone(),
+        config.api(),
+        regions,
+        metrics_handle(),
+        live.clone(),
+        live_stopped,
+    );
     let app = hub_api::app(state);
     let listener = TcpListener::bind(&config.listen)
         .await
@@ -88,7 +100,8 @@ pub async fn start(config: &Config, on_signal: bool) -> anyhow::Result<Server> {
             } else {
                 let _ = rx.await;
             }
-            tracing::info!("shutting down: finishing requests in flight");
+            tracing::info!("shutting down: closing live connections, finishing requests in flight");
+            let _ = live_stop.send(true);
         };
         axum::serve(
             listener,
@@ -104,6 +117,7 @@ pub async fn start(config: &Config, on_signal: bool) -> anyhow::Result<Server> {
         store,
         shutdown: Some(tx),
         task,
+        live,
     })
 }
 

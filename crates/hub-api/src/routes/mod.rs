@@ -1,6 +1,7 @@
 //! The router: every route of the contract, under `/api/v1`, plus operations endpoints.
 
 mod auth;
+mod live;
 mod ops;
 mod posts;
 mod regions;
@@ -35,6 +36,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "regions", description = "The five regional spaces and the GCM objectives"),
         (name = "threads", description = "Discussions"),
         (name = "posts", description = "Posts, revisions and endorsements"),
+        (name = "live", description = "Live updates: WebSocket and Server-Sent Events"),
         (name = "operations", description = "Health, readiness, metrics")
     )
 )]
@@ -58,6 +60,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(regions::router())
         .merge(threads::router())
         .merge(posts::router())
+        .merge(live::router())
 }
 
 /// The OpenAPI 3.1 document of the API, generated from the handlers.

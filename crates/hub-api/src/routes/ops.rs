@@ -35,7 +35,7 @@ async fn healthz(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-/// The database answers (503 when it does not).
+/// The database answers and, when configured, Redis is reachable (503 otherwise).
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = Health), (status = 503, body = Health)))]
 async fn readyz(State(state): State<AppState>) -> Response {
     let database = state.store.backend().name().to_string();

@@ -1,0 +1,489 @@
+//! Live updates over WebSocket (`GET /ws`) and Server-Sent Events (`GET /events`), and the
+//! one-time tickets browsers use to open them.
+
+use crate::auth::{new_token, token_hash};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{viewer_of, ApiQuery, Auth, ClientIp, MaybeAuth};
+use crate::state::AppState;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use futures::{SinkExt, StreamExt};
+use hub_domain::{User, Viewer};
+use hub_live::{Channel, ChannelError, Ended, Subscription};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ticket))
+        .routes(routes!(websocket))
+        .routes(routes!(events))
+}
+
+/// A one-time WebSocket ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ticket {
+    /// Pass as `?ticket=` within 60 seconds; it works once.
+    pub ticket: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Issues a one-time ticket for opening a WebSocket (browsers cannot send headers on one).
+#[utoipa::path(post, path = "/ws/ticket", tag = "live", security(("bearer" = [])),
+    responses((status = 201, body = Ticket), (status = 401, body = Problem)))]
+async fn ticket(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+) -> ApiResult<(StatusCode, Json<Ticket>)> {
+    let ticket = new_token();
+    let expires_at = Utc::now() + chrono::Duration::seconds(60);
+    state
+        .store
+        .create_ws_ticket(&token_hash(&ticket), user.id, expires_at.timestamp_micros())
+        .await?;
+    Ok((StatusCode::CREATED, Json(Ticket { ticket, expires_at })))
+}
+
+/// Query of the live endpoints.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LiveQuery {
+    /// A one-time ticket from `POST /ws/ticket` (instead of an Authorization header).
+    pub ticket: Option<String>,
+    /// SSE only: channels, comma-separated.
+    pub channels: Option<String>,
+    /// SSE only: resume after this seq (`Last-Event-ID` wins when both are sent).
+    pub since: Option<i64>,
+}
+
+/// Refuses browser origins that are neither the hub's own nor allowed by configuration.
+fn check_origin(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(()); // not a browser: nothing to forge
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let own = origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host);
+    if own || state.config.ws_allowed_origins.iter().any(|o| o == origin) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "origin {origin} is not allowed"
+        )))
+    }
+}
+
+/// Who is connecting: a ticket, a bearer token, or nobody (public channels only).
+async fn live_user(
+    state: &AppState,
+    ticket: Option<&str>,
+    auth: MaybeAuth,
+) -> ApiResult<Option<User>> {
+    if let Some(t) = ticket {
+        return state
+            .store
+            .consume_ws_ticket(&token_hash(t))
+            .await?
+            .map(Some)
+            .ok_or_else(|| ApiError::unauthorized("the ticket is unknown, used or expired"));
+    }
+    Ok(auth.0)
+}
+
+/// Holds one of the per-address live connection slots while it lives.
+pub(crate) struct IpSlot {
+    state: AppState,
+    ip: String,
+}
+
+impl IpSlot {
+    fn take(state: &AppState, ip: &str) -> ApiResult<Self> {
+        let mut counts = state
+            .live_per_ip
+            .lock()
+            .map_err(|_| ApiError::internal("poisoned lock"))?;
+        let n = counts.entry(ip.to_string()).or_insert(0);
+        if *n >= state.config.ws_connections_per_ip {
+            return Err(ApiError::too_many_requests(
+                5,
+                "too many live connections from this address",
+            ));
+        }
+        *n += 1;
+        Ok(Self {
+            state: state.clone(),
+            ip: ip.to_string(),
+        })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        if let Ok(mut counts) = self.state.live_per_ip.lock() {
+            if let Some(n) = counts.get_mut(&self.ip) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    counts.remove(&self.ip);
+                }
+            }
+        }
+    }
+}
+
+/// Opens a WebSocket for live updates. See the README for the protocol.
+#[utoipa::path(get, path = "/ws", tag = "live", params(LiveQuery),
+    responses((status = 101, description = "switching to the WebSocket protocol"), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 429, body = Problem)))]
+async fn websocket(
+    State(state): State<AppState>,
+    ws: WebSocketUpgrade,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    auth: MaybeAuth,
+    ApiQuery(q): ApiQuery<LiveQuery>,
+) -> ApiResult<Response> {
+    check_origin(&state, &headers)?;
+    let user = live_user(&state, q.ticket.as_deref(), auth).await?;
+    let slot = IpSlot::take(&state, &ip)?;
+    let limit = state.config.ws_max_message_bytes;
+    Ok(ws
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| async move {
+            let viewer = viewer_of(user.as_ref());
+            run_socket(socket, state, viewer).await;
+            drop(slot);
+        }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
+enum ClientMessage {
+    Subscribe {
+        channels: Vec<String>,
+        since: Option<i64>,
+    },
+    Unsubscribe {
+        channels: Vec<String>,
+    },
+    Ping,
+}
+
+fn error_frame(code: &str, message: &str) -> Message {
+    Message::Text(Utf8Bytes::from(
+        serde_json::json!({"op": "error", "code": code, "message": message}).to_string(),
+    ))
+}
+
+/// Parses and authorises channel names; the refused ones become error frames.
+fn authorize_all(names: &[String], viewer: &Viewer, errors: &mut Vec<Message>) -> Vec<Channel> {
+    let mut out = Vec::new();
+    for n in names {
+        match Channel::authorize(n, viewer) {
+            Ok(c) => out.push(c),
+            Err(ChannelError::BadRequest(m)) => errors.push(error_frame("bad_request", &m)),
+            Err(ChannelError::Forbidden(m)) => errors.push(error_frame("forbidden", &m)),
+        }
+    }
+    out
+}
+
+/// Simple token bucket for client messages.
+struct Bucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn new(rate: u32) -> Self {
+        let rate = f64::from(rate.max(1));
+        Self {
+            tokens: rate * 2.0,
+            rate,
+            burst: rate * 2.0,
+            at: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// What the reader tells the writer.
+enum Control {
+    Client(ClientMessage),
+    Send(Message),
+    Pong,
+}
+
+/// One connection: a reader task parses client messages; this task is the only writer, so
+/// replies, replays and live frames go out in one order.
+async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
+    let (mut sink, mut stream) = socket.split();
+    let (ctl_tx, mut ctl_rx) = mpsc::channel::<Control>(64);
+    let rate = state.config.ws_messages_per_second;
+    let reader = tokio::spawn(async move {
+        let mut bucket = Bucket::new(rate);
+        let mut strikes = 0u32;
+        while let Some(msg) = stream.next().await {
+            let control = match msg {
+                Ok(Message::Text(t)) => {
+                    if !bucket.take() {
+                        strikes += 1;
+                        if strikes > 50 {
+                            break;
+                        }
+                        Control::Send(error_frame("rate_limited", "too many messages; slow down"))
+                    } else {
+                        match serde_json::from_str::<ClientMessage>(t.as_str()) {
+                            Ok(m) => Control::Client(m),
+                            Err(e) => Control::Send(error_frame("bad_request", &e.to_string())),
+                        }
+                    }
+                }
+                Ok(Message::Binary(_)) => {
+                    Control::Send(error_frame("bad_request", "send JSON text frames"))
+                }
+                Ok(Message::Pong(_)) | Ok(Message::Ping(_)) => Control::Pong,
+                Ok(Message::Close(_)) | Err(_) => break,
+            };
+            if ctl_tx.send(control).await.is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut sub = state.live.subscriber(viewer.clone());
+    let mut shutdown = state.shutdown.clone();
+    let heartbeat_every = Duration::from_secs(state.config.ws_heartbeat_secs.max(1));
+    let mut heartbeat = tokio::time::interval(heartbeat_every);
+    heartbeat.tick().await;
+    let mut last_heard = Instant::now();
+    let close = |code: u16, reason: &'static str| {
+        Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        }))
+    };
+    loop {
+        tokio::select! {
+            ctl = ctl_rx.recv() => {
+                let Some(ctl) = ctl else { break };
+                last_heard = Instant::now();
+                let ok = match ctl {
+                    Control::Pong => true,
+                    Control::Send(m) => sink.send(m).await.is_ok(),
+                    Control::Client(ClientMessage::Ping) => {
+                        sink.send(Message::Text(Utf8Bytes::from_static("{\"op\":\"pong\"}"))).await.is_ok()
+                    }
+                    Control::Client(ClientMessage::Unsubscribe { channels }) => {
+                        let mut errors = Vec::new();
+                        let chans = authorize_all(&channels, &viewer, &mut errors);
+                        sub.unsubscribe(&chans);
+                        let reply = serde_json::json!({"op": "unsubscribed", "channels": chans.iter().map(ToString::to_string).collect::<Vec<_>>()});
+                        errors.push(Message::Text(Utf8Bytes::from(reply.to_string())));
+                        send_all(&mut sink, errors).await
+                    }
+                    Control::Client(ClientMessage::Subscribe { channels, since }) => {
+                        subscribe(&mut sub, &viewer, &channels, since, &mut sink).await
+                    }
+                };
+                if !ok {
+                    break;
+                }
+            }
+            next = sub.next() => {
+                match next {
+                    Ok(frame) => {
+                        // Coalesce: feed what is queued, flush once.
+                        let mut ok = sink.feed(Message::Text(frame.text)).await.is_ok();
+                        let mut n = 0;
+                        while ok && n < 256 {
+                            let Some(f) = sub.try_next() else { break };
+                            ok = sink.feed(Message::Text(f.text)).await.is_ok();
+                            n += 1;
+                        }
+                        if !ok || sink.flush().await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(Ended::TooSlow) => {
+                        let _ = sink.send(error_frame("too_slow", "you fell behind; reconnect and subscribe with since")).await;
+                        let _ = sink.send(close(1008, "too slow")).await;
+                        break;
+                    }
+                    Err(Ended::Closed) => break,
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > heartbeat_every * 3 {
+                    let _ = sink.send(close(1001, "no answer to pings")).await;
+                    break;
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+            _ = shutdown.changed() => {
+                let _ = sink.send(close(1001, "server shutting down")).await;
+                break;
+            }
+        }
+    }
+    reader.abort();
+}
+
+async fn send_all<S>(sink: &mut S, msgs: Vec<Message>) -> bool
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    for m in msgs {
+        if sink.feed(m).await.is_err() {
+            return false;
+        }
+    }
+    sink.flush().await.is_ok()
+}
+
+async fn subscribe<S>(
+    sub: &mut Subscription,
+    viewer: &Viewer,
+    names: &[String],
+    since: Option<i64>,
+    sink: &mut S,
+) -> bool
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    let mut out = Vec::new();
+    if names.is_empty() || names.len() > 100 {
+        return send_all(
+            sink,
+            vec![error_frame("bad_request", "subscribe to 1 to 100 channels")],
+        )
+        .await;
+    }
+    let chans = authorize_all(names, viewer, &mut out);
+    if chans.is_empty() {
+        return send_all(sink, out).await;
+    }
+    match sub.subscribe(&chans, since).await {
+        Ok((replay, head)) => {
+            out.extend(replay.into_iter().map(|f| Message::Text(f.text)));
+            let ack = serde_json::json!({"op": "subscribed", "channels": chans.iter().map(ToString::to_string).collect::<Vec<_>>(), "head": head});
+            out.push(Message::Text(Utf8Bytes::from(ack.to_string())));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "replay failed");
+            out.push(error_frame(
+                "unavailable",
+                "cannot read the event log now; retry",
+            ));
+        }
+    }
+    send_all(sink, out).await
+}
+
+/// Server-Sent Events: the same channels and events as the WebSocket, `id:` is the seq and
+/// `Last-Event-ID` resumes.
+#[utoipa::path(get, path = "/events", tag = "live", params(LiveQuery),
+    responses((status = 200, content_type = "text/event-stream"), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    auth: MaybeAuth,
+    ApiQuery(q): ApiQuery<LiveQuery>,
+) -> ApiResult<Response> {
+    check_origin(&state, &headers)?;
+    let user = live_user(&state, q.ticket.as_deref(), auth).await?;
+    let viewer = viewer_of(user.as_ref());
+    let names: Vec<String> = q
+        .channels
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if names.is_empty() || names.len() > 100 {
+        return Err(ApiError::invalid(
+            "channels",
+            "name 1 to 100 channels, comma-separated",
+        ));
+    }
+    let mut chans = Vec::new();
+    for n in &names {
+        match Channel::authorize(n, &viewer) {
+            Ok(c) => chans.push(c),
+            Err(ChannelError::BadRequest(m)) => return Err(ApiError::invalid("channels", m)),
+            Err(ChannelError::Forbidden(m)) => return Err(ApiError::forbidden(m)),
+        }
+    }
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let since = last_event_id.or(q.since);
+    let slot = IpSlot::take(&state, &ip)?;
+    let mut sub = state.live.subscriber(viewer);
+    let (replay, _head) = sub.subscribe(&chans, since).await?;
+    let shutdown = state.shutdown.clone();
+    let to_event = |f: hub_live::Frame| {
+        Event::default()
+            .id(f.seq.to_string())
+            .event(f.kind.to_string())
+            .data(f.text.as_str())
+    };
+    let replayed = futures::stream::iter(
+        replay
+            .into_iter()
+            .map(move |f| Ok::<_, std::convert::Infallible>(to_event(f))),
+    );
+    let live = futures::stream::unfold(
+        (sub, shutdown, slot, false),
+        move |(mut sub, mut shutdown, slot, done)| async move {
+            if done {
+                return None;
+            }
+            tokio::select! {
+                next = sub.next() => match next {
+                    Ok(f) => Some((Ok(to_event(f)), (sub, shutdown, slot, false))),
+                    Err(Ended::TooSlow) => Some((Ok(Event::default().event("error").data("{\"op\":\"error\",\"code\":\"too_slow\"}")), (sub, shutdown, slot, true))),
+                    Err(Ended::Closed) => None,
+                },
+                _ = shutdown.changed() => None,
+            }
+        },
+    );
+    Ok(Sse::new(replayed.chain(live))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}

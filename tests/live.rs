@@ -1,0 +1,516 @@
+//! Live updates over real WebSockets and SSE, on SQLite and on PostgreSQL.
+#![forbid(unsafe_code)]
+
+use hub_tests::ws::WsClient;
+use hub_tests::{both_backends, Db, TestApp, TestUser};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+both_backends!(
+    new_posts_arrive_live_and_resume_returns_exactly_the_missed_ones,
+    thirty_two_writers_one_follower_no_gap_no_duplicate_commit_order,
+    pending_posts_and_private_channels_stay_private,
+    foreign_origin_reused_ticket_and_oversize_frame_are_refused,
+    server_sent_events_carry_the_same_events_and_resume,
+    protocol_errors_and_ping,
+);
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn seqs(events: &[Value]) -> Vec<i64> {
+    events.iter().filter_map(|e| e["seq"].as_i64()).collect()
+}
+
+async fn new_posts_arrive_live_and_resume_returns_exactly_the_missed_ones(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let mut ws = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    let (replay, head) = ws.subscribe(&["region:europe"], None).await;
+    assert!(replay.is_empty());
+    let (t, _) = app.thread(&ana, "europe", "Live thread", "opening").await;
+    let got = ws.events(2, WAIT).await;
+    let kinds: Vec<&str> = got.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(kinds, vec!["thread.created", "post.created"]);
+    assert!(got
+        .iter()
+        .all(|e| e["channel"] == "region:europe" && e["seq"].as_i64() > Some(head)));
+    assert_eq!(got[0]["data"]["id"].as_i64(), Some(t));
+    // Another region's posts do not arrive here.
+    app.thread(&ana, "africa", "Elsewhere", "not for europe")
+        .await;
+    let p = app.reply(&ana, t, None, "first reply").await;
+    let next = ws.events(1, WAIT).await;
+    assert_eq!(next[0]["data"]["id"], p["id"]);
+    assert_eq!(next[0]["type"], "post.created");
+    let last_seen = next[0]["seq"].as_i64().unwrap_or_default();
+    ws.close().await;
+
+    // Missed while away: three replies and an edit.
+    let mut missed = Vec::new();
+    for i in 0..3 {
+        missed.push(app.reply(&ana, t, None, &format!("while away {i}")).await["id"].clone());
+    }
+    let (s, _) = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/posts/{}", p["id"]),
+            Some(&ana.token),
+            Some(json!({"body": "edited"})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let mut ws = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("reconnect");
+    let (replay, head) = ws.subscribe(&["region:europe"], Some(last_seen)).await;
+    let kinds: Vec<&str> = replay.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "post.created",
+            "post.created",
+            "post.created",
+            "post.updated"
+        ]
+    );
+    assert_eq!(
+        replay
+            .iter()
+            .take(3)
+            .map(|e| e["data"]["id"].clone())
+            .collect::<Vec<_>>(),
+        missed
+    );
+    let s = seqs(&replay);
+    assert!(
+        s.windows(2).all(|w| w[0] < w[1]) && s[0] > last_seen && *s.last().unwrap_or(&0) <= head
+    );
+    // Then live, no repeat of the replay.
+    let live = app.reply(&ana, t, None, "after resume").await;
+    let got = ws.events(1, WAIT).await;
+    assert_eq!(got[0]["data"]["id"], live["id"]);
+    assert!(got[0]["seq"].as_i64() > Some(head));
+    assert!(
+        ws.next_json(Duration::from_millis(300)).await.is_none(),
+        "nothing else arrives"
+    );
+    // The thread channel carries posts of that thread only.
+    let mut tw = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    let (replay, _) = tw.subscribe(&[&format!("thread:{t}")], Some(0)).await;
+    assert!(
+        replay
+            .iter()
+            .all(|e| e["data"]["thread_id"].as_i64() == Some(t)
+                || e["data"]["id"].as_i64() == Some(t))
+    );
+    assert_eq!(
+        replay
+            .iter()
+            .filter(|e| e["type"] == "post.created")
+            .count(),
+        6
+    );
+    app.finish().await;
+}
+
+async fn thirty_two_writers_one_follower_no_gap_no_duplicate_commit_order(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let (t, _) = app
+        .thread(&ana, "asia-pacific", "Busy thread", "opening")
+        .await;
+    let mut ws = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    let (_, head) = ws.subscribe(&[&format!("thread:{t}")], None).await;
+    const WRITERS: usize = 32;
+    const EACH: usize = 8;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let http = app.http.clone();
+            let url = app.api(&format!("/threads/{t}/posts"));
+            let token = ana.token.clone();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for i in 0..EACH {
+                    let res = http
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({"body": format!("writer {w} post {i}"), "kind": "comment"}))
+                        .send()
+                        .await
+                        .expect("post");
+                    assert_eq!(res.status(), 201);
+                    let v: Value = res.json().await.unwrap_or_default();
+                    ids.push(v["id"].as_i64().unwrap_or_default());
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut created = BTreeSet::new();
+    for w in writers {
+        created.extend(w.await.expect("writer"));
+    }
+    let got = ws.events(WRITERS * EACH, Duration::from_secs(30)).await;
+    let s = seqs(&got);
+    assert_eq!(got.len(), WRITERS * EACH, "every post delivered");
+    assert!(
+        s.windows(2).all(|w| w[0] < w[1]),
+        "strictly increasing seq: {s:?}"
+    );
+    assert!(s[0] > head);
+    let ids: BTreeSet<i64> = got
+        .iter()
+        .filter_map(|e| e["data"]["id"].as_i64())
+        .collect();
+    assert_eq!(ids, created, "each post exactly once");
+    // Commit order: the log, read back from the database, is in the same order.
+    let log: Vec<i64> = app
+        .server
+        .store
+        .events_after(head, 10_000)
+        .await
+        .expect("log")
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(log, s);
+    assert!(ws.next_json(Duration::from_millis(300)).await.is_none());
+    app.finish().await;
+}
+
+fn author(u: &TestUser) -> hub_domain::AuthorRef {
+    hub_domain::AuthorRef {
+        id: u.id,
+        display_name: "Ana".into(),
+        organisation: None,
+        stakeholder_group: hub_domain::StakeholderGroup::CivilSociety,
+        country: None,
+    }
+}
+
+async fn pending_posts_and_private_channels_stay_private(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let moderator = app.register("Mo").await;
+    let other_mod = app.register("Oz").await;
+    let store = &app.server.store;
+    let role = |r: &str| hub_domain::Role {
+        role: hub_domain::RoleKind::Moderator,
+        region: Some(r.into()),
+    };
+    store
+        .grant_role(moderator.id, &role("europe"))
+        .await
+        .expect("grant");
+    store
+        .grant_role(other_mod.id, &role("africa"))
+        .await
+        .expect("grant");
+    let (t, _) = app.thread(&ana, "europe", "Visibility", "opening").await;
+
+    let connect = |u: &TestUser| {
+        let url = app.ws_url("");
+        let token = u.token.clone();
+        async move {
+            WsClient::connect(&url, &[("authorization", &format!("Bearer {token}"))])
+                .await
+                .expect("connect")
+        }
+    };
+    let mut as_ana = connect(&ana).await;
+    let mut as_ben = connect(&ben).await;
+    let mut as_mod = connect(&moderator).await;
+    let mut as_other_mod = connect(&other_mod).await;
+    let mut anon = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    let chan = format!("thread:{t}");
+    for c in [
+        &mut as_ana,
+        &mut as_ben,
+        &mut as_mod,
+        &mut as_other_mod,
+        &mut anon,
+    ] {
+        c.subscribe(&[&chan, "region:europe"], None).await;
+    }
+
+    // A pending post (pre-moderation): only its author and Europe's moderators get it.
+    let pending = hub_store::NewPost {
+        author: author(&ana),
+        parent_id: None,
+        kind: hub_domain::PostKind::Comment,
+        body: "awaiting review".into(),
+        body_html: "<p>awaiting review</p>".into(),
+        search_terms: String::new(),
+        language: Some("en".into()),
+        language_detected: false,
+        objectives: vec![],
+        aspects: vec![],
+        status: hub_domain::PostStatus::Pending,
+    };
+    store
+        .create_post(t, &pending, None)
+        .await
+        .expect("pending post");
+    // Then a public one, so everyone has something to wait for.
+    let public = app.reply(&ben, t, None, "public reply").await;
+
+    let got_ana = as_ana.events(4, WAIT).await;
+    let got_mod = as_mod.events(4, WAIT).await;
+    assert!(
+        got_ana
+            .iter()
+            .any(|e| e["data"]["body"] == "awaiting review"),
+        "the author sees it"
+    );
+    assert!(
+        got_mod
+            .iter()
+            .any(|e| e["data"]["body"] == "awaiting review"),
+        "the region's moderator sees it"
+    );
+    for (who, c) in [
+        ("ben", &mut as_ben),
+        ("africa's moderator", &mut as_other_mod),
+        ("anonymous", &mut anon),
+    ] {
+        let got = c.events(2, WAIT).await;
+        assert_eq!(got.len(), 2, "{who}: the public post on two channels");
+        assert!(
+            got.iter().all(|e| e["data"]["id"] == public["id"]),
+            "{who} got {got:?}"
+        );
+        assert!(
+            c.next_json(Duration::from_millis(300)).await.is_none(),
+            "{who}: nothing else"
+        );
+    }
+    // Resuming from 0 does not leak it either.
+    let mut late = connect(&ben).await;
+    let (replay, _) = late.subscribe(&[&chan], Some(0)).await;
+    assert!(
+        replay
+            .iter()
+            .all(|e| e["data"]["body"] != "awaiting review"),
+        "{replay:?}"
+    );
+
+    // Private channels.
+    as_ben.send(json!({"op": "subscribe", "channels": ["moderation:europe", format!("user:{}", ana.id)]})).await;
+    let e1 = as_ben.next_json(WAIT).await.unwrap_or_default();
+    let e2 = as_ben.next_json(WAIT).await.unwrap_or_default();
+    assert_eq!(
+        (e1["op"].as_str(), e1["code"].as_str()),
+        (Some("error"), Some("forbidden"))
+    );
+    assert_eq!(
+        (e2["op"].as_str(), e2["code"].as_str()),
+        (Some("error"), Some("forbidden"))
+    );
+    as_other_mod
+        .send(json!({"op": "subscribe", "channels": ["moderation:europe"]}))
+        .await;
+    let e = as_other_mod.next_json(WAIT).await.unwrap_or_default();
+    assert_eq!(
+        e["code"], "forbidden",
+        "a moderator of Africa cannot read Europe's queue"
+    );
+    let (_, _) = as_mod.subscribe(&["moderation:europe"], None).await;
+    let (_, _) = as_ben.subscribe(&[&format!("user:{}", ben.id)], None).await;
+    app.finish().await;
+}
+
+async fn foreign_origin_reused_ticket_and_oversize_frame_are_refused(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    // A foreign browser origin.
+    let refused = WsClient::connect(&app.ws_url(""), &[("origin", "https://evil.example")]).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 403),
+        other => panic!("foreign origin was not refused: {:?}", other.err()),
+    }
+    // The hub's own origin passes.
+    let own = format!("http://{}", app.server.addr);
+    assert!(WsClient::connect(&app.ws_url(""), &[("origin", &own)])
+        .await
+        .is_ok());
+
+    // A ticket works once.
+    let (s, v) = app
+        .send(reqwest::Method::POST, "/ws/ticket", Some(&ana.token), None)
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let ticket = v["ticket"].as_str().unwrap_or_default().to_string();
+    let mut ws = WsClient::connect(&app.ws_url(&format!("?ticket={ticket}")), &[])
+        .await
+        .expect("first use");
+    ws.subscribe(&[&format!("user:{}", ana.id)], None).await;
+    match WsClient::connect(&app.ws_url(&format!("?ticket={ticket}")), &[]).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 401),
+        other => panic!("a reused ticket was accepted: {:?}", other.err()),
+    }
+    match WsClient::connect(&app.ws_url("?ticket=hub_forged"), &[]).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 401),
+        other => panic!("a forged ticket was accepted: {:?}", other.err()),
+    }
+    let (s, _) = app
+        .send(reqwest::Method::POST, "/ws/ticket", None, None)
+        .await;
+    assert_eq!(s, 401);
+
+    // A frame over the limit (16 KiB) closes the connection.
+    let mut big = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    let _ = big
+        .send_text(format!(
+            "{{\"op\":\"ping\",\"pad\":\"{}\"}}",
+            "x".repeat(64 * 1024)
+        ))
+        .await;
+    let mut closed = false;
+    for _ in 0..5 {
+        match big.next_raw(WAIT).await {
+            None | Some(Err(_)) | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => {
+                closed = true;
+                break;
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    assert!(closed, "oversize frame did not close the connection");
+    app.finish().await;
+}
+
+async fn server_sent_events_carry_the_same_events_and_resume(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let (t, _) = app
+        .thread(&ana, "latin-america-caribbean", "SSE", "opening")
+        .await;
+    let first = app.reply(&ana, t, None, "one").await;
+    let _second = app.reply(&ana, t, None, "two").await;
+    // Resume after the first reply's event with Last-Event-ID.
+    let log = app.server.store.events_after(0, 100).await.expect("log");
+    let first_seq = log
+        .iter()
+        .find(|e| e.post_id == first["id"].as_i64() && e.kind == "post.created")
+        .map(|e| e.seq)
+        .unwrap_or_default();
+    let res = app
+        .http
+        .get(app.api(&format!("/events?channels=thread:{t}")))
+        .header("last-event-id", first_seq.to_string())
+        .send()
+        .await
+        .expect("sse");
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
+    let mut res = res;
+    let third = app.reply(&ana, t, None, "three").await;
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while text.matches("id: ").count() < 2 {
+        match tokio::time::timeout_at(deadline, res.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => break,
+        }
+    }
+    let ids: Vec<i64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .filter_map(|v| v.trim().parse().ok())
+        .collect();
+    assert_eq!(ids.len(), 2, "{text}");
+    assert!(ids[0] > first_seq && ids[0] < ids[1]);
+    assert!(text.contains("event: post.created"));
+    assert!(
+        text.contains("\"two\"") && text.contains(&format!("\"id\":{}", third["id"])),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\"one\""),
+        "the event before Last-Event-ID is not repeated"
+    );
+    // Refusals are problem+json.
+    let (s, _) = app.get("/events?channels=moderation:europe", None).await;
+    assert_eq!(s, 403);
+    let (s, _) = app.get("/events?channels=nonsense", None).await;
+    assert_eq!(s, 422);
+    let (s, _) = app.get("/events", None).await;
+    assert_eq!(s, 422);
+    app.finish().await;
+}
+
+async fn protocol_errors_and_ping(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let mut ws = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    ws.send(json!({"op": "ping"})).await;
+    assert_eq!(ws.next_json(WAIT).await.unwrap_or_default()["op"], "pong");
+    ws.send(json!({"op": "dance"})).await;
+    let e = ws.next_json(WAIT).await.unwrap_or_default();
+    assert_eq!(
+        (e["op"].as_str(), e["code"].as_str()),
+        (Some("error"), Some("bad_request"))
+    );
+    let _ = ws.send_text("not json".into()).await;
+    assert_eq!(
+        ws.next_json(WAIT).await.unwrap_or_default()["code"],
+        "bad_request"
+    );
+    ws.send(json!({"op": "subscribe", "channels": ["region:atlantis", "thread:abc"]}))
+        .await;
+    assert_eq!(
+        ws.next_json(WAIT).await.unwrap_or_default()["code"],
+        "bad_request"
+    );
+    assert_eq!(
+        ws.next_json(WAIT).await.unwrap_or_default()["code"],
+        "bad_request"
+    );
+    // Still usable after errors.
+    let (_, head) = ws.subscribe(&["region:africa"], None).await;
+    assert!(head >= 0);
+    ws.send(json!({"op": "unsubscribe", "channels": ["region:africa"]}))
+        .await;
+    assert_eq!(
+        ws.next_json(WAIT).await.unwrap_or_default()["op"],
+        "unsubscribed"
+    );
+    // Flooding is rate limited, not fatal.
+    for _ in 0..100 {
+        let _ = ws.send_text("{\"op\":\"ping\"}".into()).await;
+    }
+    let mut limited = false;
+    for _ in 0..100 {
+        match ws.next_json(Duration::from_secs(2)).await {
+            Some(v) if v["code"] == "rate_limited" => {
+                limited = true;
+                break;
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    assert!(
+        limited,
+        "100 messages at once hit the per-connection rate limit"
+    );
+    app.finish().await;
+}
