@@ -147,7 +147,12 @@ impl Config {
             }
             fig = fig.merge(Toml::file(path));
         }
-        fig = fig.merge(Env::prefixed("HUB_").split("__").ignore(&["config"]));
+        // HUB_CONFIG names the file; HUB_TEST_* belong to the test suite. Any other HUB_ variable
+        // must be a known key, so a typo fails the start instead of being ignored.
+        fig = fig.merge(Env::prefixed("HUB_").split("__").filter(|k| {
+            let k = k.as_str().to_ascii_lowercase();
+            k != "config" && !k.starts_with("test_")
+        }));
         Self::from_figment(fig)
     }
 
