@@ -14,6 +14,9 @@ both_backends!(
     foreign_origin_reused_ticket_and_oversize_frame_are_refused,
     server_sent_events_carry_the_same_events_and_resume,
     protocol_errors_and_ping,
+    a_subscriber_that_falls_behind_is_told_too_slow_and_closed,
+    shutdown_closes_live_connections_with_1001,
+    live_connections_per_address_are_capped,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -512,5 +515,117 @@ async fn protocol_errors_and_ping(db: Db) {
         limited,
         "100 messages at once hit the per-connection rate limit"
     );
+    app.finish().await;
+}
+
+async fn a_subscriber_that_falls_behind_is_told_too_slow_and_closed(db: Db) {
+    use figment::providers::Serialized;
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default("live.queue_capacity", 16))
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let (t, _) = app.thread(&ana, "europe", "Firehose", "opening").await;
+    let mut slow = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    slow.subscribe(&[&format!("thread:{t}")], None).await;
+    // A reader that keeps up, for comparison.
+    let mut fast = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    fast.subscribe(&[&format!("thread:{t}")], None).await;
+    let fast_reader =
+        tokio::spawn(async move { fast.events(300, Duration::from_secs(60)).await.len() });
+    // The slow one reads nothing while 300 posts of ~12 KB go out: socket buffers fill, the
+    // server's writer waits, its queue of 16 fills, and the fan-out gives up on it.
+    let body = "Long report paragraph on labour migration corridors. ".repeat(230);
+    for i in 0..300 {
+        app.reply(&ana, t, None, &format!("{i} {body}")).await;
+    }
+    let mut saw_too_slow = false;
+    let mut closed = false;
+    for _ in 0..2000 {
+        match slow.next_raw(Duration::from_secs(10)).await {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
+                let v: Value = serde_json::from_str(t.as_str()).unwrap_or_default();
+                if v["code"] == "too_slow" {
+                    saw_too_slow = true;
+                }
+            }
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => {
+                assert_eq!(frame.map(|f| u16::from(f.code)), Some(1008));
+                closed = true;
+                break;
+            }
+            Some(Ok(_)) => {}
+            None | Some(Err(_)) => break,
+        }
+    }
+    assert!(
+        saw_too_slow && closed,
+        "too_slow: {saw_too_slow}, closed: {closed}"
+    );
+    assert_eq!(
+        fast_reader.await.expect("fast reader"),
+        300,
+        "a reader that keeps up gets everything"
+    );
+    app.finish().await;
+}
+
+async fn shutdown_closes_live_connections_with_1001(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let mut ws = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    ws.subscribe(&["region:africa"], None).await;
+    let finishing = tokio::spawn(app.finish());
+    let mut code = None;
+    for _ in 0..10 {
+        match ws.next_raw(WAIT).await {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => {
+                code = frame.map(|f| u16::from(f.code));
+                break;
+            }
+            Some(Ok(_)) => {}
+            _ => break,
+        }
+    }
+    assert_eq!(code, Some(1001));
+    finishing.await.expect("shutdown");
+}
+
+async fn live_connections_per_address_are_capped(db: Db) {
+    use figment::providers::Serialized;
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default("live.connections_per_ip", 3))
+    })
+    .await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(
+            WsClient::connect(&app.ws_url(""), &[])
+                .await
+                .expect("within the cap"),
+        );
+    }
+    match WsClient::connect(&app.ws_url(""), &[]).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 429),
+        other => panic!("a fourth connection was accepted: {:?}", other.err()),
+    }
+    // Closing one frees its slot.
+    if let Some(c) = open.pop() {
+        c.close().await;
+    }
+    let mut ok = false;
+    for _ in 0..50 {
+        if WsClient::connect(&app.ws_url(""), &[]).await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ok, "a freed slot can be used again");
     app.finish().await;
 }

@@ -162,6 +162,9 @@ async fn websocket(
     Ok(ws
         .max_message_size(limit)
         .max_frame_size(limit)
+        // Bounded: a client that stops reading makes writes wait (and then fail), instead of
+        // the server buffering without end.
+        .max_write_buffer_size(4 * 1024 * 1024)
         .on_upgrade(move |socket| async move {
             let viewer = viewer_of(user.as_ref());
             run_socket(socket, state, viewer).await;
@@ -233,6 +236,9 @@ impl Bucket {
         }
     }
 }
+
+/// The longest a write to a client may take before the connection is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the reader tells the writer.
 enum Control {
@@ -320,15 +326,17 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
             next = sub.next() => {
                 match next {
                     Ok(frame) => {
-                        // Coalesce: feed what is queued, flush once.
-                        let mut ok = sink.feed(Message::Text(frame.text)).await.is_ok();
-                        let mut n = 0;
-                        while ok && n < 256 {
-                            let Some(f) = sub.try_next() else { break };
-                            ok = sink.feed(Message::Text(f.text)).await.is_ok();
-                            n += 1;
-                        }
-                        if !ok || sink.flush().await.is_err() {
+                        // Coalesce: feed what is queued, flush once. A client that does not
+                        // read for WRITE_TIMEOUT is gone.
+                        let write = async {
+                            sink.feed(Message::Text(frame.text)).await?;
+                            for _ in 0..256 {
+                                let Some(f) = sub.try_next() else { break };
+                                sink.feed(Message::Text(f.text)).await?;
+                            }
+                            sink.flush().await
+                        };
+                        if !matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(()))) {
                             break;
                         }
                     }
@@ -459,7 +467,7 @@ async fn events(
     let to_event = |f: hub_live::Frame| {
         Event::default()
             .id(f.seq.to_string())
-            .event(f.kind.to_string())
+            .event(&*f.kind)
             .data(f.text.as_str())
     };
     let replayed = futures::stream::iter(
