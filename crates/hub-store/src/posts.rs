@@ -200,7 +200,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx.tx)
             .await?;
-        self.index_post(tx, id, &p.objectives, Some(&p.search_terms))
+        self.index_post(tx, id, &p.objectives, Some(&p.search_terms), true)
             .await?;
         if p.status == PostStatus::Published {
             sqlx::query("UPDATE threads SET post_count = post_count + 1, last_activity_at = $1 WHERE id = $2")
@@ -232,39 +232,50 @@ impl Store {
         })
     }
 
-    /// (Re)writes a post's objective rows and, on SQLite, its full-text row. `terms` of
-    /// `None` leaves the search index as it is.
+    /// (Re)writes a post's objective rows and its search terms. `terms` of `None` leaves the
+    /// search index as it is; `fresh` says the post was just inserted (nothing to replace, and
+    /// on PostgreSQL the insert already stored the terms).
     async fn index_post(
         &self,
         tx: &mut WriteTx,
         id: i64,
         objectives: &[i64],
         terms: Option<&str>,
+        fresh: bool,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM post_objectives WHERE post_id = $1")
-            .bind(id)
-            .execute(&mut *tx.tx)
-            .await?;
-        for o in objectives {
-            sqlx::query("INSERT INTO post_objectives (objective, post_id) VALUES ($1, $2)")
-                .bind(*o)
+        if !fresh {
+            sqlx::query("DELETE FROM post_objectives WHERE post_id = $1")
                 .bind(id)
                 .execute(&mut *tx.tx)
                 .await?;
         }
+        if !objectives.is_empty() {
+            // One statement for all of them: (objective, post) pairs.
+            let values: Vec<String> = objectives.iter().map(|o| format!("({o}, $1)")).collect();
+            sqlx::query(&format!(
+                "INSERT INTO post_objectives (objective, post_id) VALUES {}",
+                values.join(", ")
+            ))
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
         if let Some(terms) = terms {
             match self.backend {
                 Backend::Sqlite => {
-                    sqlx::query("DELETE FROM post_search WHERE rowid = $1")
-                        .bind(id)
-                        .execute(&mut *tx.tx)
-                        .await?;
+                    if !fresh {
+                        sqlx::query("DELETE FROM post_search WHERE rowid = $1")
+                            .bind(id)
+                            .execute(&mut *tx.tx)
+                            .await?;
+                    }
                     sqlx::query("INSERT INTO post_search (rowid, terms) VALUES ($1, $2)")
                         .bind(id)
                         .bind(terms)
                         .execute(&mut *tx.tx)
                         .await?;
                 }
+                Backend::Postgres if fresh => {}
                 Backend::Postgres => {
                     sqlx::query(
                         "UPDATE posts SET search_terms = string_to_array($1, ' ') WHERE id = $2",
@@ -464,7 +475,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx.tx)
         .await?;
-        self.index_post(&mut tx, id, &post.objectives, terms)
+        self.index_post(&mut tx, id, &post.objectives, terms, false)
             .await?;
         self.append_event(&mut tx, &post_event("post.updated", &post))
             .await?;
@@ -540,7 +551,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx.tx)
             .await?;
-        self.index_post(&mut tx, id, &post.objectives, Some(""))
+        self.index_post(&mut tx, id, &post.objectives, Some(""), false)
             .await?;
         if was_published {
             sqlx::query("UPDATE threads SET post_count = post_count - 1 WHERE id = $1")

@@ -203,15 +203,24 @@ impl Store {
 
     /// The user of a live session, or `None` for an unknown, revoked or expired token.
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<User>> {
-        let id: Option<i64> = sqlx::query_scalar(
-            "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
-        )
+        let columns = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let row = sqlx::query(&format!(
+            "SELECT {columns} FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2"
+        ))
         .bind(token_hash)
         .bind(now_micros())
         .fetch_optional(&self.pool)
         .await?;
-        match id {
-            Some(id) => Ok(Some(self.user(id).await?)),
+        match row {
+            Some(row) => {
+                let roles = self.roles(row.try_get("id")?).await?;
+                Ok(Some(user_row(&row, roles)?))
+            }
             None => Ok(None),
         }
     }
