@@ -403,16 +403,21 @@ impl Store {
         })
     }
 
-    /// Edits a post, keeping the version it replaces as a revision.
-    pub async fn edit_post(&self, id: i64, e: &PostEdit) -> Result<Post> {
-        let mut tx = self.begin_write().await?;
-        let row = sqlx::query(&format!(
+    /// A post's row (with `editor_id`) inside a write transaction.
+    pub(crate) async fn post_row_in(&self, tx: &mut WriteTx, id: i64) -> Result<sqlx::any::AnyRow> {
+        sqlx::query(&format!(
             "SELECT {POST_COLUMNS}, p.editor_id, {AUTHOR_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = $1"
         ))
         .bind(id)
         .fetch_optional(&mut *tx.tx)
         .await?
-        .ok_or(StoreError::NotFound("post"))?;
+        .ok_or(StoreError::NotFound("post"))
+    }
+
+    /// Edits a post, keeping the version it replaces as a revision.
+    pub async fn edit_post(&self, id: i64, e: &PostEdit) -> Result<Post> {
+        let mut tx = self.begin_write().await?;
+        let row = self.post_row_in(&mut tx, id).await?;
         let mut post = rows::post(&row)?;
         if post.status == PostStatus::Removed {
             return Err(StoreError::Conflict(
@@ -530,14 +535,7 @@ impl Store {
     /// keep their place in the tree.
     pub async fn remove_post(&self, id: i64, reason: Option<&str>) -> Result<Post> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(&format!(
-            "SELECT {POST_COLUMNS}, {AUTHOR_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx.tx)
-        .await?
-        .ok_or(StoreError::NotFound("post"))?;
-        let mut post = rows::post(&row)?;
+        let mut post = rows::post(&self.post_row_in(&mut tx, id).await?)?;
         if post.status == PostStatus::Removed {
             return Ok(post);
         }

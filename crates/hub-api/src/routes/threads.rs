@@ -139,6 +139,32 @@ pub(crate) struct PostDraft {
     pub language_detected: bool,
 }
 
+impl PostDraft {
+    /// The post to store, by `user`, published.
+    fn into_post(
+        self,
+        user: &User,
+        parent_id: Option<i64>,
+        kind: PostKind,
+        objectives: Vec<i64>,
+        aspects: &[Aspect],
+    ) -> NewPost {
+        NewPost {
+            author: author_ref(user),
+            parent_id,
+            kind,
+            body: self.body,
+            body_html: self.body_html,
+            search_terms: self.search_terms,
+            language: self.language,
+            language_detected: self.language_detected,
+            objectives,
+            aspects: validate::aspects(aspects),
+            status: PostStatus::Published,
+        }
+    }
+}
+
 pub(crate) fn draft_body(c: &mut Checker, body: &str, language: Option<&str>) -> Option<PostDraft> {
     let body = c.check(validate::body(body));
     let declared = match language {
@@ -219,19 +245,7 @@ async fn create_thread(
     let new = NewThread {
         region: slug,
         title,
-        opening: NewPost {
-            author: author_ref(&user),
-            parent_id: None,
-            kind: r.kind,
-            body: d.body,
-            body_html: d.body_html,
-            search_terms: d.search_terms,
-            language: d.language,
-            language_detected: d.language_detected,
-            objectives,
-            aspects: validate::aspects(&r.aspects),
-            status: PostStatus::Published,
-        },
+        opening: d.into_post(&user, None, r.kind, objectives, &r.aspects),
     };
     match state
         .store
@@ -355,19 +369,7 @@ async fn create_post(
     let (Some(objectives), Some(d)) = (objectives, draft) else {
         return Err(ApiError::internal("validation passed without values"));
     };
-    let new = NewPost {
-        author: author_ref(&user),
-        parent_id: r.parent_id,
-        kind: r.kind,
-        body: d.body,
-        body_html: d.body_html,
-        search_terms: d.search_terms,
-        language: d.language,
-        language_detected: d.language_detected,
-        objectives,
-        aspects: validate::aspects(&r.aspects),
-        status: PostStatus::Published,
-    };
+    let new = d.into_post(&user, r.parent_id, r.kind, objectives, &r.aspects);
     match state
         .store
         .create_post(
