@@ -171,6 +171,18 @@ impl Api {
         serde_json::from_slice(&bytes).context("create post: response")
     }
 
+    /// The size in bytes of the first page of a thread's posts, as sent (no compression).
+    pub async fn page_bytes(&self, thread_id: i64, limit: u32) -> anyhow::Result<usize> {
+        let res = self
+            .client
+            .get(format!("{}/threads/{thread_id}/posts", self.base))
+            .query(&[("limit", limit.to_string())])
+            .send()
+            .await
+            .context("list posts")?;
+        Ok(expect(res, 200, "list posts").await?.len())
+    }
+
     /// One page of a thread's posts.
     pub async fn thread_posts(
         &self,

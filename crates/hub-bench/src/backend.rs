@@ -184,10 +184,16 @@ impl RawPool {
                 format!("SQLite {v}")
             }
             RawPool::Postgres(p) => {
-                let v: String = sqlx::query_scalar("SHOW server_version")
-                    .fetch_one(p)
-                    .await?;
-                format!("PostgreSQL {v}")
+                let v: (String, String, String, String) = sqlx::query_as(
+                    "SELECT current_setting('server_version'), current_setting('fsync'), \
+                     current_setting('synchronous_commit'), current_setting('shared_buffers')",
+                )
+                .fetch_one(p)
+                .await?;
+                format!(
+                    "PostgreSQL {} (fsync={}, synchronous_commit={}, shared_buffers={})",
+                    v.0, v.1, v.2, v.3
+                )
             }
         })
     }

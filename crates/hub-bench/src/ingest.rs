@@ -5,6 +5,7 @@
 use crate::api::Api;
 use crate::backend::{self, Databases, Kind, RawPool};
 use crate::load::{self, Op, Phase};
+use crate::probe::{self, Cost, Probe};
 use crate::stats::Summary;
 use crate::text::{self, Body};
 use anyhow::Context;
@@ -91,6 +92,8 @@ pub struct Row {
     /// Figures.
     #[serde(flatten)]
     pub summary: Summary,
+    /// CPU, WAL and transactions per post.
+    pub cost: Cost,
     /// First error seen, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_error: Option<String>,
@@ -109,6 +112,61 @@ pub struct BackendResult {
     pub hub_posts: i64,
     /// Events in the hub's database at the end (and how many still unsequenced).
     pub hub_events: (i64, i64),
+    /// PostgreSQL: rows written per table and tier, from `pg_stat_user_tables`.
+    pub pg_table_writes: Vec<TableWrites>,
+}
+
+/// Row writes to one table during a tier (all its phases and its setup), PostgreSQL.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableWrites {
+    /// Tier.
+    pub tier: Tier,
+    /// Table.
+    pub table: String,
+    /// Posts in the database at the end.
+    pub posts: i64,
+    /// Rows inserted.
+    pub inserted: i64,
+    /// Rows updated.
+    pub updated: i64,
+    /// Of which heap-only (no index entries written).
+    pub hot_updated: i64,
+    /// Rows deleted.
+    pub deleted: i64,
+}
+
+/// Reads `pg_stat_user_tables` of the database at `url` (once the tier's connections have
+/// closed, so their counters are flushed).
+async fn pg_table_writes(url: &str, tier: Tier) -> anyhow::Result<Vec<TableWrites>> {
+    use sqlx::Connection;
+    // Backends flush their statistics as they exit, just after the pool closes.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut c = sqlx::postgres::PgConnection::connect(url).await?;
+    let posts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM posts")
+        .fetch_one(&mut c)
+        .await?;
+    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT relname::text, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del \
+         FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 \
+         AND relname <> '_sqlx_migrations' ORDER BY relname",
+    )
+    .fetch_all(&mut c)
+    .await?;
+    c.close().await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(table, inserted, updated, hot_updated, deleted)| TableWrites {
+                tier,
+                table,
+                posts,
+                inserted,
+                updated,
+                hot_updated,
+                deleted,
+            },
+        )
+        .collect())
 }
 
 /// A node of a thread's tree, for picking parents.
@@ -149,11 +207,12 @@ impl Forest {
     }
 }
 
-fn phase_row(tier: Tier, writers: usize, p: &Phase) -> Row {
+fn phase_row(tier: Tier, writers: usize, p: &Phase, cost: Cost) -> Row {
     Row {
         tier,
         writers,
         summary: p.summary(),
+        cost,
         first_error: p.first_error.clone(),
     }
 }
@@ -165,6 +224,7 @@ async fn phases(
     op: Op,
     seed: u64,
     rows: &mut Vec<Row>,
+    probe: &mut Probe,
 ) -> anyhow::Result<()> {
     for (i, &w) in s.writers.iter().enumerate() {
         if s.warmup > 0.0 {
@@ -177,6 +237,7 @@ async fn phases(
             )
             .await?;
         }
+        let before = probe.snapshot().await?;
         let p = load::run(
             w,
             Duration::from_secs_f64(s.seconds),
@@ -185,7 +246,8 @@ async fn phases(
             op.clone(),
         )
         .await?;
-        let row = phase_row(tier, w, &p);
+        let after = probe.snapshot().await?;
+        let row = phase_row(tier, w, &p, probe::cost(before, after, p.hist.len()));
         eprintln!(
             "  {:<5} W={:<3} {:>8.1} posts/s  p50 {:.2} ms  p99 {:.2} ms  errors {}",
             tier.name(),
@@ -203,14 +265,21 @@ async fn phases(
 /// Runs every tier on one backend, in fresh databases that are removed afterwards.
 pub async fn run_backend(kind: Kind, s: &Settings) -> anyhow::Result<BackendResult> {
     let mut dbs = Databases::new(kind, &s.postgres_url)?;
-    let r = run_in(kind, s, &mut dbs).await;
+    let mut probe = Probe::new((kind == Kind::Postgres).then_some(s.postgres_url.as_str())).await?;
+    let r = run_in(kind, s, &mut dbs, &mut probe).await;
+    probe.close().await;
     let c = dbs.cleanup().await;
     let r = r?;
     c?;
     Ok(r)
 }
 
-async fn run_in(kind: Kind, s: &Settings, dbs: &mut Databases) -> anyhow::Result<BackendResult> {
+async fn run_in(
+    kind: Kind,
+    s: &Settings,
+    dbs: &mut Databases,
+    probe: &mut Probe,
+) -> anyhow::Result<BackendResult> {
     let mut rng = StdRng::seed_from_u64(42);
     let bodies: Arc<Vec<Body>> = Arc::new(text::pool(256, &mut rng));
     let max_w = s.writers.iter().copied().max().unwrap_or(1).max(1);
@@ -218,6 +287,7 @@ async fn run_in(kind: Kind, s: &Settings, dbs: &mut Databases) -> anyhow::Result
     let mut version = String::new();
     let mut hub_posts = 0;
     let mut hub_events = (0, 0);
+    let mut pg_writes = Vec::new();
     for &tier in &s.tiers {
         eprintln!("{}: {} tier", kind.name(), tier.name());
         match tier {
@@ -227,7 +297,7 @@ async fn run_in(kind: Kind, s: &Settings, dbs: &mut Databases) -> anyhow::Result
                 let server = hub::server::start(&config, false)
                     .await
                     .context("cannot start the hub")?;
-                let r = api_tier(s, server.addr, &bodies, max_w, &mut rows).await;
+                let r = api_tier(s, server.addr, &bodies, max_w, &mut rows, probe).await;
                 // What the hub stored, read before it stops.
                 let counts = store_counts(&server.store).await;
                 let stop = tokio::time::timeout(Duration::from_secs(30), server.shutdown()).await;
@@ -237,18 +307,27 @@ async fn run_in(kind: Kind, s: &Settings, dbs: &mut Databases) -> anyhow::Result
                     Ok(r) => r.context("hub shutdown")?,
                     Err(_) => eprintln!("warning: the hub did not stop within 30 s"),
                 }
+                if kind == Kind::Postgres {
+                    pg_writes.extend(pg_table_writes(&url, tier).await?);
+                }
             }
             Tier::Store => {
                 let url = dbs.fresh("store").await?;
-                store_tier(s, &url, &bodies, max_w, &mut rows).await?;
+                store_tier(s, &url, &bodies, max_w, &mut rows, probe).await?;
+                if kind == Kind::Postgres {
+                    pg_writes.extend(pg_table_writes(&url, tier).await?);
+                }
             }
             Tier::Raw => {
                 let url = dbs.fresh("raw").await?;
                 let pool = RawPool::open(&url, 16).await?;
                 version = pool.version().await?;
-                let r = raw_tier(s, &pool, &bodies, max_w, &mut rows).await;
+                let r = raw_tier(s, &pool, &bodies, max_w, &mut rows, probe).await;
                 pool.close().await;
                 r?;
+                if kind == Kind::Postgres {
+                    pg_writes.extend(pg_table_writes(&url, tier).await?);
+                }
             }
         }
     }
@@ -264,6 +343,7 @@ async fn run_in(kind: Kind, s: &Settings, dbs: &mut Databases) -> anyhow::Result
         rows,
         hub_posts,
         hub_events,
+        pg_table_writes: pg_writes,
     })
 }
 
@@ -287,6 +367,7 @@ async fn api_tier(
     bodies: &Arc<Vec<Body>>,
     max_w: usize,
     rows: &mut Vec<Row>,
+    probe: &mut Probe,
 ) -> anyhow::Result<()> {
     let api = Api::new(addr)?;
     let mut tokens = Vec::with_capacity(max_w);
@@ -336,7 +417,7 @@ async fn api_tier(
             Ok(())
         })
     });
-    phases(s, Tier::Api, op, 7, rows).await
+    phases(s, Tier::Api, op, 7, rows, probe).await
 }
 
 fn new_post(b: &Body, author: AuthorRef, parent: Option<i64>) -> hub_store::NewPost {
@@ -371,10 +452,11 @@ async fn store_tier(
     bodies: &Arc<Vec<Body>>,
     max_w: usize,
     rows: &mut Vec<Row>,
+    probe: &mut Probe,
 ) -> anyhow::Result<()> {
     let store = hub_store::Store::connect(url, &hub_store::StoreOptions::default()).await?;
     store.migrate().await?;
-    store.spawn_relay();
+    // The store starts its own event relay on PostgreSQL.
     let r = async {
         let mut authors = Vec::with_capacity(max_w);
         for i in 0..max_w {
@@ -446,7 +528,7 @@ async fn store_tier(
                 Ok(())
             })
         });
-        phases(s, Tier::Store, op, 11, rows).await
+        phases(s, Tier::Store, op, 11, rows, probe).await
     }
     .await;
     store.close().await;
@@ -591,6 +673,7 @@ async fn raw_tier(
     bodies: &Arc<Vec<Body>>,
     max_w: usize,
     rows: &mut Vec<Row>,
+    probe: &mut Probe,
 ) -> anyhow::Result<()> {
     let thread_ids = raw_seed(pool, max_w, s.threads.max(1)).await?;
     let forest = Arc::new(Forest {
@@ -670,5 +753,5 @@ async fn raw_tier(
             Ok(())
         })
     });
-    phases(s, Tier::Raw, op, 13, rows).await
+    phases(s, Tier::Raw, op, 13, rows, probe).await
 }

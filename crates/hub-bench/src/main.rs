@@ -12,6 +12,7 @@ mod api;
 mod backend;
 mod ingest;
 mod load;
+mod probe;
 mod read;
 mod stats;
 mod text;
@@ -82,6 +83,10 @@ struct Common {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+    /// Diagnosis: log every SQL statement sqlx runs, with its elapsed time, as JSON lines to
+    /// this file (slows everything down; not for figures).
+    #[arg(long)]
+    sql_log: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -116,10 +121,29 @@ struct ReadArgs {
     /// Concurrent reader counts, one phase each.
     #[arg(long, value_delimiter = ',', default_value = "1,8")]
     concurrency: Vec<usize>,
+    /// Where to read from: api (HTTP), store (hub_store in-process), raw (native sqlx, the
+    /// same SQL).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "api,store,raw"
+    )]
+    tiers: Vec<ingest::Tier>,
 }
 
 impl Common {
     fn check(&self) -> anyhow::Result<()> {
+        if let Some(path) = &self.sql_log {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            tracing_subscriber::fmt()
+                .json()
+                .with_writer(std::sync::Mutex::new(file))
+                .with_env_filter(tracing_subscriber::EnvFilter::new("sqlx::query=debug"))
+                .try_init()
+                .map_err(|e| anyhow::anyhow!("cannot log SQL: {e}"))?;
+        }
         if !(self.seconds > 0.0 && self.seconds <= 600.0) {
             bail!("--seconds must be more than 0 and at most 600");
         }
@@ -361,6 +385,42 @@ fn ingest_report(
             )?;
         }
     }
+    writeln!(out, "\n## Cost per post\n")?;
+    writeln!(
+        out,
+        "CPU of this process (hub + load generator + sqlx) and of all `postgres` processes, from \
+         /proc; on PostgreSQL, WAL bytes and transaction ids taken per post (cluster-wide \
+         counters: valid when nothing else writes to the cluster during the run); *other \
+         load* = cores kept busy by other processes during the phase (from /proc/stat): well \
+         above 0 means the figures were taken on a shared, busy machine.\n"
+    )?;
+    writeln!(out, "| backend | tier | writers | CPU bench ms/post | CPU postgres ms/post | WAL bytes/post | write xacts/post | other load (cores) |")?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|")?;
+    let opt = |v: Option<f64>, digits: usize| {
+        v.map(|x| format!("{x:.digits$}"))
+            .unwrap_or_else(|| "-".into())
+    };
+    for r in results {
+        for row in &r.rows {
+            let c = &row.cost;
+            writeln!(
+                out,
+                "| {} | {} | {} | {:.2} | {} | {} | {} | {:.2} |",
+                r.backend.name(),
+                row.tier.name(),
+                row.writers,
+                c.cpu_bench_ms,
+                if r.backend == Kind::Postgres {
+                    format!("{:.2}", c.cpu_postgres_ms)
+                } else {
+                    "-".into()
+                },
+                opt(c.wal_bytes, 0),
+                opt(c.write_xacts, 2),
+                c.other_cores
+            )?;
+        }
+    }
     let errors: Vec<String> = results
         .iter()
         .flat_map(|r| {
@@ -375,6 +435,34 @@ fn ingest_report(
         writeln!(out, "\n### First error of each failing phase\n")?;
         for e in errors {
             writeln!(out, "{e}")?;
+        }
+    }
+    let writes: Vec<_> = results.iter().flat_map(|r| &r.pg_table_writes).collect();
+    if !writes.is_empty() {
+        writeln!(out, "\n## PostgreSQL row writes per post, by table\n")?;
+        writeln!(
+            out,
+            "From `pg_stat_user_tables` of each tier's database after the tier (setup included), \
+             divided by the posts in it. An update that is not HOT writes a new row version and \
+             a new entry in every index of the table.\n"
+        )?;
+        writeln!(
+            out,
+            "| tier | table | inserts/post | updates/post | of which HOT | deletes/post |"
+        )?;
+        writeln!(out, "|---|---|---:|---:|---:|---:|")?;
+        for w in writes {
+            let per = |x: i64| x as f64 / w.posts.max(1) as f64;
+            writeln!(
+                out,
+                "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                w.tier.name(),
+                w.table,
+                per(w.inserted),
+                per(w.updated),
+                per(w.hot_updated),
+                per(w.deleted)
+            )?;
         }
     }
     let with_counts: Vec<_> = results.iter().filter(|r| r.hub_posts > 0).collect();
@@ -419,55 +507,121 @@ fn read_report(
     )?;
     writeln!(
         out,
-        "| backend | posts | pages/read | max depth | posting the thread (s) |"
+        "| backend | posts | pages/read | max depth | first page (KiB of JSON) | posting the thread (s) |"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---:|")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|")?;
     for r in results {
         writeln!(
             out,
-            "| {} | {} | {} | {} | {:.1} |",
+            "| {} | {} | {} | {} | {:.0} | {:.1} |",
             r.backend.name(),
             r.posts,
             r.pages_per_read,
             r.max_depth,
+            r.first_page_bytes as f64 / 1024.0,
             r.build_seconds
         )?;
     }
-    writeln!(out, "\n## Whole-thread reads\n")?;
     writeln!(
         out,
-        "| backend | readers | reads | reads/s | p50 ms | p99 ms | max ms |"
+        "\nTiers: `api` = over HTTP (the hub in this process, reqwest keep-alive, JSON parsed); \
+         `store` = the handler's storage calls in-process (`Store::thread` + \
+         `Store::thread_posts`, sqlx Any driver); `raw` = the same two SQL statements on a native \
+         sqlx pool of 16 connections, rows decoded into the same domain type.\n"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|")?;
+    let tiers: Vec<ingest::Tier> = a.tiers.clone();
+    if tiers.len() > 1 {
+        writeln!(out, "## Whole-thread reads/s by tier\n")?;
+        let mut head = String::from("| backend | readers |");
+        let mut rule = String::from("|---|---:|");
+        for t in &tiers {
+            head.push_str(&format!(" {} reads/s |", t.name()));
+            rule.push_str("---:|");
+        }
+        for t in tiers.iter().filter(|t| **t != ingest::Tier::Raw) {
+            if tiers.contains(&ingest::Tier::Raw) {
+                head.push_str(&format!(" {}/raw |", t.name()));
+                rule.push_str("---:|");
+            }
+        }
+        writeln!(out, "{head}\n{rule}")?;
+        for r in results {
+            for &c in &a.concurrency {
+                let get = |t: ingest::Tier| {
+                    r.rows
+                        .iter()
+                        .find(|row| row.tier == t && row.concurrency == c)
+                        .map(|row| row.reads.per_sec)
+                };
+                let mut line = format!("| {} | {c} |", r.backend.name());
+                for &t in &tiers {
+                    line.push_str(&format!(
+                        " {} |",
+                        get(t).map(rate).unwrap_or_else(|| "-".into())
+                    ));
+                }
+                let raw = get(ingest::Tier::Raw);
+                for &t in tiers.iter().filter(|t| **t != ingest::Tier::Raw) {
+                    if raw.is_some() {
+                        let v = match (get(t), raw) {
+                            (Some(x), Some(y)) if y > 0.0 => format!("{:.2}", x / y),
+                            _ => "-".into(),
+                        };
+                        line.push_str(&format!(" {v} |"));
+                    }
+                }
+                writeln!(out, "{line}")?;
+            }
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "## Whole-thread reads\n")?;
+    writeln!(
+        out,
+        "| backend | tier | readers | reads | reads/s | p50 ms | p99 ms | max ms | CPU bench ms/read | CPU postgres ms/read | other load (cores) |"
+    )?;
+    writeln!(
+        out,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )?;
     for r in results {
         for row in &r.rows {
             let s = &row.reads;
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {:.2} |",
                 r.backend.name(),
+                row.tier.name(),
                 row.concurrency,
                 s.ops,
                 rate(s.per_sec),
                 ms(s.p50_ms),
                 ms(s.p99_ms),
-                ms(s.max_ms)
+                ms(s.max_ms),
+                row.cost.cpu_bench_ms,
+                if r.backend == Kind::Postgres {
+                    format!("{:.2}", row.cost.cpu_postgres_ms)
+                } else {
+                    "-".into()
+                },
+                row.cost.other_cores
             )?;
         }
     }
     writeln!(out, "\n## Page requests (limit={})\n", a.limit)?;
     writeln!(
         out,
-        "| backend | readers | requests | requests/s | p50 ms | p99 ms | max ms |"
+        "| backend | tier | readers | requests | requests/s | p50 ms | p99 ms | max ms |"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|")?;
     for r in results {
         for row in &r.rows {
             let s = &row.pages;
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 r.backend.name(),
+                row.tier.name(),
                 row.concurrency,
                 s.ops,
                 rate(s.per_sec),
@@ -538,6 +692,9 @@ async fn read_cmd(a: ReadArgs) -> anyhow::Result<()> {
     if a.concurrency.is_empty() || a.concurrency.iter().any(|&c| c == 0 || c > 256) {
         bail!("--concurrency must list counts from 1 to 256");
     }
+    if a.tiers.is_empty() {
+        bail!("--tiers must name at least one of api, store, raw");
+    }
     let settings = read::Settings {
         postgres_url: a.common.postgres_url.clone(),
         posts: a.posts,
@@ -546,6 +703,7 @@ async fn read_cmd(a: ReadArgs) -> anyhow::Result<()> {
         warmup: a.common.warmup,
         concurrency: a.concurrency.clone(),
         max_ops: a.common.max_ops,
+        tiers: a.tiers.clone(),
     };
     let mut results = Vec::new();
     for kind in a.common.backend.kinds() {
@@ -567,6 +725,7 @@ async fn read_cmd(a: ReadArgs) -> anyhow::Result<()> {
         let settings = serde_json::json!({
             "seconds": a.common.seconds, "warmup": a.common.warmup, "posts": a.posts,
             "limit": a.limit, "concurrency": a.concurrency, "max_ops": a.common.max_ops,
+            "tiers": a.tiers,
         });
         write_json(path, &env, settings, &results)?;
     }

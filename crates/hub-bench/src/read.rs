@@ -3,7 +3,9 @@
 
 use crate::api::{Api, PostLite};
 use crate::backend::{self, Databases, Kind, RawPool};
+use crate::ingest::Tier;
 use crate::load::{self, Op};
+use crate::probe::{self, Cost, Probe};
 use crate::stats::{self, Summary};
 use crate::text::{self, Body};
 use anyhow::{bail, Context};
@@ -37,17 +39,23 @@ pub struct Settings {
     pub concurrency: Vec<usize>,
     /// Most full reads per phase.
     pub max_ops: u64,
+    /// Where to read from: HTTP, the store in-process, a native pool.
+    pub tiers: Vec<Tier>,
 }
 
 /// One measured phase.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    /// Where the pages were read from.
+    pub tier: Tier,
     /// Concurrent readers.
     pub concurrency: usize,
     /// Whole-thread reads.
     pub reads: Summary,
     /// Single page requests.
     pub pages: Summary,
+    /// CPU (and, on PostgreSQL, WAL and transactions) per whole read.
+    pub cost: Cost,
 }
 
 /// The results of one backend.
@@ -65,6 +73,8 @@ pub struct BackendResult {
     pub max_depth: i64,
     /// Seconds it took to post the thread over the API.
     pub build_seconds: f64,
+    /// Bytes of the first page's JSON.
+    pub first_page_bytes: usize,
     /// Phases.
     pub rows: Vec<Row>,
 }
@@ -72,14 +82,21 @@ pub struct BackendResult {
 /// Runs the read bench on one backend, in a fresh database removed afterwards.
 pub async fn run_backend(kind: Kind, s: &Settings) -> anyhow::Result<BackendResult> {
     let mut dbs = Databases::new(kind, &s.postgres_url)?;
-    let r = run_in(kind, s, &mut dbs).await;
+    let mut probe = Probe::new((kind == Kind::Postgres).then_some(s.postgres_url.as_str())).await?;
+    let r = run_in(kind, s, &mut dbs, &mut probe).await;
+    probe.close().await;
     let c = dbs.cleanup().await;
     let r = r?;
     c?;
     Ok(r)
 }
 
-async fn run_in(kind: Kind, s: &Settings, dbs: &mut Databases) -> anyhow::Result<BackendResult> {
+async fn run_in(
+    kind: Kind,
+    s: &Settings,
+    dbs: &mut Databases,
+    probe: &mut Probe,
+) -> anyhow::Result<BackendResult> {
     let url = dbs.fresh("read").await?;
     let config = backend::hub_config(&url)?;
     let server = hub::server::start(&config, false)
@@ -93,10 +110,10 @@ async fn run_in(kind: Kind, s: &Settings, dbs: &mut Databases) -> anyhow::Result
         v?
     };
     let api = Api::new(server.addr)?;
-    let r = measure(s, &api).await;
+    let r = measure(s, &api, &server.store, &url, probe).await;
     drop(api);
     let stop = tokio::time::timeout(Duration::from_secs(30), server.shutdown()).await;
-    let (posts, pages_per_read, max_depth, build_seconds, rows) = r?;
+    let (posts, pages_per_read, max_depth, build_seconds, first_page_bytes, rows) = r?;
     match stop {
         Ok(r) => r.context("hub shutdown")?,
         Err(_) => eprintln!("warning: the hub did not stop within 30 s"),
@@ -108,6 +125,7 @@ async fn run_in(kind: Kind, s: &Settings, dbs: &mut Databases) -> anyhow::Result
         pages_per_read,
         max_depth,
         build_seconds,
+        first_page_bytes,
         rows,
     })
 }
@@ -302,9 +320,220 @@ fn verify(posts: &[PostLite], created: &Created, expected: &[i64]) -> anyhow::Re
     Ok(())
 }
 
-type Measured = (usize, usize, i64, f64, Vec<Row>);
+type Measured = (usize, usize, i64, f64, usize, Vec<Row>);
 
-async fn measure(s: &Settings, api: &Api) -> anyhow::Result<Measured> {
+const RAW_THREAD: &str =
+    "SELECT t.id, t.region, t.title, t.kind, t.objectives, t.opening_post_id, \
+     t.pinned, t.locked, t.post_count, t.endorsements, t.created_at, t.last_activity_at, \
+     u.id AS u_id, u.display_name AS u_display_name, u.organisation AS u_organisation, \
+     u.stakeholder_group AS u_stakeholder_group, u.country AS u_country \
+     FROM threads t JOIN users u ON u.id = t.author_id WHERE t.id = $1";
+const RAW_PAGE: &str = "SELECT p.id, p.thread_id, p.region, p.parent_id, p.depth, p.path, p.kind, \
+     p.body, p.body_html, p.language, p.language_detected, p.objectives, p.aspects, p.status, \
+     p.status_reason, p.endorsements, p.revision, p.created_at, p.edited_at, \
+     u.id AS u_id, u.display_name AS u_display_name, u.organisation AS u_organisation, \
+     u.stakeholder_group AS u_stakeholder_group, u.country AS u_country \
+     FROM posts p JOIN users u ON u.id = p.author_id \
+     WHERE p.thread_id = $1 AND p.path > $2 ORDER BY p.path LIMIT $3";
+
+/// Decodes a post row with a native driver into the domain type, as the store does.
+macro_rules! decode_post {
+    ($r:expr) => {{
+        let r = $r;
+        let kind: String = r.try_get("kind")?;
+        let status: String = r.try_get("status")?;
+        let group: String = r.try_get("u_stakeholder_group")?;
+        let objectives: String = r.try_get("objectives")?;
+        let aspects: String = r.try_get("aspects")?;
+        hub_domain::Post {
+            id: r.try_get("id")?,
+            thread_id: r.try_get("thread_id")?,
+            region: r.try_get("region")?,
+            parent_id: r.try_get("parent_id")?,
+            depth: r.try_get("depth")?,
+            author: hub_domain::AuthorRef {
+                id: r.try_get("u_id")?,
+                display_name: r.try_get("u_display_name")?,
+                organisation: r.try_get("u_organisation")?,
+                stakeholder_group: hub_domain::StakeholderGroup::parse(&group)
+                    .context("stakeholder_group")?,
+                country: r.try_get("u_country")?,
+            },
+            kind: hub_domain::PostKind::parse(&kind).context("kind")?,
+            body: Some(r.try_get("body")?),
+            body_html: Some(r.try_get("body_html")?),
+            language: r.try_get("language")?,
+            language_detected: r.try_get::<i64, _>("language_detected")? != 0,
+            objectives: serde_json::from_str(&objectives)?,
+            aspects: serde_json::from_str(&aspects)?,
+            status: hub_domain::PostStatus::parse(&status).context("status")?,
+            status_reason: r.try_get("status_reason")?,
+            endorsements: r.try_get("endorsements")?,
+            revision: r.try_get("revision")?,
+            created_at: hub_store::from_micros(r.try_get("created_at")?),
+            edited_at: r
+                .try_get::<Option<i64>, _>("edited_at")?
+                .map(hub_store::from_micros),
+        }
+    }};
+}
+
+/// Reads the thread row (as the handler checks the thread exists) and decodes its columns.
+macro_rules! check_thread {
+    ($row:expr) => {{
+        let r = $row.context("thread not found")?;
+        let _: (i64, String, String, String, String) = (
+            r.try_get("id")?,
+            r.try_get("region")?,
+            r.try_get("title")?,
+            r.try_get("kind")?,
+            r.try_get("objectives")?,
+        );
+        let _: (Option<i64>, i64, i64, i64, i64, i64, i64) = (
+            r.try_get("opening_post_id")?,
+            r.try_get("pinned")?,
+            r.try_get("locked")?,
+            r.try_get("post_count")?,
+            r.try_get("endorsements")?,
+            r.try_get("created_at")?,
+            r.try_get("last_activity_at")?,
+        );
+        let _: (i64, String, Option<String>, String, Option<String>) = (
+            r.try_get("u_id")?,
+            r.try_get("u_display_name")?,
+            r.try_get("u_organisation")?,
+            r.try_get("u_stakeholder_group")?,
+            r.try_get("u_country")?,
+        );
+    }};
+}
+
+/// Where pages are read from: HTTP, the hub's store in-process, or a native pool.
+#[derive(Clone)]
+enum Source {
+    Api(Api),
+    Store(hub_store::Store),
+    Raw(RawPool),
+}
+
+impl Source {
+    /// One page: how many posts, and the cursor of the next page.
+    async fn page(
+        &self,
+        thread_id: i64,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<(usize, Option<String>)> {
+        use sqlx::Row;
+        match self {
+            Source::Api(api) => {
+                let p = api.thread_posts(thread_id, limit, cursor).await?;
+                Ok((p.items.len(), p.next_cursor))
+            }
+            Source::Store(store) => {
+                // What the handler asks the store: the thread, then the page.
+                store.thread(thread_id).await?;
+                let p = store
+                    .thread_posts(thread_id, cursor, i64::from(limit))
+                    .await?;
+                Ok((p.items.len(), p.next_cursor))
+            }
+            Source::Raw(pool) => {
+                let after = cursor.unwrap_or("");
+                let lim = i64::from(limit);
+                let mut last = String::new();
+                let mut items = Vec::new();
+                let more = match pool {
+                    RawPool::Sqlite(p) => {
+                        check_thread!(
+                            sqlx::query(RAW_THREAD)
+                                .bind(thread_id)
+                                .fetch_optional(p)
+                                .await?
+                        );
+                        let rows = sqlx::query(RAW_PAGE)
+                            .bind(thread_id)
+                            .bind(after)
+                            .bind(lim + 1)
+                            .fetch_all(p)
+                            .await?;
+                        for r in rows.iter().take(limit as usize) {
+                            last = r.try_get("path")?;
+                            items.push(decode_post!(r));
+                        }
+                        rows.len() > limit as usize
+                    }
+                    RawPool::Postgres(p) => {
+                        check_thread!(
+                            sqlx::query(RAW_THREAD)
+                                .bind(thread_id)
+                                .fetch_optional(p)
+                                .await?
+                        );
+                        let rows = sqlx::query(RAW_PAGE)
+                            .bind(thread_id)
+                            .bind(after)
+                            .bind(lim + 1)
+                            .fetch_all(p)
+                            .await?;
+                        for r in rows.iter().take(limit as usize) {
+                            last = r.try_get("path")?;
+                            items.push(decode_post!(r));
+                        }
+                        rows.len() > limit as usize
+                    }
+                };
+                Ok((items.len(), more.then_some(last)))
+            }
+        }
+    }
+}
+
+/// A whole read from `source` as one operation, each page's latency into `pages_hist`.
+fn read_op(
+    source: Source,
+    thread_id: i64,
+    limit: u32,
+    pages_per_read: usize,
+    n: usize,
+    pages_hist: Arc<Mutex<Histogram<u64>>>,
+) -> Op {
+    load::op(move |_, _| {
+        let (source, ph) = (source.clone(), pages_hist.clone());
+        Box::pin(async move {
+            let mut cursor: Option<String> = None;
+            let mut count = 0;
+            let mut pages = 0;
+            loop {
+                let t = Instant::now();
+                let (items, next) = source.page(thread_id, limit, cursor.as_deref()).await?;
+                let d = t.elapsed();
+                if let Ok(mut h) = ph.lock() {
+                    stats::record(&mut h, d);
+                }
+                pages += 1;
+                count += items;
+                match next {
+                    Some(c) if pages < pages_per_read => cursor = Some(c),
+                    Some(_) => bail!("more pages than the verified read had"),
+                    None => break,
+                }
+            }
+            if count != n {
+                bail!("a read returned {count} posts, not {n}");
+            }
+            Ok(())
+        })
+    })
+}
+
+async fn measure(
+    s: &Settings,
+    api: &Api,
+    store: &hub_store::Store,
+    url: &str,
+    probe: &mut Probe,
+) -> anyhow::Result<Measured> {
     let mut rng = StdRng::seed_from_u64(43);
     let bodies = Arc::new(text::pool(128, &mut rng));
     let t0 = Instant::now();
@@ -319,86 +548,90 @@ async fn measure(s: &Settings, api: &Api) -> anyhow::Result<Measured> {
         posts.len()
     );
 
+    let first_page_bytes = api.page_bytes(thread_id, s.limit).await?;
     let page_hist: Arc<Mutex<Histogram<u64>>> = Arc::new(Mutex::new(stats::histogram()?));
     let n = created.len();
-    let limit = s.limit;
-    let (api2, ph) = (api.clone(), page_hist.clone());
-    let op: Op = load::op(move |_, _| {
-        let (api, ph) = (api2.clone(), ph.clone());
-        Box::pin(async move {
-            let mut cursor: Option<String> = None;
-            let mut count = 0;
-            let mut pages = 0;
-            loop {
-                let t = Instant::now();
-                let page = api
-                    .thread_posts(thread_id, limit, cursor.as_deref())
-                    .await?;
-                let d = t.elapsed();
-                if let Ok(mut h) = ph.lock() {
-                    stats::record(&mut h, d);
-                }
-                pages += 1;
-                count += page.items.len();
-                match page.next_cursor {
-                    Some(c) if pages < pages_per_read => cursor = Some(c),
-                    Some(_) => bail!("more pages than the verified read had"),
-                    None => break,
-                }
-            }
-            if count != n {
-                bail!("a read returned {count} posts, not {n}");
-            }
-            Ok(())
-        })
-    });
     let mut rows = Vec::new();
-    for (i, &c) in s.concurrency.iter().enumerate() {
-        if s.warmup > 0.0 {
-            load::run(
+    let mut raw_pool = None;
+    for &tier in &s.tiers {
+        let source = match tier {
+            Tier::Api => Source::Api(api.clone()),
+            Tier::Store => Source::Store(store.clone()),
+            Tier::Raw => {
+                let pool = RawPool::open(url, 16).await?;
+                raw_pool = Some(pool.clone());
+                Source::Raw(pool)
+            }
+        };
+        let op = read_op(
+            source,
+            thread_id,
+            s.limit,
+            pages_per_read,
+            n,
+            page_hist.clone(),
+        );
+        for (i, &c) in s.concurrency.iter().enumerate() {
+            if s.warmup > 0.0 {
+                load::run(
+                    c,
+                    Duration::from_secs_f64(s.warmup),
+                    s.max_ops,
+                    900 + i as u64,
+                    op.clone(),
+                )
+                .await?;
+            }
+            if let Ok(mut h) = page_hist.lock() {
+                h.reset();
+            }
+            let before = probe.snapshot().await?;
+            let p = load::run(
                 c,
-                Duration::from_secs_f64(s.warmup),
+                Duration::from_secs_f64(s.seconds),
                 s.max_ops,
-                900 + i as u64,
+                i as u64,
                 op.clone(),
             )
             .await?;
+            let after = probe.snapshot().await?;
+            if let Some(e) = &p.first_error {
+                bail!("{} reads failed ({} errors): {e}", tier.name(), p.errors);
+            }
+            let pages = {
+                let h = page_hist
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("poisoned lock"))?;
+                Summary::of(&h, 0, p.elapsed)
+            };
+            let reads = p.summary();
+            eprintln!(
+                "  {:<5} C={c:<3} {:>7.1} reads/s (p50 {:.2} ms, p99 {:.2} ms)  {:>7.1} pages/s (p50 {:.2} ms, p99 {:.2} ms)",
+                tier.name(), reads.per_sec, reads.p50_ms, reads.p99_ms, pages.per_sec, pages.p50_ms, pages.p99_ms
+            );
+            rows.push(Row {
+                tier,
+                concurrency: c,
+                cost: probe::cost(before, after, reads.ops),
+                reads,
+                pages,
+            });
         }
-        if let Ok(mut h) = page_hist.lock() {
-            h.reset();
-        }
-        let p = load::run(
-            c,
-            Duration::from_secs_f64(s.seconds),
-            s.max_ops,
-            i as u64,
-            op.clone(),
-        )
-        .await?;
-        if let Some(e) = &p.first_error {
-            bail!("reads failed ({} errors): {e}", p.errors);
-        }
-        let pages = {
-            let h = page_hist
-                .lock()
-                .map_err(|_| anyhow::anyhow!("poisoned lock"))?;
-            Summary::of(&h, 0, p.elapsed)
-        };
-        let reads = p.summary();
-        eprintln!(
-            "  C={c:<3} {:>7.1} reads/s (p50 {:.2} ms, p99 {:.2} ms)  {:>7.1} pages/s (p50 {:.2} ms, p99 {:.2} ms)",
-            reads.per_sec, reads.p50_ms, reads.p99_ms, pages.per_sec, pages.p50_ms, pages.p99_ms
-        );
-        rows.push(Row {
-            concurrency: c,
-            reads,
-            pages,
-        });
+    }
+    if let Some(pool) = raw_pool {
+        pool.close().await;
     }
     // Still right after the load.
     let (posts, _) = read_all(api, thread_id, s.limit).await?;
     verify(&posts, &created, &expected).context("the thread read is wrong after the load")?;
-    Ok((posts.len(), pages_per_read, max_depth, build_seconds, rows))
+    Ok((
+        posts.len(),
+        pages_per_read,
+        max_depth,
+        build_seconds,
+        first_page_bytes,
+        rows,
+    ))
 }
 
 #[cfg(test)]
