@@ -1074,7 +1074,7 @@ async fn thread_lists_filter_sort_and_paginate(db: Db) {
         };
         let (s, v) = app
             .post("/regions/latin-america-caribbean/threads", &ana.token, json!({
-                "title": format!("Thread {i}"), "body": "Body", "kind": kind, "objectives": [i + 1]}))
+                "title": format!("Thread {i}"), "body": format!("Body {i}"), "kind": kind, "objectives": [i + 1]}))
             .await;
         assert_eq!(s, 201);
         ids.push((

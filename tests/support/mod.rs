@@ -183,6 +183,30 @@ pub fn test_figment(db_url: &str) -> Figment {
         .merge(Serialized::default("auth.argon2_memory_kib", 64))
         .merge(Serialized::default("auth.argon2_iterations", 1))
         .merge(Serialized::default("auth.login_attempts_per_minute", 1000))
+        .merge(Serialized::default(
+            "limits.signups_per_ip_per_hour",
+            100_000,
+        ))
+        .merge(Serialized::default(
+            "limits.posts_per_user_per_minute",
+            100_000,
+        ))
+        .merge(Serialized::default(
+            "limits.posts_per_new_user_per_minute",
+            100_000,
+        ))
+        .merge(Serialized::default(
+            "limits.posts_per_ip_per_minute",
+            100_000,
+        ))
+        .merge(Serialized::default(
+            "limits.flags_per_user_per_minute",
+            100_000,
+        ))
+        .merge(Serialized::default(
+            "limits.flags_per_new_user_per_minute",
+            100_000,
+        ))
 }
 
 impl TestApp {

@@ -11,10 +11,8 @@ use argon2::password_hash::{
 };
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::num::NonZeroU32;
 use std::sync::LazyLock;
 
 /// The hasher for the configured costs.
@@ -66,42 +64,6 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Limits sign-in attempts per e-mail address and per client address, so passwords cannot be
-/// guessed at speed. Both keys are checked; either running out answers 429 with `Retry-After`.
-pub struct LoginThrottle {
-    by_email: DefaultKeyedRateLimiter<String>,
-    by_ip: DefaultKeyedRateLimiter<String>,
-}
-
-impl LoginThrottle {
-    /// `per_minute` attempts per e-mail; five times that per client address (offices and
-    /// NAT share addresses).
-    pub fn new(per_minute: u32) -> Self {
-        let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
-        let ip_n = NonZeroU32::new(per_minute.max(1).saturating_mul(5)).unwrap_or(NonZeroU32::MIN);
-        Self {
-            by_email: RateLimiter::keyed(Quota::per_minute(n)),
-            by_ip: RateLimiter::keyed(Quota::per_minute(ip_n)),
-        }
-    }
-
-    /// Takes one attempt for this e-mail and address, or says how long to wait.
-    pub fn check(&self, email: &str, ip: &str) -> Result<(), ApiError> {
-        let clock = governor::clock::DefaultClock::default();
-        for (limiter, key) in [(&self.by_email, email), (&self.by_ip, ip)] {
-            if let Err(not_until) = limiter.check_key(&key.to_string()) {
-                use governor::clock::Clock;
-                let wait = not_until.wait_time_from(clock.now()).as_secs() + 1;
-                return Err(ApiError::too_many_requests(
-                    wait,
-                    "too many sign-in attempts; try again later",
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,16 +83,5 @@ mod tests {
         assert_ne!(a, new_token());
         assert_eq!(token_hash(&a).len(), 64);
         assert!(!token_hash(&a).contains(&a));
-    }
-
-    #[test]
-    fn sign_in_is_throttled_per_email() {
-        let t = LoginThrottle::new(3);
-        for _ in 0..3 {
-            assert!(t.check("a@x.org", "1.2.3.4").is_ok());
-        }
-        let e = t.check("a@x.org", "1.2.3.4").err();
-        assert_eq!(e.map(|e| e.status().as_u16()), Some(429));
-        assert!(t.check("b@x.org", "1.2.3.4").is_ok());
     }
 }

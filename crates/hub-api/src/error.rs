@@ -191,6 +191,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::not_found(what),
             StoreError::Conflict(msg) => ApiError::conflict(msg),
+            StoreError::Forbidden(msg) => ApiError::forbidden(msg),
             StoreError::Invalid { field, message } => ApiError::invalid(field, message),
             other => ApiError::internal(other),
         }

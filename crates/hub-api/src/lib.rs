@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 mod middleware;
+pub mod ratelimit;
 pub mod routes;
 pub mod state;
 

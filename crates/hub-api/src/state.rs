@@ -1,6 +1,6 @@
 //! What every handler shares.
 
-use crate::auth::LoginThrottle;
+use crate::ratelimit::RateLimiter;
 use hub_domain::calendar::RegionDef;
 use hub_live::Live;
 use hub_store::Store;
@@ -35,6 +35,87 @@ pub struct ApiConfig {
     pub ws_connections_per_ip: u32,
     /// Seconds between server pings; a client silent for three of them is dropped.
     pub ws_heartbeat_secs: u64,
+    /// Open flags that hide a published post pending review.
+    pub flag_threshold: i64,
+    /// Pre-moderation per region slug (absent: off).
+    pub premoderation: HashMap<String, Premoderation>,
+    /// Rate limits.
+    pub limits: RateLimits,
+    /// Redis, for rate-limit counters shared across processes.
+    pub redis_url: Option<String>,
+}
+
+/// How a region pre-moderates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PremoderationMode {
+    /// Posts appear at once.
+    Off,
+    /// The first `new_account_posts` posts of an account wait for a moderator.
+    NewAccounts,
+    /// Posts with more than `max_links` links wait.
+    Links,
+    /// Every post waits (as the 2024 Europe space did).
+    Everything,
+}
+
+/// A region's pre-moderation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Premoderation {
+    /// The mode.
+    pub mode: PremoderationMode,
+    /// For `new_accounts`: how many first posts wait.
+    #[serde(default = "default_new_account_posts")]
+    pub new_account_posts: u32,
+    /// For `links`: the most links a post may carry without waiting.
+    #[serde(default = "default_max_links")]
+    pub max_links: u32,
+}
+
+fn default_new_account_posts() -> u32 {
+    3
+}
+
+fn default_max_links() -> u32 {
+    2
+}
+
+/// Rate limits (see `config/default.toml`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// Registrations per address per hour.
+    pub signups_per_ip_per_hour: u32,
+    /// Posts (threads and replies) per user per minute.
+    pub posts_per_user_per_minute: u32,
+    /// The same for accounts younger than `new_account_hours`.
+    pub posts_per_new_user_per_minute: u32,
+    /// Posts per address per minute.
+    pub posts_per_ip_per_minute: u32,
+    /// Flags per user per minute.
+    pub flags_per_user_per_minute: u32,
+    /// The same for new accounts.
+    pub flags_per_new_user_per_minute: u32,
+    /// How long an account counts as new.
+    pub new_account_hours: i64,
+    /// The same body from the same author within this many seconds is a duplicate.
+    pub duplicate_window_secs: i64,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            signups_per_ip_per_hour: 20,
+            posts_per_user_per_minute: 10,
+            posts_per_new_user_per_minute: 3,
+            posts_per_ip_per_minute: 60,
+            flags_per_user_per_minute: 20,
+            flags_per_new_user_per_minute: 5,
+            new_account_hours: 24,
+            duplicate_window_secs: 600,
+        }
+    }
 }
 
 impl Default for ApiConfig {
@@ -52,6 +133,10 @@ impl Default for ApiConfig {
             ws_messages_per_second: 20,
             ws_connections_per_ip: 64,
             ws_heartbeat_secs: 20,
+            flag_threshold: 3,
+            premoderation: HashMap::new(),
+            limits: RateLimits::default(),
+            redis_url: None,
         }
     }
 }
@@ -67,8 +152,8 @@ pub struct AppState {
     pub regions: Arc<Vec<RegionDef>>,
     /// Renders `/metrics`.
     pub metrics: Option<PrometheusHandle>,
-    /// Sign-in throttling.
-    pub login_throttle: Arc<LoginThrottle>,
+    /// Rate limits (sign-in, sign-up, posting, flagging).
+    pub limiter: Arc<RateLimiter>,
     /// Live fan-out.
     pub live: Live,
     /// Flips to true when the server shuts down: live connections close with 1001.
@@ -87,13 +172,13 @@ impl AppState {
         live: Live,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
-        let login_throttle = Arc::new(LoginThrottle::new(config.login_attempts_per_minute));
+        let limiter = Arc::new(RateLimiter::new(config.redis_url.as_deref()));
         Self {
             store,
             config: Arc::new(config),
             regions: Arc::new(regions),
             metrics,
-            login_throttle,
+            limiter,
             live,
             shutdown,
             live_per_ip: Arc::new(std::sync::Mutex::new(HashMap::new())),

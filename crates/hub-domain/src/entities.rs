@@ -177,3 +177,105 @@ pub struct RegionCounts {
     /// Distinct authors of published posts.
     pub participants: i64,
 }
+
+/// A post waiting for a moderator, with why.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct QueueItem {
+    /// The post, in full (moderators see everything).
+    pub post: Post,
+    /// Open flags.
+    pub open_flags: i64,
+    /// Sum of the open flags' weights.
+    pub flag_weight: i64,
+    /// Open flags for personal data (these come first).
+    pub personal_data_flags: i64,
+    /// Open flags by reason.
+    pub reasons: Vec<ReasonCount>,
+    /// Since when it waits.
+    pub queued_at: DateTime<Utc>,
+    /// The moderator who took it, if any.
+    pub assigned_to: Option<i64>,
+    /// Moderators' notes, oldest first.
+    pub notes: Vec<ModeratorNote>,
+    /// The author's appeal of the last decision, if any.
+    pub appeal: Option<String>,
+}
+
+/// How many open flags give a reason.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ReasonCount {
+    /// The reason.
+    pub reason: crate::FlagReason,
+    /// How many.
+    pub count: i64,
+}
+
+/// A moderator's note on a queued post.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ModeratorNote {
+    /// Who wrote it.
+    pub moderator_id: i64,
+    /// The note.
+    pub note: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A moderation decision.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Decision {
+    /// Id (appeals name it).
+    pub id: i64,
+    /// Region.
+    pub region: String,
+    /// Post decided on.
+    pub post_id: Option<i64>,
+    /// Thread decided on.
+    pub thread_id: Option<i64>,
+    /// The author concerned.
+    pub subject_id: Option<i64>,
+    /// Who decided.
+    pub moderator_id: i64,
+    /// What.
+    pub action: String,
+    /// Why (shown to the author).
+    pub reason: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One line of the append-only audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AuditEntry {
+    /// Id.
+    pub id: i64,
+    /// Region concerned, if any.
+    pub region: Option<String>,
+    /// Who acted (none for the system, e.g. an automatic hide).
+    pub actor_id: Option<i64>,
+    /// What was done.
+    pub action: String,
+    /// On what kind of object.
+    pub object_type: String,
+    /// Which one.
+    pub object_id: Option<i64>,
+    /// Why.
+    pub reason: Option<String>,
+    /// State before (JSON).
+    pub before: Option<serde_json::Value>,
+    /// State after (JSON).
+    pub after: Option<serde_json::Value>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A suspension in force.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Suspension {
+    /// The user.
+    pub user_id: i64,
+    /// Until when.
+    pub until: DateTime<Utc>,
+    /// Why.
+    pub reason: String,
+}

@@ -110,6 +110,49 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// Why a post is flagged. `personal_data` jumps the moderation queue.
+    FlagReason {
+        Spam => "spam",
+        Abuse => "abuse",
+        OffTopic => "off_topic",
+        PersonalData => "personal_data",
+        Other => "other",
+    }
+}
+
+impl FlagReason {
+    /// How much a flag of this reason weighs in the queue order.
+    pub fn weight(self) -> i64 {
+        match self {
+            FlagReason::PersonalData => 3,
+            FlagReason::Abuse | FlagReason::Spam => 2,
+            FlagReason::OffTopic | FlagReason::Other => 1,
+        }
+    }
+}
+
+vocabulary! {
+    /// A moderator's decision on a post.
+    PostAction {
+        Approve => "approve",
+        Hide => "hide",
+        Restore => "restore",
+        Remove => "remove",
+    }
+}
+
+vocabulary! {
+    /// A moderator's decision on a thread.
+    ThreadAction {
+        Lock => "lock",
+        Unlock => "unlock",
+        Pin => "pin",
+        Unpin => "unpin",
+        Move => "move",
+    }
+}
+
 /// The five regional discussion spaces. The set is fixed by the GCM's review process; the
 /// names, languages and calendars come from configuration.
 pub const REGION_SLUGS: [&str; 5] = [

@@ -9,6 +9,9 @@ pub enum StoreError {
     /// The change conflicts with what is stored (a taken e-mail, a reused idempotency key).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The caller may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// The change is not allowed in the current state (a locked thread).
     #[error("{field}: {message}")]
     Invalid {

@@ -9,6 +9,7 @@
 
 mod error;
 mod events;
+mod moderation;
 mod posts;
 mod rows;
 mod threads;
@@ -16,6 +17,7 @@ mod users;
 
 pub use error::StoreError;
 pub use events::{EventFilter, EventRecord, NewEvent};
+pub use moderation::FlagOutcome;
 pub use posts::{NewPost, PostEdit};
 pub use threads::{NewThread, ThreadQuery};
 pub use users::NewUser;

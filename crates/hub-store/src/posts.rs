@@ -141,6 +141,20 @@ impl Store {
         }
     }
 
+    /// Whether a key was already used (and completed) by this user within 24 h: callers skip
+    /// the checks meant for new writes (rate limits, duplicates) for a replay.
+    pub async fn idempotency_seen(&self, user_id: i64, key: &str) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT resource_id FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at > $3 AND resource_id IS NOT NULL",
+        )
+        .bind(user_id)
+        .bind(key)
+        .bind(now_micros() - 24 * 3600 * 1_000_000)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
     pub(crate) async fn complete_idempotency_key(
         &self,
         tx: &mut WriteTx,
@@ -351,6 +365,9 @@ impl Store {
         let post = self.insert_post(&mut tx, &at, p, now_micros()).await?;
         self.append_event(&mut tx, &post_event("post.created", &post))
             .await?;
+        if post.status == PostStatus::Pending {
+            self.enqueue(&mut tx, &post).await?;
+        }
         if let Some(key) = idem {
             self.complete_idempotency_key(&mut tx, key, post.id).await?;
         }
@@ -533,39 +550,46 @@ impl Store {
 
     /// Removes a post: its content and revisions are erased, a tombstone stays so replies
     /// keep their place in the tree.
-    pub async fn remove_post(&self, id: i64, reason: Option<&str>) -> Result<Post> {
+    pub async fn remove_post(&self, id: i64, actor_id: i64, reason: Option<&str>) -> Result<Post> {
         let mut tx = self.begin_write().await?;
         let mut post = rows::post(&self.post_row_in(&mut tx, id).await?)?;
         if post.status == PostStatus::Removed {
             return Ok(post);
         }
-        let was_published = post.status == PostStatus::Published;
-        sqlx::query("UPDATE posts SET status = 'removed', status_reason = $1, body = '', body_html = '' WHERE id = $2")
-            .bind(reason)
-            .bind(id)
-            .execute(&mut *tx.tx)
+        let before =
+            serde_json::json!({"status": post.status, "status_reason": post.status_reason});
+        self.set_status(&mut tx, &mut post, PostStatus::Removed, reason)
             .await?;
-        sqlx::query("DELETE FROM post_revisions WHERE post_id = $1")
-            .bind(id)
-            .execute(&mut *tx.tx)
-            .await?;
-        self.index_post(&mut tx, id, &post.objectives, Some(""), false)
-            .await?;
-        if was_published {
-            sqlx::query("UPDATE threads SET post_count = post_count - 1 WHERE id = $1")
-                .bind(post.thread_id)
-                .execute(&mut *tx.tx)
-                .await?;
-        }
-        post.status = PostStatus::Removed;
-        post.status_reason = reason.map(str::to_string);
+        self.erase_content(&mut tx, &post).await?;
         post.body = None;
         post.body_html = None;
+        self.audit(
+            &mut tx,
+            crate::moderation::Audit {
+                region: Some(&post.region),
+                actor_id: Some(actor_id),
+                action: "remove",
+                object_type: "post",
+                object_id: Some(id),
+                reason,
+                before: Some(before),
+                after: Some(
+                    serde_json::json!({"status": post.status, "status_reason": post.status_reason}),
+                ),
+            },
+        )
+        .await?;
         let mut event = post_event("post.removed", &post);
         event.audience = "public";
         self.append_event(&mut tx, &event).await?;
         self.commit(tx).await?;
         Ok(post)
+    }
+
+    /// Takes a removed post out of the search index.
+    pub(crate) async fn reindex_removed(&self, tx: &mut WriteTx, post: &Post) -> Result<()> {
+        self.index_post(tx, post.id, &post.objectives, Some(""), false)
+            .await
     }
 
     /// Endorses a published post once per user. Returns the post's endorsement count and

@@ -37,6 +37,11 @@ pub struct ThreadQuery {
     pub cursor: Option<String>,
     /// Page size.
     pub limit: i64,
+    /// Who lists: threads whose opening post awaits pre-moderation are listed only for their
+    /// author and (`moderator`) the region's moderators.
+    pub viewer_id: Option<i64>,
+    /// Whether the viewer moderates the region.
+    pub moderator: bool,
 }
 
 impl Store {
@@ -104,6 +109,9 @@ impl Store {
         .await?;
         self.append_event(&mut tx, &post_event("post.created", &post))
             .await?;
+        if post.status == hub_domain::PostStatus::Pending {
+            self.enqueue(&mut tx, &post).await?;
+        }
         if let Some(key) = idem {
             self.complete_idempotency_key(&mut tx, key, thread_id)
                 .await?;
@@ -112,7 +120,7 @@ impl Store {
         Ok(Created::New((thread, post)))
     }
 
-    async fn thread_in(&self, tx: &mut crate::WriteTx, id: i64) -> Result<Thread> {
+    pub(crate) async fn thread_in(&self, tx: &mut crate::WriteTx, id: i64) -> Result<Thread> {
         let row = sqlx::query(&format!(
             "SELECT {THREAD_COLUMNS}, {AUTHOR_COLUMNS} FROM threads t JOIN users u ON u.id = t.author_id WHERE t.id = $1"
         ))
@@ -157,6 +165,12 @@ impl Store {
         if let Some(k) = q.kind {
             let p = args.push_text(k.as_str().to_string());
             sql.push_str(&format!(" AND t.kind = {p}"));
+        }
+        if !q.moderator {
+            let v = args.push_int(q.viewer_id.unwrap_or(0));
+            sql.push_str(&format!(
+                " AND (t.author_id = {v} OR NOT EXISTS (SELECT 1 FROM posts op WHERE op.id = t.opening_post_id AND op.status = 'pending'))"
+            ));
         }
         let terms = q.q.as_deref().map(search::query_terms).unwrap_or_default();
         if !terms.is_empty() {

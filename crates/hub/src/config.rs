@@ -41,6 +41,8 @@ pub struct Config {
     pub analysis: AnalysisConfig,
     /// Live updates.
     pub live: LiveSection,
+    /// Moderation.
+    pub moderation: ModerationConfig,
 }
 
 /// Live update settings.
@@ -76,6 +78,7 @@ impl std::fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("analysis", &self.analysis)
             .field("live", &self.live)
+            .field("moderation", &self.moderation)
             .finish()
     }
 }
@@ -120,12 +123,39 @@ pub struct AuthConfig {
     pub login_attempts_per_minute: u32,
 }
 
-/// Request limits.
+/// Request and rate limits.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
     /// Largest body.
     pub body_limit_bytes: usize,
+    /// Registrations per address per hour.
+    pub signups_per_ip_per_hour: u32,
+    /// Posts per user per minute.
+    pub posts_per_user_per_minute: u32,
+    /// Posts per new user per minute.
+    pub posts_per_new_user_per_minute: u32,
+    /// Posts per address per minute.
+    pub posts_per_ip_per_minute: u32,
+    /// Flags per user per minute.
+    pub flags_per_user_per_minute: u32,
+    /// Flags per new user per minute.
+    pub flags_per_new_user_per_minute: u32,
+    /// Hours an account counts as new.
+    pub new_account_hours: i64,
+    /// Duplicate-post window.
+    pub duplicate_window_secs: i64,
+}
+
+/// Moderation settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationConfig {
+    /// Flags that hide a post pending review.
+    pub flag_threshold: i64,
+    /// Pre-moderation by region slug.
+    #[serde(default)]
+    pub premoderation: std::collections::HashMap<String, hub_api::state::Premoderation>,
 }
 
 /// Analysis settings.
@@ -228,6 +258,33 @@ impl Config {
         {
             bail!("invalid configuration: live.allowed_origins: {o:?} is not an http(s) origin");
         }
+        if self.moderation.flag_threshold < 1 {
+            bail!("invalid configuration: moderation.flag_threshold must be at least 1");
+        }
+        if let Some(r) = self
+            .moderation
+            .premoderation
+            .keys()
+            .find(|r| !hub_domain::is_region(r))
+        {
+            bail!("invalid configuration: moderation.premoderation: {r:?} is not one of the five regions");
+        }
+        let l = &self.limits;
+        if [
+            l.signups_per_ip_per_hour,
+            l.posts_per_user_per_minute,
+            l.posts_per_new_user_per_minute,
+            l.posts_per_ip_per_minute,
+            l.flags_per_user_per_minute,
+            l.flags_per_new_user_per_minute,
+        ]
+        .contains(&0)
+        {
+            bail!("invalid configuration: limits: every rate limit must be at least 1");
+        }
+        if l.new_account_hours < 0 || l.duplicate_window_secs < 0 {
+            bail!("invalid configuration: limits.new_account_hours and limits.duplicate_window_secs cannot be negative");
+        }
         self.regions()?;
         Ok(())
     }
@@ -280,6 +337,19 @@ impl Config {
             ws_messages_per_second: self.live.messages_per_second,
             ws_connections_per_ip: self.live.connections_per_ip,
             ws_heartbeat_secs: self.live.heartbeat_secs,
+            flag_threshold: self.moderation.flag_threshold,
+            premoderation: self.moderation.premoderation.clone(),
+            limits: hub_api::state::RateLimits {
+                signups_per_ip_per_hour: self.limits.signups_per_ip_per_hour,
+                posts_per_user_per_minute: self.limits.posts_per_user_per_minute,
+                posts_per_new_user_per_minute: self.limits.posts_per_new_user_per_minute,
+                posts_per_ip_per_minute: self.limits.posts_per_ip_per_minute,
+                flags_per_user_per_minute: self.limits.flags_per_user_per_minute,
+                flags_per_new_user_per_minute: self.limits.flags_per_new_user_per_minute,
+                new_account_hours: self.limits.new_account_hours,
+                duplicate_window_secs: self.limits.duplicate_window_secs,
+            },
+            redis_url: (!self.redis_url.is_empty()).then(|| self.redis_url.clone()),
         }
     }
 

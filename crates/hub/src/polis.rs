@@ -793,6 +793,9 @@ async fn find_thread(store: &Store, conv: &Conversation) -> Result<Option<(i64, 
                 sort: ThreadSort::New,
                 cursor,
                 limit: 200,
+                // The importer sees every thread, pending or not.
+                viewer_id: None,
+                moderator: true,
             })
             .await?;
         for t in page.items.iter().filter(|t| t.title == conv.title) {

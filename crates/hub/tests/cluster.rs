@@ -148,6 +148,9 @@ impl Hub {
             .env("HUB_AUTH__ARGON2_MEMORY_KIB", "64")
             .env("HUB_AUTH__ARGON2_ITERATIONS", "1")
             .env("HUB_AUTH__LOGIN_ATTEMPTS_PER_MINUTE", "1000")
+            .env("HUB_LIMITS__POSTS_PER_USER_PER_MINUTE", "100000")
+            .env("HUB_LIMITS__POSTS_PER_NEW_USER_PER_MINUTE", "100000")
+            .env("HUB_LIMITS__POSTS_PER_IP_PER_MINUTE", "100000")
             // Long enough that fast delivery across processes can only come through Redis.
             .env("HUB_LIVE__POLL_INTERVAL_MS", "20000")
             .stdout(Stdio::null())

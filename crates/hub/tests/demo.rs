@@ -160,6 +160,8 @@ fn query(region: &str, q: Option<&str>, objective: Option<i64>) -> ThreadQuery {
         sort: ThreadSort::New,
         cursor: None,
         limit: 200,
+        viewer_id: None,
+        moderator: false,
     }
 }
 

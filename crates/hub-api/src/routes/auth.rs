@@ -3,6 +3,7 @@
 use crate::auth::{hash_password, new_token, token_hash, verify_password};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{bearer, ApiJson, Auth, ClientIp};
+use crate::ratelimit::Limit;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{request::Parts, StatusCode};
@@ -86,11 +87,17 @@ async fn start_session(state: &AppState, user: User) -> ApiResult<SessionRespons
     responses((status = 201, body = SessionResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     body: ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<SessionResponse>)> {
     if !state.config.registration_open {
         return Err(ApiError::forbidden("registration is closed"));
     }
+    let limit = Limit::per_hour(state.config.limits.signups_per_ip_per_hour);
+    state
+        .limiter
+        .check("signup_ip", &ip, limit, "registrations from this address")
+        .await?;
     let r = body.value;
     let mut c = Checker::new();
     let email = c.check(validate::email(&r.email));
@@ -155,7 +162,16 @@ async fn login(
 ) -> ApiResult<Json<SessionResponse>> {
     let r = body.value;
     let email = r.email.trim().to_lowercase();
-    state.login_throttle.check(&email, &ip)?;
+    let per_email = Limit::per_minute(state.config.login_attempts_per_minute);
+    let per_ip = Limit::per_minute(state.config.login_attempts_per_minute.saturating_mul(5));
+    state
+        .limiter
+        .check("login_email", &email, per_email, "sign-in attempts")
+        .await?;
+    state
+        .limiter
+        .check("login_ip", &ip, per_ip, "sign-in attempts")
+        .await?;
     let found = state.store.user_by_email(&email).await?;
     let hash = found.as_ref().map(|(_, h)| h.clone());
     let password = r.password;

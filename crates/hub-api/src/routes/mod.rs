@@ -2,6 +2,7 @@
 
 mod auth;
 mod live;
+mod moderation;
 mod ops;
 mod posts;
 mod regions;
@@ -36,6 +37,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "regions", description = "The five regional spaces and the GCM objectives"),
         (name = "threads", description = "Discussions"),
         (name = "posts", description = "Posts, revisions and endorsements"),
+        (name = "moderation", description = "Flags, the queue, decisions, appeals, suspensions, the audit log, roles"),
         (name = "live", description = "Live updates: WebSocket and Server-Sent Events"),
         (name = "operations", description = "Health, readiness, metrics")
     )
@@ -61,6 +63,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(threads::router())
         .merge(posts::router())
         .merge(live::router())
+        .merge(moderation::router())
 }
 
 /// The OpenAPI 3.1 document of the API, generated from the handlers.

@@ -140,7 +140,7 @@ async fn delete_post(
         ));
     }
     let reason = (current.author.id != user.id).then_some("removed by a moderator");
-    state.store.remove_post(id, reason).await?;
+    state.store.remove_post(id, user.id, reason).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -184,6 +184,7 @@ async fn endorse(
     Auth(user): Auth,
 ) -> ApiResult<Json<EndorsementView>> {
     visible_post(&state, id, &MaybeAuth(Some(user.clone()))).await?;
+    super::moderation::not_suspended(&state, &user).await?;
     let (endorsements, changed) = state.store.endorse(id, user.id).await?;
     Ok(Json(EndorsementView {
         post_id: id,

@@ -1,7 +1,7 @@
 //! Threads and the posts under them.
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, Auth, Id, IdempotencyKeyHeader, MaybeAuth};
+use crate::extract::{ApiJson, ApiQuery, Auth, ClientIp, Id, IdempotencyKeyHeader, MaybeAuth};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -73,6 +73,7 @@ fn region_or_404(state: &AppState, slug: &str) -> ApiResult<()> {
 async fn list_threads(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    viewer: MaybeAuth,
     ApiQuery(f): ApiQuery<ThreadFilters>,
 ) -> ApiResult<Json<Page<Thread>>> {
     region_or_404(&state, &slug)?;
@@ -85,13 +86,15 @@ async fn list_threads(
     let page = state
         .store
         .list_threads(&ThreadQuery {
-            region: slug,
+            region: slug.clone(),
             objective: f.objective,
             kind: f.kind,
             q: f.q,
             sort: f.sort.unwrap_or(ThreadSort::Activity),
             cursor: f.cursor,
             limit: page_limit(f.limit)?,
+            viewer_id: viewer.0.as_ref().map(|u| u.id),
+            moderator: viewer.viewer().moderates(&slug),
         })
         .await?;
     Ok(Json(Page {
@@ -140,7 +143,7 @@ pub(crate) struct PostDraft {
 }
 
 impl PostDraft {
-    /// The post to store, by `user`, published.
+    /// The post to store, by `user`, with its initial status.
     fn into_post(
         self,
         user: &User,
@@ -148,6 +151,7 @@ impl PostDraft {
         kind: PostKind,
         objectives: Vec<i64>,
         aspects: &[Aspect],
+        status: PostStatus,
     ) -> NewPost {
         NewPost {
             author: author_ref(user),
@@ -160,7 +164,7 @@ impl PostDraft {
             language_detected: self.language_detected,
             objectives,
             aspects: validate::aspects(aspects),
-            status: PostStatus::Published,
+            status,
         }
     }
 }
@@ -200,6 +204,27 @@ pub(crate) fn author_ref(u: &User) -> hub_domain::AuthorRef {
     }
 }
 
+/// The checks a new post passes (suspension, rate limits, duplicates; skipped for the replay
+/// of an idempotency key already used) and the status pre-moderation gives it.
+async fn screen(
+    state: &AppState,
+    user: &User,
+    ip: &str,
+    key: Option<&str>,
+    (region, thread_id): (&str, Option<i64>),
+    body: &str,
+) -> ApiResult<PostStatus> {
+    let replay = match key {
+        Some(k) => state.store.idempotency_seen(user.id, k).await?,
+        None => false,
+    };
+    if !replay {
+        super::moderation::may_post(state, user, ip, body, key.is_some(), thread_id, region)
+            .await?;
+    }
+    super::moderation::initial_status(state, region, user, body).await
+}
+
 fn idem(user: &User, key: Option<String>, fingerprint: &str) -> Option<IdempotencyKey> {
     key.map(|key| IdempotencyKey {
         user_id: user.id,
@@ -229,6 +254,7 @@ async fn create_thread(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Auth(user): Auth,
+    ClientIp(ip): ClientIp,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     body: ApiJson<CreateThreadRequest>,
 ) -> ApiResult<Response> {
@@ -242,10 +268,11 @@ async fn create_thread(
     let (Some(title), Some(objectives), Some(d)) = (title, objectives, draft) else {
         return Err(ApiError::internal("validation passed without values"));
     };
+    let status = screen(&state, &user, &ip, key.as_deref(), (&slug, None), &d.body).await?;
     let new = NewThread {
         region: slug,
         title,
-        opening: d.into_post(&user, None, r.kind, objectives, &r.aspects),
+        opening: d.into_post(&user, None, r.kind, objectives, &r.aspects, status),
     };
     match state
         .store
@@ -280,8 +307,29 @@ async fn create_thread(
 #[utoipa::path(get, path = "/threads/{id}", tag = "threads",
     params(("id" = i64, Path, description = "Thread id")),
     responses((status = 200, body = Thread), (status = 404, body = Problem)))]
-async fn get_thread(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<Thread>> {
-    Ok(Json(state.store.thread(id).await?))
+async fn get_thread(
+    State(state): State<AppState>,
+    Id(id): Id,
+    viewer: MaybeAuth,
+) -> ApiResult<Json<Thread>> {
+    Ok(Json(visible_thread(&state, id, &viewer).await?))
+}
+
+/// A thread as the viewer may see it: one whose opening post awaits pre-moderation does not
+/// exist for others than its author and the region's moderators.
+pub(crate) async fn visible_thread(
+    state: &AppState,
+    id: i64,
+    viewer: &MaybeAuth,
+) -> ApiResult<Thread> {
+    let thread = state.store.thread(id).await?;
+    if let Some(op) = thread.opening_post_id {
+        let post = state.store.post(op).await?;
+        if post.redacted_for(&viewer.viewer()).is_none() {
+            return Err(ApiError::not_found("thread"));
+        }
+    }
+    Ok(thread)
 }
 
 /// Paging of a thread's posts.
@@ -307,8 +355,8 @@ async fn list_posts(
     ApiQuery(p): ApiQuery<PostPaging>,
 ) -> ApiResult<Json<Page<Post>>> {
     let limit = page_limit(p.limit)?;
-    // 404 for a thread that does not exist, rather than an empty page.
-    state.store.thread(id).await?;
+    // 404 for a thread that does not exist (for this viewer), rather than an empty page.
+    visible_thread(&state, id, &viewer).await?;
     let page = state
         .store
         .thread_posts(id, p.cursor.as_deref(), limit)
@@ -355,6 +403,7 @@ async fn create_post(
     State(state): State<AppState>,
     Id(thread_id): Id,
     Auth(user): Auth,
+    ClientIp(ip): ClientIp,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     body: ApiJson<CreatePostRequest>,
 ) -> ApiResult<Response> {
@@ -369,7 +418,17 @@ async fn create_post(
     let (Some(objectives), Some(d)) = (objectives, draft) else {
         return Err(ApiError::internal("validation passed without values"));
     };
-    let new = d.into_post(&user, r.parent_id, r.kind, objectives, &r.aspects);
+    let region = state.store.thread(thread_id).await?.region;
+    let status = screen(
+        &state,
+        &user,
+        &ip,
+        key.as_deref(),
+        (&region, Some(thread_id)),
+        &d.body,
+    )
+    .await?;
+    let new = d.into_post(&user, r.parent_id, r.kind, objectives, &r.aspects, status);
     match state
         .store
         .create_post(

@@ -1,0 +1,979 @@
+//! Moderation: flags, the queue, decisions, appeals, suspensions, and the audit log.
+//!
+//! Every change here writes its audit line in the same transaction, with the state before and
+//! after, so the log cannot miss a change that happened. The log table is append-only in the
+//! database itself (triggers refuse updates and deletes).
+
+use crate::posts::post_event;
+use crate::rows::{self, AUTHOR_COLUMNS, POST_COLUMNS};
+use crate::{from_micros, now_micros, NewEvent, Page, Result, Store, StoreError, WriteTx};
+use hub_domain::{
+    AuditEntry, Decision, FlagReason, ModeratorNote, Post, PostAction, PostStatus, QueueItem,
+    ReasonCount, Suspension, Thread, ThreadAction,
+};
+use serde_json::json;
+use sqlx::Row;
+
+/// Urgency of a queued post: personal data first, then flag weight.
+const PERSONAL_DATA_URGENCY: i64 = 1_000_000;
+
+/// What flagging did.
+#[derive(Debug, Clone)]
+pub struct FlagOutcome {
+    /// The flag's id.
+    pub flag_id: i64,
+    /// Open flags on the post now.
+    pub open_flags: i64,
+    /// Whether this flag crossed the threshold and hid the post.
+    pub auto_hidden: bool,
+}
+
+/// A decision to record.
+struct Decided<'a> {
+    region: &'a str,
+    post_id: Option<i64>,
+    thread_id: Option<i64>,
+    subject_id: Option<i64>,
+    moderator_id: i64,
+    action: &'a str,
+    reason: &'a str,
+}
+
+/// An audit line to write.
+pub(crate) struct Audit<'a> {
+    pub region: Option<&'a str>,
+    pub actor_id: Option<i64>,
+    pub action: &'a str,
+    pub object_type: &'a str,
+    pub object_id: Option<i64>,
+    pub reason: Option<&'a str>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+fn state_of(p: &Post) -> serde_json::Value {
+    json!({"status": p.status, "status_reason": p.status_reason})
+}
+
+impl Store {
+    pub(crate) async fn audit(&self, tx: &mut WriteTx, a: Audit<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (region, actor_id, action, object_type, object_id, reason, before, after, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(a.region)
+        .bind(a.actor_id)
+        .bind(a.action)
+        .bind(a.object_type)
+        .bind(a.object_id)
+        .bind(a.reason)
+        .bind(a.before.map(|v| v.to_string()))
+        .bind(a.after.map(|v| v.to_string()))
+        .bind(now_micros())
+        .execute(&mut *tx.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Tells moderators of a region that its queue changed.
+    async fn queue_event(
+        &self,
+        tx: &mut WriteTx,
+        region: &str,
+        post_id: i64,
+        what: &str,
+    ) -> Result<()> {
+        self.append_event(
+            tx,
+            &NewEvent {
+                kind: "queue.updated",
+                region: Some(region.to_string()),
+                thread_id: None,
+                post_id: Some(post_id),
+                user_id: None,
+                audience: "moderators",
+                payload: json!({"post_id": post_id, "change": what}).to_string(),
+            },
+        )
+        .await
+    }
+
+    /// Flags a post. One open flag per user per post; at `threshold` open flags a published
+    /// post is hidden pending review.
+    pub async fn flag_post(
+        &self,
+        post_id: i64,
+        user_id: i64,
+        reason: FlagReason,
+        note: Option<&str>,
+        threshold: i64,
+    ) -> Result<FlagOutcome> {
+        let mut tx = self.begin_write().await?;
+        let mut post = rows::post(&self.post_row_in(&mut tx, post_id).await?)?;
+        if post.status == PostStatus::Removed {
+            return Err(StoreError::Conflict("the post was removed".into()));
+        }
+        if post.author.id == user_id {
+            return Err(StoreError::Conflict("you cannot flag your own post".into()));
+        }
+        let now = now_micros();
+        let flag_id: i64 = sqlx::query_scalar(
+            "INSERT INTO flags (post_id, user_id, reason, note, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(post_id)
+        .bind(user_id)
+        .bind(reason.as_str())
+        .bind(note)
+        .bind(now)
+        .fetch_one(&mut *tx.tx)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            e if e.is_unique_violation() => StoreError::Conflict("you have already flagged this post".into()),
+            e => e,
+        })?;
+        let pd = i64::from(reason == FlagReason::PersonalData);
+        let row = sqlx::query(
+            "UPDATE posts SET open_flags = open_flags + 1, flag_weight = flag_weight + $1, \
+             personal_data_flags = personal_data_flags + $2, \
+             urgency = (personal_data_flags + $2) * $3 + flag_weight + $1, \
+             queued_at = COALESCE(queued_at, $4) WHERE id = $5 RETURNING open_flags",
+        )
+        .bind(reason.weight())
+        .bind(pd)
+        .bind(PERSONAL_DATA_URGENCY)
+        .bind(now)
+        .bind(post_id)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        let open_flags: i64 = row.try_get("open_flags")?;
+        self.audit(
+            &mut tx,
+            Audit {
+                region: Some(&post.region),
+                actor_id: Some(user_id),
+                action: "flag",
+                object_type: "post",
+                object_id: Some(post_id),
+                reason: Some(reason.as_str()),
+                before: None,
+                after: Some(json!({"open_flags": open_flags, "note": note})),
+            },
+        )
+        .await?;
+        self.append_event(
+            &mut tx,
+            &NewEvent {
+                kind: "flag.created",
+                region: Some(post.region.clone()),
+                thread_id: Some(post.thread_id),
+                post_id: Some(post_id),
+                user_id: None,
+                audience: "moderators",
+                payload: json!({"flag_id": flag_id, "post_id": post_id, "reason": reason, "open_flags": open_flags}).to_string(),
+            },
+        )
+        .await?;
+        let auto_hidden = post.status == PostStatus::Published && open_flags >= threshold;
+        if auto_hidden {
+            let before = state_of(&post);
+            let reason_text = format!(
+                "hidden automatically after {open_flags} flags, pending a moderator's review"
+            );
+            self.set_status(&mut tx, &mut post, PostStatus::Hidden, Some(&reason_text))
+                .await?;
+            self.audit(
+                &mut tx,
+                Audit {
+                    region: Some(&post.region),
+                    actor_id: None,
+                    action: "auto_hide",
+                    object_type: "post",
+                    object_id: Some(post_id),
+                    reason: Some(&reason_text),
+                    before: Some(before),
+                    after: Some(state_of(&post)),
+                },
+            )
+            .await?;
+            self.append_event(&mut tx, &public(post_event("post.hidden", &post)))
+                .await?;
+        }
+        self.commit(tx).await?;
+        Ok(FlagOutcome {
+            flag_id,
+            open_flags,
+            auto_hidden,
+        })
+    }
+
+    /// Changes a post's status, keeping thread counts right.
+    pub(crate) async fn set_status(
+        &self,
+        tx: &mut WriteTx,
+        post: &mut Post,
+        status: PostStatus,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let delta = i64::from(status == PostStatus::Published)
+            - i64::from(post.status == PostStatus::Published);
+        sqlx::query("UPDATE posts SET status = $1, status_reason = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(reason)
+            .bind(post.id)
+            .execute(&mut *tx.tx)
+            .await?;
+        if delta != 0 {
+            sqlx::query("UPDATE threads SET post_count = post_count + $1 WHERE id = $2")
+                .bind(delta)
+                .bind(post.thread_id)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        post.status = status;
+        post.status_reason = reason.map(str::to_string);
+        Ok(())
+    }
+
+    /// Takes a post off the queue and closes its flags.
+    async fn dequeue(&self, tx: &mut WriteTx, post_id: i64) -> Result<()> {
+        sqlx::query("UPDATE flags SET open = 0 WHERE post_id = $1 AND open = 1")
+            .bind(post_id)
+            .execute(&mut *tx.tx)
+            .await?;
+        sqlx::query(
+            "UPDATE posts SET queued_at = NULL, assigned_to = NULL, open_flags = 0, flag_weight = 0, \
+             personal_data_flags = 0, urgency = 0 WHERE id = $1",
+        )
+        .bind(post_id)
+        .execute(&mut *tx.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Puts a post on its region's queue (pre-moderation), in the transaction that made it.
+    pub(crate) async fn enqueue(&self, tx: &mut WriteTx, post: &Post) -> Result<()> {
+        sqlx::query("UPDATE posts SET queued_at = $1 WHERE id = $2")
+            .bind(now_micros())
+            .bind(post.id)
+            .execute(&mut *tx.tx)
+            .await?;
+        self.queue_event(tx, &post.region, post.id, "pending").await
+    }
+
+    /// A region's queue, most urgent first: personal-data flags, then flag weight, then age.
+    pub async fn queue(
+        &self,
+        region: &str,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<Page<QueueItem>> {
+        let mut args = crate::threads::Args::default();
+        let region_p = args.push_text(region.to_string());
+        let mut sql = format!(
+            "SELECT {POST_COLUMNS}, p.open_flags, p.flag_weight, p.personal_data_flags, p.urgency, p.queued_at, \
+             p.assigned_to, {AUTHOR_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
+             WHERE p.region = {region_p} AND p.queued_at IS NOT NULL"
+        );
+        if let Some(c) = cursor {
+            let parts = rows::decode_cursor(c, 3)?;
+            let urg = args.push_int(rows::cursor_int(&parts[0])?);
+            let q = args.push_int(rows::cursor_int(&parts[1])?);
+            let id = args.push_int(rows::cursor_int(&parts[2])?);
+            sql.push_str(&format!(
+                " AND (p.urgency < {urg} OR (p.urgency = {urg} AND (p.queued_at > {q} OR (p.queued_at = {q} AND p.id > {id}))))"
+            ));
+        }
+        let limit_p = args.push_int(limit + 1);
+        sql.push_str(&format!(
+            " ORDER BY p.urgency DESC, p.queued_at, p.id LIMIT {limit_p}"
+        ));
+        let found = args
+            .bind_all(sqlx::query(&sql))
+            .fetch_all(&self.pool)
+            .await?;
+        let n = usize::try_from(limit).unwrap_or(0);
+        let mut items = Vec::with_capacity(found.len().min(n));
+        let mut last = None;
+        for r in found.iter().take(n) {
+            let post = rows::post(r)?;
+            let queued_at: i64 = r.try_get("queued_at")?;
+            last = Some((r.try_get::<i64, _>("urgency")?, queued_at, post.id));
+            items.push(QueueItem {
+                open_flags: r.try_get("open_flags")?,
+                flag_weight: r.try_get("flag_weight")?,
+                personal_data_flags: r.try_get("personal_data_flags")?,
+                reasons: self.reason_counts(post.id).await?,
+                queued_at: from_micros(queued_at),
+                assigned_to: r.try_get("assigned_to")?,
+                notes: self.notes(post.id).await?,
+                appeal: self.open_appeal(post.id).await?,
+                post,
+            });
+        }
+        let next_cursor = match last {
+            Some((u, q, i)) if found.len() > n => Some(rows::encode_cursor(&[
+                u.to_string(),
+                q.to_string(),
+                i.to_string(),
+            ])),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn reason_counts(&self, post_id: i64) -> Result<Vec<ReasonCount>> {
+        let rows = sqlx::query(
+            "SELECT reason, CAST(COUNT(*) AS BIGINT) AS n FROM flags WHERE post_id = $1 AND open = 1 GROUP BY reason ORDER BY reason",
+        )
+        .bind(post_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let reason: String = r.try_get("reason")?;
+                Ok(ReasonCount {
+                    reason: FlagReason::parse(&reason)
+                        .ok_or_else(|| rows::decode_err("reason", &reason))?,
+                    count: r.try_get("n")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn notes(&self, post_id: i64) -> Result<Vec<ModeratorNote>> {
+        let rows = sqlx::query("SELECT moderator_id, note, created_at FROM moderation_notes WHERE post_id = $1 ORDER BY id")
+            .bind(post_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ModeratorNote {
+                    moderator_id: r.try_get("moderator_id")?,
+                    note: r.try_get("note")?,
+                    created_at: from_micros(r.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn open_appeal(&self, post_id: i64) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT a.note FROM appeals a JOIN decisions d ON d.id = a.decision_id \
+             WHERE d.post_id = $1 AND d.id = (SELECT MAX(id) FROM decisions WHERE post_id = $1)",
+        )
+        .bind(post_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// "I take this": assigns a queued post to a moderator.
+    pub async fn assign(&self, post_id: i64, moderator_id: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let post = rows::post(&self.post_row_in(&mut tx, post_id).await?)?;
+        let done = sqlx::query(
+            "UPDATE posts SET assigned_to = $1 WHERE id = $2 AND queued_at IS NOT NULL",
+        )
+        .bind(moderator_id)
+        .bind(post_id)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::Conflict("the post is not in the queue".into()));
+        }
+        self.audit(
+            &mut tx,
+            Audit {
+                region: Some(&post.region),
+                actor_id: Some(moderator_id),
+                action: "assign",
+                object_type: "post",
+                object_id: Some(post_id),
+                reason: None,
+                before: None,
+                after: Some(json!({"assigned_to": moderator_id})),
+            },
+        )
+        .await?;
+        self.queue_event(&mut tx, &post.region, post_id, "assigned")
+            .await?;
+        self.commit(tx).await
+    }
+
+    /// Adds a moderator's note to a post.
+    pub async fn add_note(&self, post_id: i64, moderator_id: i64, note: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let post = rows::post(&self.post_row_in(&mut tx, post_id).await?)?;
+        sqlx::query("INSERT INTO moderation_notes (post_id, moderator_id, note, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(post_id)
+            .bind(moderator_id)
+            .bind(note)
+            .bind(now_micros())
+            .execute(&mut *tx.tx)
+            .await?;
+        self.audit(
+            &mut tx,
+            Audit {
+                region: Some(&post.region),
+                actor_id: Some(moderator_id),
+                action: "note",
+                object_type: "post",
+                object_id: Some(post_id),
+                reason: Some(note),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        self.queue_event(&mut tx, &post.region, post_id, "note")
+            .await?;
+        self.commit(tx).await
+    }
+
+    /// Records a decision and tells its subject (the author) why.
+    async fn record_decision(&self, tx: &mut WriteTx, d: Decided<'_>) -> Result<Decision> {
+        let Decided {
+            region,
+            post_id,
+            thread_id,
+            subject_id,
+            moderator_id,
+            action,
+            reason,
+        } = d;
+        let now = now_micros();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO decisions (region, post_id, thread_id, subject_id, moderator_id, action, reason, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(region)
+        .bind(post_id)
+        .bind(thread_id)
+        .bind(subject_id)
+        .bind(moderator_id)
+        .bind(action)
+        .bind(reason)
+        .bind(now)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        let decision = Decision {
+            id,
+            region: region.to_string(),
+            post_id,
+            thread_id,
+            subject_id,
+            moderator_id,
+            action: action.to_string(),
+            reason: reason.to_string(),
+            created_at: from_micros(now),
+        };
+        if let Some(user) = subject_id {
+            // The author is told what was decided and why.
+            self.append_event(
+                tx,
+                &NewEvent {
+                    kind: "decision.made",
+                    region: Some(region.to_string()),
+                    thread_id,
+                    post_id,
+                    user_id: Some(user),
+                    audience: "user",
+                    payload: serde_json::to_string(&decision).unwrap_or_default(),
+                },
+            )
+            .await?;
+        }
+        Ok(decision)
+    }
+
+    /// A moderator's decision on a post, with the reason its author sees.
+    pub async fn decide_post(
+        &self,
+        post_id: i64,
+        moderator_id: i64,
+        action: PostAction,
+        reason: &str,
+    ) -> Result<(Decision, Post)> {
+        let mut tx = self.begin_write().await?;
+        let mut post = rows::post(&self.post_row_in(&mut tx, post_id).await?)?;
+        if post.status == PostStatus::Removed {
+            return Err(StoreError::Conflict(
+                "the post was removed; nothing more can be decided".into(),
+            ));
+        }
+        let before = state_of(&post);
+        let event = match action {
+            PostAction::Approve | PostAction::Restore => {
+                let was = post.status;
+                self.set_status(&mut tx, &mut post, PostStatus::Published, None)
+                    .await?;
+                match was {
+                    PostStatus::Pending => "post.approved",
+                    PostStatus::Hidden => "post.restored",
+                    _ => "post.updated",
+                }
+            }
+            PostAction::Hide => {
+                self.set_status(&mut tx, &mut post, PostStatus::Hidden, Some(reason))
+                    .await?;
+                "post.hidden"
+            }
+            PostAction::Remove => {
+                self.set_status(&mut tx, &mut post, PostStatus::Removed, Some(reason))
+                    .await?;
+                self.erase_content(&mut tx, &post).await?;
+                post.body = None;
+                post.body_html = None;
+                "post.removed"
+            }
+        };
+        self.dequeue(&mut tx, post_id).await?;
+        let decision = self
+            .record_decision(
+                &mut tx,
+                Decided {
+                    region: &post.region,
+                    post_id: Some(post_id),
+                    thread_id: Some(post.thread_id),
+                    subject_id: Some(post.author.id),
+                    moderator_id,
+                    action: action.as_str(),
+                    reason,
+                },
+            )
+            .await?;
+        self.audit(
+            &mut tx,
+            Audit {
+                region: Some(&post.region),
+                actor_id: Some(moderator_id),
+                action: action.as_str(),
+                object_type: "post",
+                object_id: Some(post_id),
+                reason: Some(reason),
+                before: Some(before),
+                after: Some(state_of(&post)),
+            },
+        )
+        .await?;
+        self.append_event(&mut tx, &public(post_event(event, &post)))
+            .await?;
+        self.queue_event(&mut tx, &post.region, post_id, "decided")
+            .await?;
+        self.commit(tx).await?;
+        Ok((decision, post))
+    }
+
+    /// Erases a post's content and history, keeping its place in the tree.
+    pub(crate) async fn erase_content(&self, tx: &mut WriteTx, post: &Post) -> Result<()> {
+        sqlx::query("UPDATE posts SET body = '', body_html = '' WHERE id = $1")
+            .bind(post.id)
+            .execute(&mut *tx.tx)
+            .await?;
+        sqlx::query("DELETE FROM post_revisions WHERE post_id = $1")
+            .bind(post.id)
+            .execute(&mut *tx.tx)
+            .await?;
+        self.reindex_removed(tx, post).await
+    }
+
+    /// A moderator's decision on a thread: lock, unlock, pin, unpin, or move to `to_region`.
+    pub async fn decide_thread(
+        &self,
+        thread_id: i64,
+        moderator_id: i64,
+        action: ThreadAction,
+        reason: &str,
+        to_region: Option<&str>,
+    ) -> Result<(Decision, Thread)> {
+        let mut tx = self.begin_write().await?;
+        let before = self.thread_in(&mut tx, thread_id).await?;
+        let region = before.region.clone();
+        match action {
+            ThreadAction::Lock | ThreadAction::Unlock => {
+                sqlx::query("UPDATE threads SET locked = $1 WHERE id = $2")
+                    .bind(i64::from(action == ThreadAction::Lock))
+                    .bind(thread_id)
+                    .execute(&mut *tx.tx)
+                    .await?;
+            }
+            ThreadAction::Pin | ThreadAction::Unpin => {
+                sqlx::query("UPDATE threads SET pinned = $1 WHERE id = $2")
+                    .bind(i64::from(action == ThreadAction::Pin))
+                    .bind(thread_id)
+                    .execute(&mut *tx.tx)
+                    .await?;
+            }
+            ThreadAction::Move => {
+                let to = to_region.ok_or(StoreError::Invalid {
+                    field: "region",
+                    message: "moving a thread needs the region to move it to".into(),
+                })?;
+                sqlx::query("UPDATE threads SET region = $1 WHERE id = $2")
+                    .bind(to)
+                    .bind(thread_id)
+                    .execute(&mut *tx.tx)
+                    .await?;
+                sqlx::query("UPDATE posts SET region = $1 WHERE thread_id = $2")
+                    .bind(to)
+                    .bind(thread_id)
+                    .execute(&mut *tx.tx)
+                    .await?;
+            }
+        }
+        let after = self.thread_in(&mut tx, thread_id).await?;
+        let decision = self
+            .record_decision(
+                &mut tx,
+                Decided {
+                    region: &region,
+                    post_id: None,
+                    thread_id: Some(thread_id),
+                    subject_id: Some(before.author.id),
+                    moderator_id,
+                    action: action.as_str(),
+                    reason,
+                },
+            )
+            .await?;
+        self.audit(&mut tx, Audit {
+            region: Some(&region),
+            actor_id: Some(moderator_id),
+            action: action.as_str(),
+            object_type: "thread",
+            object_id: Some(thread_id),
+            reason: Some(reason),
+            before: Some(json!({"region": before.region, "locked": before.locked, "pinned": before.pinned})),
+            after: Some(json!({"region": after.region, "locked": after.locked, "pinned": after.pinned})),
+        })
+        .await?;
+        for r in [
+            Some(region.clone()),
+            (after.region != region).then(|| after.region.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.append_event(
+                &mut tx,
+                &NewEvent {
+                    kind: "thread.updated",
+                    region: Some(r),
+                    thread_id: Some(thread_id),
+                    post_id: None,
+                    user_id: Some(after.author.id),
+                    audience: "public",
+                    payload: serde_json::to_string(&after).unwrap_or_default(),
+                },
+            )
+            .await?;
+        }
+        self.commit(tx).await?;
+        Ok((decision, after))
+    }
+
+    /// The author's appeal of the latest decision on their post: once per decision; the post
+    /// goes back to the queue.
+    pub async fn appeal(&self, post_id: i64, user_id: i64, note: &str) -> Result<Decision> {
+        let mut tx = self.begin_write().await?;
+        let post = rows::post(&self.post_row_in(&mut tx, post_id).await?)?;
+        if post.author.id != user_id {
+            return Err(StoreError::Forbidden(
+                "only the post's author may appeal".into(),
+            ));
+        }
+        let row = sqlx::query(
+            "SELECT id, region, post_id, thread_id, subject_id, moderator_id, action, reason, created_at FROM decisions \
+             WHERE post_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(post_id)
+        .fetch_optional(&mut *tx.tx)
+        .await?
+        .ok_or_else(|| StoreError::Conflict("there is no decision on this post to appeal".into()))?;
+        let decision = Decision {
+            id: row.try_get("id")?,
+            region: row.try_get("region")?,
+            post_id: row.try_get("post_id")?,
+            thread_id: row.try_get("thread_id")?,
+            subject_id: row.try_get("subject_id")?,
+            moderator_id: row.try_get("moderator_id")?,
+            action: row.try_get("action")?,
+            reason: row.try_get("reason")?,
+            created_at: from_micros(row.try_get("created_at")?),
+        };
+        if decision.action == "remove" {
+            return Err(StoreError::Conflict(
+                "a removal erased the content; it cannot be appealed here".into(),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO appeals (decision_id, user_id, note, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(decision.id)
+        .bind(user_id)
+        .bind(note)
+        .bind(now_micros())
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            e if e.is_unique_violation() => {
+                StoreError::Conflict("this decision was already appealed".into())
+            }
+            e => e,
+        })?;
+        sqlx::query("UPDATE posts SET queued_at = $1 WHERE id = $2")
+            .bind(now_micros())
+            .bind(post_id)
+            .execute(&mut *tx.tx)
+            .await?;
+        self.audit(
+            &mut tx,
+            Audit {
+                region: Some(&post.region),
+                actor_id: Some(user_id),
+                action: "appeal",
+                object_type: "decision",
+                object_id: Some(decision.id),
+                reason: Some(note),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        self.queue_event(&mut tx, &post.region, post_id, "appealed")
+            .await?;
+        self.commit(tx).await?;
+        Ok(decision)
+    }
+
+    /// Suspends a user until `until` (microseconds).
+    pub async fn suspend(
+        &self,
+        user_id: i64,
+        until: i64,
+        reason: &str,
+        by: i64,
+        region: Option<&str>,
+    ) -> Result<Suspension> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO suspensions (user_id, until, reason, by_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(user_id)
+            .bind(until)
+            .bind(reason)
+            .bind(by)
+            .bind(now_micros())
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Db(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => StoreError::NotFound("user"),
+                e => e,
+            })?;
+        let s = Suspension {
+            user_id,
+            until: from_micros(until),
+            reason: reason.to_string(),
+        };
+        self.audit(
+            &mut tx,
+            Audit {
+                region,
+                actor_id: Some(by),
+                action: "suspend",
+                object_type: "user",
+                object_id: Some(user_id),
+                reason: Some(reason),
+                before: None,
+                after: Some(json!({"until": s.until})),
+            },
+        )
+        .await?;
+        self.append_event(
+            &mut tx,
+            &NewEvent {
+                kind: "suspension.created",
+                region: region.map(str::to_string),
+                thread_id: None,
+                post_id: None,
+                user_id: Some(user_id),
+                audience: "user",
+                payload: serde_json::to_string(&s).unwrap_or_default(),
+            },
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(s)
+    }
+
+    /// Lifts a user's suspensions; true when one was in force.
+    pub async fn lift_suspension(
+        &self,
+        user_id: i64,
+        by: i64,
+        region: Option<&str>,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let now = now_micros();
+        let n = sqlx::query("UPDATE suspensions SET lifted_at = $1 WHERE user_id = $2 AND lifted_at IS NULL AND until > $1")
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
+        if n > 0 {
+            self.audit(
+                &mut tx,
+                Audit {
+                    region,
+                    actor_id: Some(by),
+                    action: "lift_suspension",
+                    object_type: "user",
+                    object_id: Some(user_id),
+                    reason: None,
+                    before: None,
+                    after: None,
+                },
+            )
+            .await?;
+        }
+        self.commit(tx).await?;
+        Ok(n > 0)
+    }
+
+    /// The suspension in force for a user, if any (the latest ending one).
+    pub async fn active_suspension(&self, user_id: i64) -> Result<Option<Suspension>> {
+        let row = sqlx::query(
+            "SELECT until, reason FROM suspensions WHERE user_id = $1 AND lifted_at IS NULL AND until > $2 ORDER BY until DESC LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(now_micros())
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => Ok(Some(Suspension {
+                user_id,
+                until: from_micros(r.try_get("until")?),
+                reason: r.try_get("reason")?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    /// Records a role change by an admin in the audit log.
+    pub async fn audit_role_change(
+        &self,
+        admin_id: i64,
+        user_id: i64,
+        granted: bool,
+        role: &hub_domain::Role,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        self.audit(
+            &mut tx,
+            Audit {
+                region: role.region.as_deref(),
+                actor_id: Some(admin_id),
+                action: if granted { "grant_role" } else { "revoke_role" },
+                object_type: "user",
+                object_id: Some(user_id),
+                reason: None,
+                before: None,
+                after: Some(json!(role)),
+            },
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
+    /// The audit log of a region, newest first.
+    pub async fn audit_log(
+        &self,
+        region: &str,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<Page<AuditEntry>> {
+        let before = match cursor {
+            Some(c) => rows::cursor_int(&rows::decode_cursor(c, 1)?[0])?,
+            None => i64::MAX,
+        };
+        let found = sqlx::query(
+            "SELECT id, region, actor_id, action, object_type, object_id, reason, before, after, created_at FROM audit_log \
+             WHERE region = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(region)
+        .bind(before)
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let n = usize::try_from(limit).unwrap_or(0);
+        let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        let mut items = Vec::new();
+        for r in found.iter().take(n) {
+            items.push(AuditEntry {
+                id: r.try_get("id")?,
+                region: r.try_get("region")?,
+                actor_id: r.try_get("actor_id")?,
+                action: r.try_get("action")?,
+                object_type: r.try_get("object_type")?,
+                object_id: r.try_get("object_id")?,
+                reason: r.try_get("reason")?,
+                before: parse(r.try_get("before")?),
+                after: parse(r.try_get("after")?),
+                created_at: from_micros(r.try_get("created_at")?),
+            });
+        }
+        let next_cursor = match items.last() {
+            Some(last) if found.len() > n => Some(rows::encode_cursor(&[last.id.to_string()])),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// The regions a user has posted in.
+    pub async fn user_regions(&self, user_id: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT region FROM posts WHERE author_id = $1 ORDER BY region",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Published posts by a user (pre-moderation of new accounts).
+    pub async fn published_posts_by(&self, user_id: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM posts WHERE author_id = $1 AND status = 'published'")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Whether the user posted this exact body in the last `window_micros`, in this thread
+    /// (a reply) or this region (a new thread): a double submission.
+    pub async fn recent_duplicate(
+        &self,
+        user_id: i64,
+        body: &str,
+        window_micros: i64,
+        thread_id: Option<i64>,
+        region: &str,
+    ) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM posts WHERE author_id = $1 AND body = $2 AND created_at > $3 AND region = $4 \
+             AND ($5 = 0 OR thread_id = $5) LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(body)
+        .bind(now_micros() - window_micros)
+        .bind(region)
+        .bind(thread_id.unwrap_or(0))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+}
+
+/// Events about moderated posts go to everyone (the fan-out redacts the content for those
+/// who may not see it).
+fn public(mut e: NewEvent) -> NewEvent {
+    e.audience = "public";
+    e
+}

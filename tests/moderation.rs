@@ -1,0 +1,827 @@
+//! Moderation end to end, on SQLite and on PostgreSQL: the authorisation matrix, the flag →
+//! queue → decision → appeal → restore flow with live updates, pre-moderation, suspensions,
+//! the append-only audit log, and rate limits.
+#![forbid(unsafe_code)]
+
+use figment::providers::Serialized;
+use hub_tests::ws::WsClient;
+use hub_tests::{both_backends, Db, TestApp, TestUser};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+both_backends!(
+    authorisation_matrix_of_moderation_and_admin_routes,
+    flag_hide_appeal_restore_with_live_updates_and_audit,
+    premoderation_holds_posts_for_the_region_moderators,
+    suspended_users_cannot_post_flag_or_endorse,
+    the_audit_log_is_append_only,
+    rate_limits_hold_exactly_at_the_boundary,
+);
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn moderator(app: &TestApp, name: &str, region: &str) -> TestUser {
+    let u = app.register(name).await;
+    let role = hub_domain::Role {
+        role: hub_domain::RoleKind::Moderator,
+        region: Some(region.into()),
+    };
+    app.server
+        .store
+        .grant_role(u.id, &role)
+        .await
+        .expect("grant");
+    u
+}
+
+async fn with_role(app: &TestApp, name: &str, role: hub_domain::RoleKind) -> TestUser {
+    let u = app.register(name).await;
+    app.server
+        .store
+        .grant_role(u.id, &hub_domain::Role { role, region: None })
+        .await
+        .expect("grant");
+    u
+}
+
+async fn authorisation_matrix_of_moderation_and_admin_routes(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let author = app.register("Author").await;
+    let flagger = app.register("Flagger").await;
+    let target = app.register("Target").await;
+    let stakeholder = app.register("Stakeholder").await;
+    let mod_europe = moderator(&app, "Mod Europe", "europe").await;
+    let mod_africa = moderator(&app, "Mod Africa", "africa").await;
+    let secretariat = with_role(&app, "Secretariat", hub_domain::RoleKind::Secretariat).await;
+    let admin = with_role(&app, "Admin", hub_domain::RoleKind::Admin).await;
+    let roles: Vec<(&str, Option<&TestUser>)> = vec![
+        ("anonymous", None),
+        ("stakeholder", Some(&stakeholder)),
+        ("moderator of europe", Some(&mod_europe)),
+        ("moderator of africa", Some(&mod_africa)),
+        ("secretariat", Some(&secretariat)),
+        ("admin", Some(&admin)),
+    ];
+    let until = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+    // Expected status per route (rows) and role (columns, in the order above).
+    let expected: Vec<(&str, [u16; 6])> = vec![
+        ("GET queue", [401, 403, 200, 403, 403, 403]),
+        ("GET log", [401, 403, 200, 403, 403, 403]),
+        ("POST assign", [401, 403, 204, 403, 403, 403]),
+        ("POST note", [401, 403, 201, 403, 403, 403]),
+        ("POST thread decision", [401, 403, 200, 403, 403, 403]),
+        ("POST post decision", [401, 403, 200, 403, 403, 403]),
+        ("POST bulk decision", [401, 403, 200, 403, 403, 403]),
+        ("POST suspension", [401, 403, 201, 403, 403, 201]),
+        ("DELETE suspension", [401, 403, 204, 403, 403, 204]),
+        ("POST role", [401, 403, 403, 403, 403, 200]),
+        ("DELETE role", [401, 403, 403, 403, 403, 200]),
+    ];
+    let mut mismatches = Vec::new();
+    for (col, (role_name, user)) in roles.iter().enumerate() {
+        // Fresh objects for each role: a thread in Europe and a flagged post in it.
+        let (t, _) = app
+            .thread(
+                &author,
+                "europe",
+                &format!("Matrix {role_name}"),
+                &format!("opening for {role_name}"),
+            )
+            .await;
+        let p = app
+            .reply(&author, t, None, &format!("flag me ({role_name})"))
+            .await["id"]
+            .as_i64()
+            .unwrap_or_default();
+        let (s, _) = app
+            .post(
+                &format!("/posts/{p}/flags"),
+                &flagger.token,
+                json!({"reason": "off_topic"}),
+            )
+            .await;
+        assert_eq!(s, 201);
+        let token = user.map(|u| u.token.as_str());
+        let calls: Vec<(Method, String, Option<Value>)> = vec![
+            (Method::GET, "/moderation/queue?region=europe".into(), None),
+            (Method::GET, "/moderation/log?region=europe".into(), None),
+            (Method::POST, format!("/moderation/posts/{p}/assign"), None),
+            (
+                Method::POST,
+                format!("/moderation/posts/{p}/notes"),
+                Some(json!({"note": "looks fine"})),
+            ),
+            (
+                Method::POST,
+                format!("/moderation/threads/{t}/decision"),
+                Some(json!({"action": "pin", "reason": "useful"})),
+            ),
+            (
+                Method::POST,
+                format!("/moderation/posts/{p}/decision"),
+                Some(json!({"action": "approve", "reason": "within the rules"})),
+            ),
+            (
+                Method::POST,
+                "/moderation/decisions".into(),
+                Some(json!({"post_ids": [p], "action": "approve", "reason": "bulk"})),
+            ),
+            (
+                Method::POST,
+                format!("/moderation/users/{}/suspension", author.id),
+                Some(json!({"until": until, "reason": "matrix"})),
+            ),
+            (
+                Method::DELETE,
+                format!("/moderation/users/{}/suspension", author.id),
+                None,
+            ),
+            (
+                Method::POST,
+                format!("/admin/users/{}/roles", target.id),
+                Some(json!({"role": "secretariat"})),
+            ),
+            (
+                Method::DELETE,
+                format!("/admin/users/{}/roles", target.id),
+                Some(json!({"role": "secretariat"})),
+            ),
+        ];
+        for (row, (m, path, body)) in calls.into_iter().enumerate() {
+            let (s, v) = app.send(m, &path, token, body).await;
+            let (name, want) = expected[row];
+            if s != want[col] {
+                mismatches.push(format!(
+                    "{name} as {role_name}: got {s}, expected {} ({v})",
+                    want[col]
+                ));
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    app.finish().await;
+}
+
+async fn flag_hide_appeal_restore_with_live_updates_and_audit(db: Db) {
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default("moderation.flag_threshold", 2))
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let cai = app.register("Cai").await;
+    let dan = app.register("Dan").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let (t, _) = app
+        .thread(&ana, "europe", "Labour inspections", "opening")
+        .await;
+    let post = app
+        .reply(&ana, t, None, "Contact me at +00 555 0100 for details")
+        .await;
+    let pid = post["id"].as_i64().unwrap_or_default();
+
+    let bearer = |u: &TestUser| format!("Bearer {}", u.token);
+    let mut mod_ws = WsClient::connect(&app.ws_url(""), &[("authorization", &bearer(&mo))])
+        .await
+        .expect("ws");
+    mod_ws.subscribe(&["moderation:europe"], None).await;
+    let mut ana_ws = WsClient::connect(&app.ws_url(""), &[("authorization", &bearer(&ana))])
+        .await
+        .expect("ws");
+    ana_ws.subscribe(&[&format!("user:{}", ana.id)], None).await;
+
+    // Two flags cross the threshold: the post disappears for others.
+    let (s, v) = app
+        .post(
+            &format!("/posts/{pid}/flags"),
+            &ben.token,
+            json!({"reason": "personal_data", "note": "phone number"}),
+        )
+        .await;
+    assert_eq!((s, v["hidden"].as_bool()), (201, Some(false)), "{v}");
+    let (s, _) = app
+        .post(
+            &format!("/posts/{pid}/flags"),
+            &ben.token,
+            json!({"reason": "spam"}),
+        )
+        .await;
+    assert_eq!(s, 409, "one open flag per user per post");
+    let (s, _) = app
+        .post(
+            &format!("/posts/{pid}/flags"),
+            &ana.token,
+            json!({"reason": "spam"}),
+        )
+        .await;
+    assert_eq!(s, 409, "authors do not flag their own posts");
+    let (s, v) = app
+        .post(
+            &format!("/posts/{pid}/flags"),
+            &cai.token,
+            json!({"reason": "abuse"}),
+        )
+        .await;
+    assert_eq!((s, v["hidden"].as_bool()), (201, Some(true)), "{v}");
+    let (_, seen_by_dan) = app.get(&format!("/posts/{pid}"), Some(&dan.token)).await;
+    assert_eq!(
+        (
+            seen_by_dan["status"].as_str(),
+            seen_by_dan["body"].is_null()
+        ),
+        (Some("hidden"), true)
+    );
+    let (_, seen_by_ana) = app.get(&format!("/posts/{pid}"), Some(&ana.token)).await;
+    assert!(
+        seen_by_ana["body"].is_string() && seen_by_ana["status_reason"].is_string(),
+        "the author still sees it, with why"
+    );
+
+    // The moderator saw both flags arrive live, and the post leads the queue.
+    let flags: Vec<Value> = mod_ws.events(10, Duration::from_secs(3)).await;
+    assert_eq!(
+        flags.iter().filter(|e| e["type"] == "flag.created").count(),
+        2,
+        "{flags:?}"
+    );
+    let other = app.reply(&ana, t, None, "a milder post").await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    app.post(
+        &format!("/posts/{other}/flags"),
+        &dan.token,
+        json!({"reason": "off_topic"}),
+    )
+    .await;
+    let (s, q) = app
+        .get("/moderation/queue?region=europe", Some(&mo.token))
+        .await;
+    assert_eq!(s, 200, "{q}");
+    let order: Vec<i64> = q["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["post"]["id"].as_i64())
+        .collect();
+    assert_eq!(order, vec![pid, other], "personal data first");
+    assert_eq!(q["items"][0]["personal_data_flags"], 1);
+    assert_eq!(q["items"][0]["open_flags"], 2);
+
+    // "I take this", a note, then a decision with a reason the author sees live.
+    assert_eq!(
+        app.send(
+            Method::POST,
+            &format!("/moderation/posts/{pid}/assign"),
+            Some(&mo.token),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        app.post(
+            &format!("/moderation/posts/{pid}/notes"),
+            &mo.token,
+            json!({"note": "phone number visible"})
+        )
+        .await
+        .0,
+        201
+    );
+    let (s, d) = app
+        .post(
+            &format!("/moderation/posts/{pid}/decision"),
+            &mo.token,
+            json!({"action": "hide", "reason": "Personal data: please remove the phone number"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{d}");
+    let told = ana_ws.events(1, WAIT).await;
+    assert_eq!(
+        told.first().map(|e| e["type"].clone()),
+        Some(json!("decision.made"))
+    );
+    assert_eq!(
+        told[0]["data"]["reason"],
+        "Personal data: please remove the phone number"
+    );
+
+    // The author appeals once; it lands back in the queue.
+    let (s, _) = app
+        .post(
+            &format!("/posts/{pid}/appeal"),
+            &ben.token,
+            json!({"note": "not mine"}),
+        )
+        .await;
+    assert_eq!(s, 403, "only the author appeals");
+    let (s, _) = app
+        .post(
+            &format!("/posts/{pid}/appeal"),
+            &ana.token,
+            json!({"note": "I removed the number; it was my office line"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) = app
+        .post(
+            &format!("/posts/{pid}/appeal"),
+            &ana.token,
+            json!({"note": "again"}),
+        )
+        .await;
+    assert_eq!(s, 409, "once per decision");
+    let (_, q) = app
+        .get("/moderation/queue?region=europe", Some(&mo.token))
+        .await;
+    let item = q["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["post"]["id"].as_i64() == Some(pid))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        item["appeal"],
+        "I removed the number; it was my office line"
+    );
+    let appealed = mod_ws.events(10, Duration::from_secs(2)).await;
+    assert!(
+        appealed
+            .iter()
+            .any(|e| e["type"] == "queue.updated" && e["data"]["change"] == "appealed"),
+        "{appealed:?}"
+    );
+
+    // Restored: visible again to everyone.
+    let (s, _) = app
+        .post(
+            &format!("/moderation/posts/{pid}/decision"),
+            &mo.token,
+            json!({"action": "restore", "reason": "Appeal accepted"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, seen_by_dan) = app.get(&format!("/posts/{pid}"), Some(&dan.token)).await;
+    assert_eq!(
+        (
+            seen_by_dan["status"].as_str(),
+            seen_by_dan["body"].is_string()
+        ),
+        (Some("published"), true)
+    );
+
+    // The audit log holds every step, with the state before and after.
+    let (_, log) = app
+        .get("/moderation/log?region=europe&limit=200", Some(&mo.token))
+        .await;
+    let mut steps: Vec<(String, Value, Value)> = log["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["object_id"].as_i64() == Some(pid) || e["action"] == "appeal")
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or("").to_string(),
+                e["before"]["status"].clone(),
+                e["after"]["status"].clone(),
+            )
+        })
+        .collect();
+    steps.reverse();
+    let actions: Vec<&str> = steps.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(
+        actions,
+        vec![
+            "flag",
+            "flag",
+            "auto_hide",
+            "assign",
+            "note",
+            "hide",
+            "appeal",
+            "restore"
+        ]
+    );
+    let auto_hide = &steps[2];
+    assert_eq!(
+        (auto_hide.1.as_str(), auto_hide.2.as_str()),
+        (Some("published"), Some("hidden"))
+    );
+    let restore = &steps[7];
+    assert_eq!(
+        (restore.1.as_str(), restore.2.as_str()),
+        (Some("hidden"), Some("published"))
+    );
+    app.finish().await;
+}
+
+async fn premoderation_holds_posts_for_the_region_moderators(db: Db) {
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default(
+            "moderation.premoderation.europe",
+            json!({"mode": "everything"}),
+        ))
+        .merge(Serialized::default(
+            "moderation.premoderation.africa",
+            json!({"mode": "new_accounts", "new_account_posts": 1}),
+        ))
+        .merge(Serialized::default(
+            "moderation.premoderation.arab-region",
+            json!({"mode": "links", "max_links": 1}),
+        ))
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    // Everything waits in Europe: the thread does not exist for others until approved.
+    let (s, v) = app
+        .post(
+            "/regions/europe/threads",
+            &ana.token,
+            json!({"title": "Waiting", "body": "please review", "kind": "comment"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["opening_post"]["status"].as_str()),
+        (201, Some("pending"))
+    );
+    let t = v["id"].as_i64().unwrap_or_default();
+    let op = v["opening_post"]["id"].as_i64().unwrap_or_default();
+    assert_eq!(
+        app.get(&format!("/threads/{t}"), Some(&ben.token)).await.0,
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/threads/{t}"), Some(&ana.token)).await.0,
+        200
+    );
+    let (_, list) = app.get("/regions/europe/threads", None).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0));
+    let (_, q) = app
+        .get("/moderation/queue?region=europe", Some(&mo.token))
+        .await;
+    assert_eq!(q["items"][0]["post"]["id"].as_i64(), Some(op));
+    let (s, _) = app
+        .post(
+            &format!("/moderation/posts/{op}/decision"),
+            &mo.token,
+            json!({"action": "approve", "reason": "fine"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        app.get(&format!("/threads/{t}"), Some(&ben.token)).await.0,
+        200
+    );
+    let (_, list) = app.get("/regions/europe/threads", None).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+    let (_, th) = app.get(&format!("/threads/{t}"), None).await;
+    assert_eq!(th["post_count"], 1, "approval counts the post");
+    // A moderator's own post does not wait.
+    let (_, v) = app
+        .post(
+            "/regions/europe/threads",
+            &mo.token,
+            json!({"title": "Announcement", "body": "welcome", "kind": "comment"}),
+        )
+        .await;
+    assert_eq!(v["opening_post"]["status"], "published");
+
+    // Africa: the first post of a new account waits, the next do not once one is published.
+    let (_, v) = app
+        .post(
+            "/regions/africa/threads",
+            &ben.token,
+            json!({"title": "First", "body": "my first post", "kind": "comment"}),
+        )
+        .await;
+    assert_eq!(v["opening_post"]["status"], "pending");
+    // Arab region: more than one link waits.
+    let (_, v) = app
+        .post(
+            "/regions/arab-region/threads",
+            &ana.token,
+            json!({"title": "One link", "body": "see https://example.org", "kind": "comment"}),
+        )
+        .await;
+    assert_eq!(v["opening_post"]["status"], "published");
+    let (_, v) = app.post("/regions/arab-region/threads", &ana.token, json!({"title": "Two links", "body": "see https://a.example and https://b.example", "kind": "comment"})).await;
+    assert_eq!(v["opening_post"]["status"], "pending");
+    app.finish().await;
+}
+
+async fn suspended_users_cannot_post_flag_or_endorse(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let (t, op) = app.thread(&ana, "europe", "Before", "opening").await;
+    let until = chrono::Utc::now() + chrono::Duration::days(3);
+    let (s, v) = app
+        .post(
+            &format!("/moderation/users/{}/suspension", ana.id),
+            &mo.token,
+            json!({"until": until.to_rfc3339(), "reason": "repeated spam"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/threads/{t}/posts"),
+            &ana.token,
+            json!({"body": "still here", "kind": "comment"}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let detail = v["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("repeated spam") && detail.contains(&until.format("%Y-%m-%d").to_string()),
+        "{detail}"
+    );
+    let bens = app.reply(&ben, t, None, "ben's reply").await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    assert_eq!(
+        app.post(
+            &format!("/posts/{bens}/flags"),
+            &ana.token,
+            json!({"reason": "spam"})
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        app.send(
+            Method::PUT,
+            &format!("/posts/{bens}/endorsement"),
+            Some(&ana.token),
+            None
+        )
+        .await
+        .0,
+        403
+    );
+    let _ = op;
+    // In the past is refused; lifting restores the right to post.
+    let (s, _) = app
+        .post(
+            &format!("/moderation/users/{}/suspension", ana.id),
+            &mo.token,
+            json!({"until": "2020-01-01T00:00:00Z", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert_eq!(
+        app.send(
+            Method::DELETE,
+            &format!("/moderation/users/{}/suspension", ana.id),
+            Some(&mo.token),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        app.post(
+            &format!("/threads/{t}/posts"),
+            &ana.token,
+            json!({"body": "back again", "kind": "comment"})
+        )
+        .await
+        .0,
+        201
+    );
+    app.finish().await;
+}
+
+async fn the_audit_log_is_append_only(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let (_, op) = app.thread(&ana, "europe", "Audit", "opening").await;
+    app.post(
+        &format!("/posts/{op}/flags"),
+        &ben.token,
+        json!({"reason": "other"}),
+    )
+    .await;
+    let pool = app.server.store.pool();
+    let before = app.count("audit_log").await;
+    assert!(before >= 1);
+    assert!(
+        sqlx::query("UPDATE audit_log SET reason = 'rewritten'")
+            .execute(pool)
+            .await
+            .is_err(),
+        "updates are refused"
+    );
+    assert!(
+        sqlx::query("DELETE FROM audit_log")
+            .execute(pool)
+            .await
+            .is_err(),
+        "deletes are refused"
+    );
+    assert_eq!(app.count("audit_log").await, before);
+    app.finish().await;
+}
+
+/// Waits, if needed, so the next few seconds fall in one fixed one-minute window.
+async fn away_from_a_window_edge() {
+    let s = chrono::Utc::now().timestamp() % 60;
+    if s > 50 {
+        tokio::time::sleep(Duration::from_secs(u64::try_from(61 - s).unwrap_or(0))).await;
+    }
+}
+
+async fn rate_limits_hold_exactly_at_the_boundary(db: Db) {
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default("limits.posts_per_user_per_minute", 5))
+            .merge(Serialized::default(
+                "limits.posts_per_new_user_per_minute",
+                5,
+            ))
+            .merge(Serialized::default(
+                "limits.flags_per_new_user_per_minute",
+                2,
+            ))
+            .merge(Serialized::default("limits.flags_per_user_per_minute", 2))
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    away_from_a_window_edge().await;
+    let (t, _) = app.thread(&ana, "europe", "Limits", "opening").await; // 1
+    for i in 2..=5 {
+        let (s, _) = app
+            .post(
+                &format!("/threads/{t}/posts"),
+                &ana.token,
+                json!({"body": format!("post {i}"), "kind": "comment"}),
+            )
+            .await;
+        assert_eq!(s, 201, "post {i} of 5");
+    }
+    let res = app
+        .http
+        .post(app.api(&format!("/threads/{t}/posts")))
+        .bearer_auth(&ana.token)
+        .json(&json!({"body": "post 6", "kind": "comment"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), 429, "the 6th post in a minute");
+    let retry: u64 = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    assert_eq!(
+        app.count("posts").await,
+        5,
+        "the refused post was not written"
+    );
+    // Limits are per user: Ben posts freely.
+    assert_eq!(
+        app.post(
+            &format!("/threads/{t}/posts"),
+            &ben.token,
+            json!({"body": "ben", "kind": "comment"})
+        )
+        .await
+        .0,
+        201
+    );
+    // Flags: 2, then 429.
+    let (_, list) = app.get(&format!("/threads/{t}/posts?limit=10"), None).await;
+    let ids: Vec<i64> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["author"]["id"].as_i64() == Some(ana.id))
+        .filter_map(|p| p["id"].as_i64())
+        .collect();
+    assert_eq!(
+        app.post(
+            &format!("/posts/{}/flags", ids[0]),
+            &ben.token,
+            json!({"reason": "spam"})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        app.post(
+            &format!("/posts/{}/flags", ids[1]),
+            &ben.token,
+            json!({"reason": "spam"})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        app.post(
+            &format!("/posts/{}/flags", ids[2]),
+            &ben.token,
+            json!({"reason": "spam"})
+        )
+        .await
+        .0,
+        429
+    );
+    // A double submission without an Idempotency-Key is refused as a duplicate.
+    let (s, _) = app
+        .post(
+            &format!("/threads/{t}/posts"),
+            &ben.token,
+            json!({"body": "ben", "kind": "comment"}),
+        )
+        .await;
+    assert_eq!(s, 409);
+    app.finish().await;
+}
+
+/// Two hub processes sharing one Redis share one budget: their sum never exceeds the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_sharing_redis_never_exceed_the_limit_together() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let mut redis = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let url = format!("redis://127.0.0.1:{port}");
+    let tweak = |f: figment::Figment| {
+        f.merge(Serialized::default("redis_url", url.clone()))
+            .merge(Serialized::default("limits.signups_per_ip_per_hour", 7))
+    };
+    let a = TestApp::spawn_with(Db::Sqlite, tweak).await;
+    let b = TestApp::spawn_with(Db::Sqlite, tweak).await;
+    // Stay inside one hourly window.
+    let minute = chrono::Utc::now().timestamp() % 3600 / 60;
+    if minute == 59 {
+        tokio::time::sleep(Duration::from_secs(61)).await;
+    }
+    let mut created = 0;
+    let mut refused = 0;
+    for i in 0..20 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let (s, _) = app
+            .send(
+                Method::POST,
+                "/auth/register",
+                None,
+                Some(json!({
+                "email": format!("u{i}@example.org"), "password": "a long enough passphrase",
+                "display_name": format!("U{i}"), "stakeholder_group": "other"})),
+            )
+            .await;
+        match s {
+            201 => created += 1,
+            429 => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(
+        (created, refused),
+        (7, 13),
+        "7 sign-ups per address per hour across both instances"
+    );
+    a.finish().await;
+    b.finish().await;
+    let _ = redis.kill();
+    let _ = redis.wait();
+}
