@@ -28,6 +28,14 @@ pub struct FlagOutcome {
     pub auto_hidden: bool,
 }
 
+/// What a queue page shows besides the posts.
+#[derive(Default)]
+struct QueueDetails {
+    reasons: std::collections::HashMap<i64, Vec<ReasonCount>>,
+    notes: std::collections::HashMap<i64, Vec<ModeratorNote>>,
+    appeals: std::collections::HashMap<i64, String>,
+}
+
 /// A decision to record.
 struct Decided<'a> {
     region: &'a str,
@@ -292,6 +300,12 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         let n = usize::try_from(limit).unwrap_or(0);
+        let ids: Vec<i64> = found
+            .iter()
+            .take(n)
+            .map(|r| r.try_get::<i64, _>("id"))
+            .collect::<std::result::Result<_, _>>()?;
+        let mut details = self.queue_details(&ids).await?;
         let mut items = Vec::with_capacity(found.len().min(n));
         let mut last = None;
         for r in found.iter().take(n) {
@@ -302,11 +316,11 @@ impl Store {
                 open_flags: r.try_get("open_flags")?,
                 flag_weight: r.try_get("flag_weight")?,
                 personal_data_flags: r.try_get("personal_data_flags")?,
-                reasons: self.reason_counts(post.id).await?,
+                reasons: details.reasons.remove(&post.id).unwrap_or_default(),
                 queued_at: from_micros(queued_at),
                 assigned_to: r.try_get("assigned_to")?,
-                notes: self.notes(post.id).await?,
-                appeal: self.open_appeal(post.id).await?,
+                notes: details.notes.remove(&post.id).unwrap_or_default(),
+                appeal: details.appeals.remove(&post.id),
                 post,
             });
         }
@@ -321,49 +335,62 @@ impl Store {
         Ok(Page { items, next_cursor })
     }
 
-    async fn reason_counts(&self, post_id: i64) -> Result<Vec<ReasonCount>> {
-        let rows = sqlx::query(
-            "SELECT reason, CAST(COUNT(*) AS BIGINT) AS n FROM flags WHERE post_id = $1 AND open = 1 GROUP BY reason ORDER BY reason",
-        )
-        .bind(post_id)
+    /// Flag reasons, notes and appeals of a page of queued posts: three queries per page,
+    /// whatever its size.
+    async fn queue_details(&self, ids: &[i64]) -> Result<QueueDetails> {
+        let mut d = QueueDetails::default();
+        if ids.is_empty() {
+            return Ok(d);
+        }
+        // Ids are integers from the database: safe to inline.
+        let list = ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let reasons = sqlx::query(&format!(
+            "SELECT post_id, reason, CAST(COUNT(*) AS BIGINT) AS n FROM flags \
+             WHERE post_id IN ({list}) AND open = 1 GROUP BY post_id, reason ORDER BY post_id, reason"
+        ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let reason: String = r.try_get("reason")?;
-                Ok(ReasonCount {
+        for r in &reasons {
+            let reason: String = r.try_get("reason")?;
+            d.reasons
+                .entry(r.try_get("post_id")?)
+                .or_default()
+                .push(ReasonCount {
                     reason: FlagReason::parse(&reason)
                         .ok_or_else(|| rows::decode_err("reason", &reason))?,
                     count: r.try_get("n")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn notes(&self, post_id: i64) -> Result<Vec<ModeratorNote>> {
-        let rows = sqlx::query("SELECT moderator_id, note, created_at FROM moderation_notes WHERE post_id = $1 ORDER BY id")
-            .bind(post_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ModeratorNote {
+                });
+        }
+        let notes = sqlx::query(&format!(
+            "SELECT post_id, moderator_id, note, created_at FROM moderation_notes WHERE post_id IN ({list}) ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &notes {
+            d.notes
+                .entry(r.try_get("post_id")?)
+                .or_default()
+                .push(ModeratorNote {
                     moderator_id: r.try_get("moderator_id")?,
                     note: r.try_get("note")?,
                     created_at: from_micros(r.try_get("created_at")?),
-                })
-            })
-            .collect()
-    }
-
-    async fn open_appeal(&self, post_id: i64) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT a.note FROM appeals a JOIN decisions d ON d.id = a.decision_id \
-             WHERE d.post_id = $1 AND d.id = (SELECT MAX(id) FROM decisions WHERE post_id = $1)",
-        )
-        .bind(post_id)
-        .fetch_optional(&self.pool)
-        .await?)
+                });
+        }
+        // The appeal of each post's latest decision, if any.
+        let appeals = sqlx::query(&format!(
+            "SELECT d.post_id, a.note FROM appeals a JOIN decisions d ON d.id = a.decision_id \
+             WHERE d.post_id IN ({list}) AND d.id = (SELECT MAX(d2.id) FROM decisions d2 WHERE d2.post_id = d.post_id)"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &appeals {
+            d.appeals.insert(r.try_get("post_id")?, r.try_get("note")?);
+        }
+        Ok(d)
     }
 
     /// "I take this": assigns a queued post to a moderator.
