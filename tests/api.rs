@@ -1336,6 +1336,17 @@ async fn regions_objectives_and_operations(db: Db) {
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/metrics", "get"),
+        ("/api/v1/ws", "get"),
+        ("/api/v1/ws/ticket", "post"),
+        ("/api/v1/events", "get"),
+        ("/api/v1/posts/{id}/flags", "post"),
+        ("/api/v1/posts/{id}/appeal", "post"),
+        ("/api/v1/moderation/queue", "get"),
+        ("/api/v1/moderation/posts/{id}/decision", "post"),
+        ("/api/v1/moderation/threads/{id}/decision", "post"),
+        ("/api/v1/moderation/users/{id}/suspension", "post"),
+        ("/api/v1/moderation/users/{id}/suspension", "delete"),
+        ("/api/v1/moderation/log", "get"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),
