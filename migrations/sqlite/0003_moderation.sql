@@ -10,6 +10,8 @@ ALTER TABLE posts ADD COLUMN assigned_to INTEGER REFERENCES users(id);
 -- Queue order: personal data first, then flag weight (personal_data_flags * 1e6 + flag_weight).
 ALTER TABLE posts ADD COLUMN urgency INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX posts_queue ON posts (region, urgency DESC, queued_at, id) WHERE queued_at IS NOT NULL;
+-- Duplicate detection looks at an author's latest posts.
+CREATE INDEX posts_author_created ON posts (author_id, created_at);
 
 CREATE TABLE flags (
     id         INTEGER PRIMARY KEY,

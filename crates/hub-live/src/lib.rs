@@ -206,6 +206,9 @@ impl Live {
             };
             let _ = tokio::time::timeout(interval, self.inner.poke.notified()).await;
             loop {
+                if self.fast_forward_if_unwatched().await {
+                    break;
+                }
                 let after = self.head();
                 match self.inner.store.events_after(after, 1000).await {
                     Ok(batch) if batch.is_empty() => break,
@@ -221,6 +224,24 @@ impl Live {
                 }
             }
         }
+    }
+
+    /// With nobody subscribed there is nothing to hand out: move the cursor to the head of
+    /// the log without reading the events. Decided under the registry lock, so a subscription
+    /// registered meanwhile makes the tailer read normally instead. True when it did.
+    async fn fast_forward_if_unwatched(&self) -> bool {
+        let Ok(head) = self.inner.store.head_seq().await else {
+            return false;
+        };
+        let registry = match self.inner.registry.read() {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
+        };
+        if !registry.is_empty() {
+            return false;
+        }
+        self.inner.delivered.fetch_max(head, Ordering::SeqCst);
+        true
     }
 
     /// Hands a batch to subscribers, then advances the cursor, all under the registry lock
