@@ -143,16 +143,18 @@ impl Api {
         Ok((t.id, t.opening_post))
     }
 
-    /// Posts a reply (or a top-level post when `parent` is `None`).
+    /// Posts a reply (or a top-level post when `parent` is `None`). `n` makes the text
+    /// unique (the hub refuses the same text from the same author within minutes).
     pub async fn create_post(
         &self,
         token: &str,
         thread_id: i64,
         parent: Option<i64>,
         b: &Body,
+        n: u64,
     ) -> anyhow::Result<PostLite> {
         let body = json!({
-            "body": b.markdown,
+            "body": format!("{}\n\n_Ref. {n}_", b.markdown),
             "parent_id": parent,
             "kind": b.kind,
             "objectives": b.objectives,

@@ -118,15 +118,35 @@ impl Databases {
     }
 }
 
+/// A rate limit no bench reaches.
+const UNLIMITED: u32 = 1_000_000_000;
+
 /// The hub's configuration for a bench: embedded defaults, a free port, `database_url`,
-/// cheap password hashing (registration is setup, not what is measured), quiet logs.
+/// cheap password hashing (registration is setup, not what is measured), quiet logs, and rate
+/// limits out of the way (one client address posts for every writer; the limiter still runs).
 pub fn hub_config(database_url: &str) -> anyhow::Result<hub::Config> {
     let fig = Figment::from(Toml::string(hub::config::DEFAULT_TOML))
         .merge(Serialized::default("listen", "127.0.0.1:0"))
         .merge(Serialized::default("database_url", database_url))
         .merge(Serialized::default("log_level", "warn"))
         .merge(Serialized::default("auth.argon2_memory_kib", 8))
-        .merge(Serialized::default("auth.argon2_iterations", 1));
+        .merge(Serialized::default("auth.argon2_iterations", 1))
+        .merge(Serialized::default(
+            "limits.signups_per_ip_per_hour",
+            UNLIMITED,
+        ))
+        .merge(Serialized::default(
+            "limits.posts_per_user_per_minute",
+            UNLIMITED,
+        ))
+        .merge(Serialized::default(
+            "limits.posts_per_new_user_per_minute",
+            UNLIMITED,
+        ))
+        .merge(Serialized::default(
+            "limits.posts_per_ip_per_minute",
+            UNLIMITED,
+        ));
     hub::Config::from_figment(fig)
 }
 

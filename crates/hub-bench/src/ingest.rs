@@ -391,9 +391,11 @@ async fn api_tier(
     let forest = Arc::new(Forest { threads });
     let tokens = Arc::new(tokens);
     let bodies = bodies.clone();
+    let serial = Arc::new(std::sync::atomic::AtomicU64::new(1));
     let op: Op = load::op(move |w, rng| {
         let (t, parent) = forest.pick(rng);
         let b = rng.gen_range(0..bodies.len());
+        let n = serial.fetch_add(1, Ordering::Relaxed);
         let (api, forest, tokens, bodies) =
             (api.clone(), forest.clone(), tokens.clone(), bodies.clone());
         Box::pin(async move {
@@ -404,6 +406,7 @@ async fn api_tier(
                     thread_id,
                     parent.map(|n| n.id),
                     &bodies[b],
+                    n,
                 )
                 .await?;
             forest.add(

@@ -133,7 +133,7 @@ struct ReadArgs {
 }
 
 impl Common {
-    fn check(&self) -> anyhow::Result<()> {
+    fn prepare(&self) -> anyhow::Result<()> {
         if let Some(path) = &self.sql_log {
             let file = std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?;
@@ -294,7 +294,10 @@ fn ingest_report(
         "Each phase: W concurrent writers, closed loop, {} s measured after {} s warm-up; replies \
          spread over {} threads (a quarter top-level, the rest under a random post, depth ≤ 10); \
          bodies of 300-800 characters of Markdown in en/fr/es/ar/zh/ru/pt, half with a declared \
-         language, 1-3 objectives, kind 70% comment / 20% recommendation / 10% report. The hub \
+         language, 1-3 objectives, kind 70% comment / 20% recommendation / 10% report, each \
+         made unique by a reference line (the hub refuses the same text from an author within \
+         10 minutes). Hub config: defaults, argon2 at 8 KiB / 1 pass, rate limits raised out of \
+         reach (all writers share one client address). The hub \
          runs in the same process as the load (they share the {} cores). `api` = `POST \
          /api/v1/threads/{{id}}/posts` over HTTP/1.1 keep-alive (reqwest); `store` = \
          `hub_store::Store::create_post` called in-process; `raw` = native sqlx pool (16 \
@@ -635,7 +638,7 @@ fn read_report(
 }
 
 async fn ingest_cmd(a: IngestArgs) -> anyhow::Result<()> {
-    a.common.check()?;
+    a.common.prepare()?;
     if a.writers.is_empty() || a.writers.iter().any(|&w| w == 0 || w > 256) {
         bail!("--writers must list counts from 1 to 256");
     }
@@ -682,7 +685,7 @@ async fn ingest_cmd(a: IngestArgs) -> anyhow::Result<()> {
 }
 
 async fn read_cmd(a: ReadArgs) -> anyhow::Result<()> {
-    a.common.check()?;
+    a.common.prepare()?;
     if !(1..=20_000).contains(&a.posts) {
         bail!("--posts must be 1 to 20000");
     }

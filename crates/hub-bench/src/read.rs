@@ -148,14 +148,16 @@ async fn build(api: &Api, n: usize, bodies: &Arc<Vec<Body>>) -> anyhow::Result<(
         c.insert(opening.id, (None, opening.depth));
     }
     let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(n.saturating_sub(1)));
+    let serial = Arc::new(std::sync::atomic::AtomicU64::new(1));
     let mut tasks = Vec::new();
     for (w, token) in tokens.into_iter().enumerate() {
-        let (api, known, created, remaining, bodies) = (
+        let (api, known, created, remaining, bodies, serial) = (
             api.clone(),
             known.clone(),
             created.clone(),
             remaining.clone(),
             bodies.clone(),
+            serial.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(100 + w as u64);
@@ -173,7 +175,15 @@ async fn build(api: &Api, n: usize, bodies: &Arc<Vec<Body>>) -> anyhow::Result<(
                     pick_parent(&k, &mut rng)
                 };
                 let b = &bodies[rng.gen_range(0..bodies.len())];
-                let p = api.create_post(&token, thread_id, parent, b).await?;
+                let p = api
+                    .create_post(
+                        &token,
+                        thread_id,
+                        parent,
+                        b,
+                        serial.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    )
+                    .await?;
                 if let Ok(mut k) = known.lock() {
                     k.push((p.id, p.depth));
                 }
