@@ -137,6 +137,8 @@ pub(crate) struct Frames<'a> {
     kind: Arc<str>,
     full: Option<Frame>,
     public: Option<Frame>,
+    /// Whether others than the author and moderators must get a tombstone (checked once).
+    redact: bool,
 }
 
 impl<'a> Frames<'a> {
@@ -147,6 +149,7 @@ impl<'a> Frames<'a> {
             kind: Arc::from(event.kind.as_str()),
             full: None,
             public: None,
+            redact: needs_redaction(&event.payload),
         }
     }
 
@@ -170,7 +173,7 @@ impl<'a> Frames<'a> {
     /// The frame `viewer` receives, if any.
     pub(crate) fn for_viewer(&mut self, viewer: &Viewer) -> Option<Frame> {
         let full = access(self.event, viewer)?;
-        if full || !needs_redaction(&self.event.payload) {
+        if full || !self.redact {
             if self.full.is_none() {
                 self.full = Some(self.build(&self.event.payload));
             }

@@ -230,6 +230,9 @@ impl Live {
     /// the log without reading the events. Decided under the registry lock, so a subscription
     /// registered meanwhile makes the tailer read normally instead. True when it did.
     async fn fast_forward_if_unwatched(&self) -> bool {
+        if !self.registry_is_empty() {
+            return false;
+        }
         let Ok(head) = self.inner.store.head_seq().await else {
             return false;
         };
@@ -242,6 +245,13 @@ impl Live {
         }
         self.inner.delivered.fetch_max(head, Ordering::SeqCst);
         true
+    }
+
+    fn registry_is_empty(&self) -> bool {
+        match self.inner.registry.read() {
+            Ok(r) => r.is_empty(),
+            Err(p) => p.into_inner().is_empty(),
+        }
     }
 
     /// Hands a batch to subscribers, then advances the cursor, all under the registry lock

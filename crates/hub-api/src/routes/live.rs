@@ -165,6 +165,9 @@ async fn websocket(
         // Bounded: a client that stops reading makes writes wait (and then fail), instead of
         // the server buffering without end.
         .max_write_buffer_size(4 * 1024 * 1024)
+        // Clients send little: tungstenite's default 128 KiB read buffer would be most of an
+        // idle connection's memory (139 KiB each, measured by hub-fanout).
+        .read_buffer_size(4096)
         .on_upgrade(move |socket| async move {
             let viewer = viewer_of(user.as_ref());
             run_socket(socket, state, viewer).await;
