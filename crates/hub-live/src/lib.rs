@@ -340,6 +340,10 @@ impl Subscription {
             }
             self.live.inner.delivered.load(Ordering::SeqCst)
         };
+        // Everything committed before this call belongs to the replay, even what the tailer has
+        // not handed out yet: read the log's head too (after registering, so any event above
+        // it reaches this subscription live; the overlap is dropped by `last`).
+        let head = head.max(self.live.inner.store.head_seq().await?);
         let mut replay = Vec::new();
         if let Some(since) = since.filter(|s| *s < head) {
             let mut filter = EventFilter::default();
