@@ -166,7 +166,6 @@ impl<'a> Frames<'a> {
             channel: self.channel.clone(),
             kind: self.kind.clone(),
             text: Utf8Bytes::from(text),
-            data: Utf8Bytes::from(data.to_string()),
         }
     }
 

@@ -65,10 +65,8 @@ pub struct Frame {
     pub channel: Arc<str>,
     /// The event type.
     pub kind: Arc<str>,
-    /// `{"op":"event",...}`, shared by every receiver.
+    /// `{"op":"event",...}`, shared by every receiver (WebSocket frame and SSE `data`).
     pub text: Utf8Bytes,
-    /// The event's `data` alone (for SSE).
-    pub data: Utf8Bytes,
 }
 
 struct Conn {

@@ -292,10 +292,7 @@ async fn queue(
             super::threads::page_limit(q.limit)?,
         )
         .await?;
-    Ok(Json(Page {
-        items: p.items,
-        next_cursor: p.next_cursor,
-    }))
+    Ok(Json(p.into()))
 }
 
 async fn post_in_my_region(state: &AppState, user: &User, id: i64) -> ApiResult<Post> {
@@ -587,10 +584,7 @@ async fn log(
             super::threads::page_limit(q.limit)?,
         )
         .await?;
-    Ok(Json(Page {
-        items: p.items,
-        next_cursor: p.next_cursor,
-    }))
+    Ok(Json(p.into()))
 }
 
 /// A role to grant or revoke.

@@ -32,6 +32,15 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> From<hub_store::Page<T>> for Page<T> {
+    fn from(p: hub_store::Page<T>) -> Self {
+        Page {
+            items: p.items,
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
 /// Page size: 50 by default, at most 200.
 pub(crate) fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
     match limit {
@@ -97,10 +106,7 @@ async fn list_threads(
             moderator: viewer.viewer().moderates(&slug),
         })
         .await?;
-    Ok(Json(Page {
-        items: page.items,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(Json(page.into()))
 }
 
 /// A new thread.
