@@ -7,6 +7,7 @@
 //! event log is sequenced) branch on [`Backend`]. Both backends run the same test suite.
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 mod error;
 mod events;
 mod moderation;

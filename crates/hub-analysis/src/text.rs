@@ -1,0 +1,359 @@
+//! Words for key terms: segmentation, stop words and stemming per language, and TF-IDF.
+//!
+//! Latin, Cyrillic, Greek and Arabic text is split on Unicode word boundaries
+//! (unicode-segmentation), lower-cased, stripped of the language's stop words (stop-words,
+//! the stopwords-iso lists) and stemmed where Snowball has a stemmer (rust-stemmers). Chinese
+//! is segmented with jieba-rs. A term is kept by its stem and shown as the form most often
+//! written.
+
+use rust_stemmers::{Algorithm, Stemmer};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Languages with a Snowball stemmer here, by ISO 639-1 code.
+pub const STEMMED: [(&str, Algorithm); 14] = [
+    ("ar", Algorithm::Arabic),
+    ("da", Algorithm::Danish),
+    ("de", Algorithm::German),
+    ("en", Algorithm::English),
+    ("es", Algorithm::Spanish),
+    ("fr", Algorithm::French),
+    ("hu", Algorithm::Hungarian),
+    ("it", Algorithm::Italian),
+    ("nl", Algorithm::Dutch),
+    ("no", Algorithm::Norwegian),
+    ("pt", Algorithm::Portuguese),
+    ("ro", Algorithm::Romanian),
+    ("ru", Algorithm::Russian),
+    ("sv", Algorithm::Swedish),
+];
+
+/// Extra words that carry no meaning in this forum whatever the language (the forum's own
+/// vocabulary would otherwise top every list).
+const FORUM_WORDS: [&str; 8] = [
+    "migrant", "migrants", "migration", "gcm", "objective", "objectives", "https", "www",
+];
+
+/// Splits text into terms.
+pub struct Analyzer {
+    stemmers: HashMap<&'static str, Stemmer>,
+    stop: HashMap<&'static str, HashSet<String>>,
+    forum: HashSet<&'static str>,
+    jieba: std::sync::OnceLock<jieba_rs::Jieba>,
+}
+
+impl std::fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analyzer").finish_non_exhaustive()
+    }
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The primary subtag of a language tag, lower-cased (`zh-Hant` → `zh`).
+pub fn base_language(tag: Option<&str>) -> String {
+    tag.map(|t| t.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "und".into())
+}
+
+fn is_han(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2A6DF)
+}
+
+impl Analyzer {
+    /// Loads stemmers and stop words (jieba's dictionary is loaded on first Chinese text).
+    pub fn new() -> Self {
+        let mut stemmers = HashMap::new();
+        let mut stop = HashMap::new();
+        for (lang, algo) in STEMMED {
+            stemmers.insert(lang, Stemmer::create(algo));
+        }
+        for lang in [
+            "ar", "da", "de", "en", "es", "fr", "hu", "it", "nl", "no", "pt", "ro", "ru", "sv",
+            "zh",
+        ] {
+            let words: HashSet<String> = stop_words::get(lang)
+                .iter()
+                .map(|w| w.to_string().to_lowercase())
+                .collect();
+            stop.insert(lang, words);
+        }
+        Self {
+            stemmers,
+            stop,
+            forum: FORUM_WORDS.into_iter().collect(),
+            jieba: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn is_stop(&self, lang: &str, word: &str) -> bool {
+        self.forum.contains(word)
+            || self.stop.get(lang).is_some_and(|s| s.contains(word))
+            || (lang != "en" && self.stop.get("en").is_some_and(|s| s.contains(word)))
+    }
+
+    /// The terms of `text` (plain text) written in `lang`: `(stem, surface form)` pairs.
+    pub fn terms(&self, text: &str, lang: &str, out: &mut Vec<(String, String)>) {
+        out.clear();
+        if lang == "zh" || lang == "ja" || text.chars().any(is_han) {
+            self.terms_cjk(text, out);
+            return;
+        }
+        let stemmer = self.stemmers.get(lang);
+        for w in text.unicode_words() {
+            let lower = w.to_lowercase();
+            if lower.chars().count() < 3 || lower.chars().all(|c| c.is_numeric()) {
+                continue;
+            }
+            if self.is_stop(lang, &lower) {
+                continue;
+            }
+            let stem = match stemmer {
+                Some(s) => s.stem(&lower).into_owned(),
+                None => lower.clone(),
+            };
+            out.push((stem, lower));
+        }
+    }
+
+    fn terms_cjk(&self, text: &str, out: &mut Vec<(String, String)>) {
+        let jieba = self.jieba.get_or_init(jieba_rs::Jieba::new);
+        let en = self.stemmers.get("en");
+        for w in jieba.cut(text, false) {
+            let w = w.trim();
+            if w.is_empty() {
+                continue;
+            }
+            if w.chars().any(is_han) {
+                if w.chars().count() < 2 || self.is_stop("zh", w) {
+                    continue;
+                }
+                out.push((w.to_string(), w.to_string()));
+            } else {
+                let lower = w.to_lowercase();
+                if lower.chars().count() < 3
+                    || !lower.chars().any(char::is_alphabetic)
+                    || self.is_stop("en", &lower)
+                {
+                    continue;
+                }
+                let stem = en.map_or_else(|| lower.clone(), |s| s.stem(&lower).into_owned());
+                out.push((stem, lower));
+            }
+        }
+    }
+}
+
+/// Term counts of a set of posts.
+#[derive(Debug, Default, Clone)]
+pub struct TermCounts {
+    /// Occurrences by stem.
+    pub tf: HashMap<String, u64>,
+    /// Posts using the stem.
+    pub df: HashMap<String, u64>,
+    /// Surface forms by stem, with counts.
+    pub forms: HashMap<String, HashMap<String, u64>>,
+    /// Terms in all.
+    pub total: u64,
+    /// Posts.
+    pub posts: u64,
+}
+
+impl TermCounts {
+    /// Adds one post's terms.
+    pub fn add(&mut self, terms: &[(String, String)]) {
+        self.posts += 1;
+        let mut seen: HashSet<&str> = HashSet::new();
+        for (stem, form) in terms {
+            *self.tf.entry(stem.clone()).or_default() += 1;
+            *self
+                .forms
+                .entry(stem.clone())
+                .or_default()
+                .entry(form.clone())
+                .or_default() += 1;
+            self.total += 1;
+            if seen.insert(stem) {
+                *self.df.entry(stem.clone()).or_default() += 1;
+            }
+        }
+    }
+
+    /// The most written form of a stem (ties: the alphabetically first).
+    pub fn form(&self, stem: &str) -> String {
+        self.forms
+            .get(stem)
+            .and_then(|f| {
+                f.iter()
+                    .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+                    .map(|(w, _)| w.clone())
+            })
+            .unwrap_or_else(|| stem.to_string())
+    }
+}
+
+/// Document frequencies over the whole corpus the scores are relative to.
+#[derive(Debug, Default, Clone)]
+pub struct Corpus {
+    /// Posts using each stem.
+    pub df: HashMap<String, u64>,
+    /// Posts in all.
+    pub posts: u64,
+}
+
+/// A scored term.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// Stem.
+    pub stem: String,
+    /// Shown form.
+    pub term: String,
+    /// TF-IDF.
+    pub score: f64,
+    /// Posts of the group using it.
+    pub posts: u64,
+}
+
+/// Rounds to 4 decimals, so scores serialise the same way on every build.
+pub fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// The `n` most distinctive terms of `group` against `corpus`: term frequency in the group
+/// (share of its terms) times `ln((1 + N) / (1 + df)) + 1`. A term must appear in two posts of
+/// the group when the group has ten posts or more. Ties by stem.
+pub fn key_terms(group: &TermCounts, corpus: &Corpus, n: usize) -> Vec<Scored> {
+    if group.total == 0 {
+        return Vec::new();
+    }
+    let min_df = if group.posts >= 10 { 2 } else { 1 };
+    let mut scored: Vec<Scored> = group
+        .tf
+        .iter()
+        .filter(|(stem, _)| group.df.get(*stem).copied().unwrap_or(0) >= min_df)
+        .map(|(stem, &tf)| {
+            let df = corpus.df.get(stem).copied().unwrap_or(0) as f64;
+            let idf = ((1.0 + corpus.posts as f64) / (1.0 + df)).ln() + 1.0;
+            let score = round4(tf as f64 / group.total as f64 * idf * 100.0);
+            Scored {
+                stem: stem.clone(),
+                term: group.form(stem),
+                score,
+                posts: group.df.get(stem).copied().unwrap_or(0),
+            }
+        })
+        .collect();
+    scored.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| b.posts.cmp(&a.posts))
+            .then_with(|| a.stem.cmp(&b.stem))
+    });
+    scored.truncate(n);
+    scored
+}
+
+/// Word shingles (pairs of consecutive stems; single stems for very short texts) for
+/// near-duplicate detection.
+pub fn shingles(terms: &[(String, String)]) -> HashSet<String> {
+    if terms.len() < 3 {
+        return terms.iter().map(|(s, _)| s.clone()).collect();
+    }
+    terms
+        .windows(2)
+        .map(|w| format!("{} {}", w[0].0, w[1].0))
+        .collect()
+}
+
+/// Jaccard similarity of two sets.
+pub fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 0.0;
+    }
+    let inter = a.intersection(b).count() as f64;
+    let union = (a.len() + b.len()) as f64 - inter;
+    if union == 0.0 {
+        0.0
+    } else {
+        inter / union
+    }
+}
+
+/// A stable, sorted view of a map (for deterministic iteration).
+pub fn sorted<K: Ord + Clone, V: Clone>(m: &HashMap<K, V>) -> BTreeMap<K, V> {
+    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_and_drops_stop_words() {
+        let a = Analyzer::new();
+        let mut out = Vec::new();
+        a.terms("The workers and the working conditions of migrant workers", "en", &mut out);
+        let stems: Vec<&str> = out.iter().map(|(s, _)| s.as_str()).collect();
+        assert!(!stems.contains(&"the"));
+        assert!(!stems.contains(&"migrant"));
+        assert_eq!(stems.iter().filter(|s| **s == "worker").count(), 2);
+        assert!(stems.contains(&"condit"));
+    }
+
+    #[test]
+    fn segments_chinese() {
+        let a = Analyzer::new();
+        let mut out = Vec::new();
+        a.terms("外籍劳工需要获得医疗服务和法律援助", "zh", &mut out);
+        let words: Vec<&str> = out.iter().map(|(_, w)| w.as_str()).collect();
+        assert!(words.contains(&"医疗"), "{words:?}");
+        assert!(words.iter().all(|w| w.chars().count() >= 2));
+    }
+
+    #[test]
+    fn key_terms_prefer_distinctive_words() {
+        let a = Analyzer::new();
+        let mut group = TermCounts::default();
+        let mut corpus = Corpus::default();
+        let mut out = Vec::new();
+        for text in [
+            "remittance costs are too high for families",
+            "lower remittance fees through digital transfers",
+            "families depend on remittance transfers",
+        ] {
+            a.terms(text, "en", &mut out);
+            group.add(&out);
+            for s in out.iter().map(|(s, _)| s.clone()).collect::<HashSet<_>>() {
+                *corpus.df.entry(s).or_default() += 1;
+            }
+            corpus.posts += 1;
+        }
+        for text in ["families need housing", "families and schools", "families first"] {
+            a.terms(text, "en", &mut out);
+            for s in out.iter().map(|(s, _)| s.clone()).collect::<HashSet<_>>() {
+                *corpus.df.entry(s).or_default() += 1;
+            }
+            corpus.posts += 1;
+        }
+        let top = key_terms(&group, &corpus, 3);
+        assert_eq!(top[0].term, "remittance");
+        let fam = top.iter().position(|t| t.term == "families");
+        assert!(fam.is_none() || fam > Some(0));
+    }
+
+    #[test]
+    fn near_duplicates_are_similar() {
+        let a = Analyzer::new();
+        let (mut x, mut y, mut z) = (Vec::new(), Vec::new(), Vec::new());
+        a.terms("Create regular pathways for domestic workers from Asia", "en", &mut x);
+        a.terms("Create regular pathways for domestic workers from Asia!", "en", &mut y);
+        a.terms("Fund language classes in every municipality", "en", &mut z);
+        assert!(jaccard(&shingles(&x), &shingles(&y)) > 0.9);
+        assert!(jaccard(&shingles(&x), &shingles(&z)) < 0.1);
+    }
+}

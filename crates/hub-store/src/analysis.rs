@@ -1,0 +1,765 @@
+//! Analysis jobs and documents, and the snapshot a build reads.
+//!
+//! A job is a row of `analyses`: `queued`, then `building` under a lease held by one worker,
+//! then `ready` (with its document, in the same transaction) or `failed`. Scheduled runs carry
+//! a `run_key` that is unique, so instances that schedule the same run make one job; a claim
+//! is one conditional `UPDATE` (with `FOR UPDATE SKIP LOCKED` on PostgreSQL), so exactly one
+//! worker builds it. A worker that dies leaves its lease to expire; the job is then claimed
+//! again, up to [`MAX_ATTEMPTS`] times.
+
+use crate::{now_micros, rows, Backend, NewEvent, Result, Store, StoreError};
+use hub_domain::{Aspect, PostKind, StakeholderGroup};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// How many times a job is tried before it is marked failed.
+pub const MAX_ATTEMPTS: i64 = 3;
+
+/// Why a job exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Due `lead_days` before a review.
+    Scheduled,
+    /// The weekly build while a space is open.
+    Weekly,
+    /// Asked for by the secretariat.
+    Manual,
+    /// `hub analysis build`.
+    Cli,
+}
+
+impl Origin {
+    /// The stored code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Scheduled => "scheduled",
+            Origin::Weekly => "weekly",
+            Origin::Manual => "manual",
+            Origin::Cli => "cli",
+        }
+    }
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewAnalysis {
+    /// Region slug.
+    pub region: String,
+    /// Unique key of the run (scheduled runs: region, cycle and due date).
+    pub run_key: String,
+    /// Why.
+    pub origin: Origin,
+    /// The review cycle it prepares, if known.
+    pub cycle: Option<String>,
+    /// Posts created at or before this time (microseconds) are read.
+    pub cutoff_at: i64,
+    /// Who asked (manual builds).
+    pub requested_by: Option<i64>,
+}
+
+/// A job and, once ready, its document's metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisJob {
+    /// Id.
+    pub id: i64,
+    /// Region slug.
+    pub region: String,
+    /// Unique run key.
+    pub run_key: String,
+    /// `scheduled`, `weekly`, `manual`, `cli`.
+    pub origin: String,
+    /// Review cycle.
+    pub cycle: Option<String>,
+    /// `queued`, `building`, `ready`, `failed`.
+    pub status: String,
+    /// Cutoff (microseconds).
+    pub cutoff_at: i64,
+    /// Who asked.
+    pub requested_by: Option<i64>,
+    /// Tries so far.
+    pub attempts: i64,
+    /// The worker holding the lease.
+    pub worker: Option<String>,
+    /// Lease end (microseconds).
+    pub lease_until: Option<i64>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Document version (ready only).
+    pub version: Option<i64>,
+    /// Event head when the snapshot was read (ready only).
+    pub cutoff_seq: Option<i64>,
+    /// SHA-256 of the document's content (ready only).
+    pub content_sha256: Option<String>,
+    /// Contributions counted (ready only).
+    pub posts: Option<i64>,
+    /// Size of the JSON document in bytes (ready only).
+    pub size_bytes: Option<i64>,
+    /// Enqueued (microseconds).
+    pub created_at: i64,
+    /// Last claimed (microseconds).
+    pub started_at: Option<i64>,
+    /// Ready or failed (microseconds).
+    pub finished_at: Option<i64>,
+}
+
+const JOB_COLUMNS: &str = "id, region, run_key, origin, cycle, status, cutoff_at, requested_by, \
+    attempts, worker, lease_until, error, version, cutoff_seq, content_sha256, posts, \
+    size_bytes, created_at, started_at, finished_at";
+
+fn job(r: &AnyRow) -> std::result::Result<AnalysisJob, sqlx::Error> {
+    Ok(AnalysisJob {
+        id: r.try_get("id")?,
+        region: r.try_get("region")?,
+        run_key: r.try_get("run_key")?,
+        origin: r.try_get("origin")?,
+        cycle: r.try_get("cycle")?,
+        status: r.try_get("status")?,
+        cutoff_at: r.try_get("cutoff_at")?,
+        requested_by: r.try_get("requested_by")?,
+        attempts: r.try_get("attempts")?,
+        worker: r.try_get("worker")?,
+        lease_until: r.try_get("lease_until")?,
+        error: r.try_get("error")?,
+        version: r.try_get("version")?,
+        cutoff_seq: r.try_get("cutoff_seq")?,
+        content_sha256: r.try_get("content_sha256")?,
+        posts: r.try_get("posts")?,
+        size_bytes: r.try_get("size_bytes")?,
+        created_at: r.try_get("created_at")?,
+        started_at: r.try_get("started_at")?,
+        finished_at: r.try_get("finished_at")?,
+    })
+}
+
+/// A finished document to store.
+#[derive(Debug, Clone)]
+pub struct FinishedDocument {
+    /// Its version (the previous ready version of the region plus one).
+    pub version: i64,
+    /// Event head of the snapshot.
+    pub cutoff_seq: i64,
+    /// SHA-256 of the content.
+    pub content_sha256: String,
+    /// Contributions counted.
+    pub posts: i64,
+    /// Size of the JSON in bytes.
+    pub size_bytes: i64,
+    /// The gzip-compressed JSON.
+    pub json_gz: Vec<u8>,
+    /// The `analysis.ready` event's payload.
+    pub event_payload: String,
+}
+
+/// What completing a job did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// Stored and ready.
+    Ready,
+    /// The lease was lost (another worker took the job over): nothing stored.
+    LeaseLost,
+    /// Another build of the region took this version first: the job is queued again.
+    VersionTaken,
+}
+
+impl Store {
+    /// Enqueues a job unless one with the same `run_key` exists. Returns the job and whether
+    /// it is new.
+    pub async fn enqueue_analysis(&self, a: &NewAnalysis) -> Result<(AnalysisJob, bool)> {
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO analyses (region, run_key, origin, cycle, status, cutoff_at, requested_by, created_at) \
+             VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7) ON CONFLICT (run_key) DO NOTHING",
+        )
+        .bind(&a.region)
+        .bind(&a.run_key)
+        .bind(a.origin.as_str())
+        .bind(&a.cycle)
+        .bind(a.cutoff_at)
+        .bind(a.requested_by)
+        .bind(now_micros())
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let row = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM analyses WHERE run_key = $1"
+        ))
+        .bind(&a.run_key)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        self.commit(tx).await?;
+        Ok((job(&row)?, inserted))
+    }
+
+    /// One job.
+    pub async fn analysis(&self, id: i64) -> Result<AnalysisJob> {
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM analyses WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("analysis"))?;
+        Ok(job(&row)?)
+    }
+
+    /// A region's jobs, newest first, at most `limit`, before id `before` when given.
+    pub async fn analyses(
+        &self,
+        region: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AnalysisJob>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM analyses WHERE region = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(region)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(job).collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Claims the oldest job that is queued, or building under an expired lease, for
+    /// `worker` until `lease_until`. A region with a build under a live lease is skipped, so
+    /// one region builds one document at a time. Jobs out of attempts are marked failed.
+    pub async fn claim_analysis(
+        &self,
+        worker: &str,
+        lease_until: i64,
+    ) -> Result<Option<AnalysisJob>> {
+        let now = now_micros();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE analyses SET status = 'failed', finished_at = $1, worker = NULL, \
+             lease_until = NULL, error = COALESCE(error, 'the build stopped before it finished') \
+             WHERE status = 'building' AND lease_until < $1 AND attempts >= $2",
+        )
+        .bind(now)
+        .bind(MAX_ATTEMPTS)
+        .execute(&mut *tx.tx)
+        .await?;
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let open = "(a.status = 'queued' OR (a.status = 'building' AND a.lease_until < $2))";
+        let row = sqlx::query(&format!(
+            "UPDATE analyses SET status = 'building', attempts = attempts + 1, worker = $1, \
+             lease_until = $3, started_at = $2, error = NULL \
+             WHERE id = (SELECT a.id FROM analyses a WHERE {open} AND a.cutoff_at <= $2 \
+                 AND NOT EXISTS (SELECT 1 FROM analyses b WHERE b.region = a.region \
+                     AND b.status = 'building' AND b.lease_until >= $2 AND b.id <> a.id) \
+                 ORDER BY a.id LIMIT 1{lock}) \
+             AND (status = 'queued' OR (status = 'building' AND lease_until < $2)) \
+             RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(worker)
+        .bind(now)
+        .bind(lease_until)
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+        self.commit(tx).await?;
+        Ok(row.as_ref().map(job).transpose()?)
+    }
+
+    /// Extends a lease the worker still holds. False when it was lost.
+    pub async fn renew_analysis_lease(
+        &self,
+        id: i64,
+        worker: &str,
+        lease_until: i64,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE analyses SET lease_until = $1 WHERE id = $2 AND worker = $3 AND status = 'building'",
+        )
+        .bind(lease_until)
+        .bind(id)
+        .bind(worker)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        self.commit(tx).await?;
+        Ok(n == 1)
+    }
+
+    /// Stores a finished document and marks its job ready, in one transaction, with an
+    /// `analysis.ready` event on the region's channel.
+    pub async fn complete_analysis(
+        &self,
+        id: i64,
+        worker: &str,
+        doc: &FinishedDocument,
+    ) -> Result<Completion> {
+        let mut tx = self.begin_write().await?;
+        let region: Option<String> = sqlx::query_scalar(
+            "SELECT region FROM analyses WHERE id = $1 AND worker = $2 AND status = 'building'",
+        )
+        .bind(id)
+        .bind(worker)
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+        let Some(region) = region else {
+            return Ok(Completion::LeaseLost);
+        };
+        let latest: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM analyses WHERE region = $1",
+        )
+        .bind(&region)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        if latest + 1 != doc.version {
+            drop(tx);
+            self.requeue_analysis(id, worker).await?;
+            return Ok(Completion::VersionTaken);
+        }
+        let now = now_micros();
+        let updated = sqlx::query(
+            "UPDATE analyses SET status = 'ready', version = $1, cutoff_seq = $2, content_sha256 = $3, \
+             posts = $4, size_bytes = $5, finished_at = $6, lease_until = NULL \
+             WHERE id = $7 AND worker = $8 AND status = 'building'",
+        )
+        .bind(doc.version)
+        .bind(doc.cutoff_seq)
+        .bind(&doc.content_sha256)
+        .bind(doc.posts)
+        .bind(doc.size_bytes)
+        .bind(now)
+        .bind(id)
+        .bind(worker)
+        .execute(&mut *tx.tx)
+        .await;
+        match updated {
+            Ok(r) if r.rows_affected() == 1 => {}
+            Ok(_) => return Ok(Completion::LeaseLost),
+            Err(e) => {
+                let e = StoreError::from(e);
+                if e.is_unique_violation() {
+                    drop(tx);
+                    self.requeue_analysis(id, worker).await?;
+                    return Ok(Completion::VersionTaken);
+                }
+                return Err(e);
+            }
+        }
+        sqlx::query("INSERT INTO analysis_documents (analysis_id, json_gz) VALUES ($1, $2)")
+            .bind(id)
+            .bind(doc.json_gz.as_slice())
+            .execute(&mut *tx.tx)
+            .await?;
+        self.append_event(
+            &mut tx,
+            &NewEvent {
+                kind: "analysis.ready",
+                region: Some(region),
+                thread_id: None,
+                post_id: None,
+                user_id: None,
+                audience: "public",
+                payload: doc.event_payload.clone(),
+            },
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(Completion::Ready)
+    }
+
+    async fn requeue_analysis(&self, id: i64, worker: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE analyses SET status = 'queued', worker = NULL, lease_until = NULL, \
+             attempts = attempts - 1 WHERE id = $1 AND worker = $2 AND status = 'building'",
+        )
+        .bind(id)
+        .bind(worker)
+        .execute(&mut *tx.tx)
+        .await?;
+        self.commit(tx).await
+    }
+
+    /// Records a failed attempt: queued again while attempts remain, else failed.
+    pub async fn fail_analysis(&self, id: i64, worker: &str, error: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE analyses SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'queued' END, \
+             finished_at = CASE WHEN attempts >= $1 THEN $2 ELSE NULL END, \
+             error = $3, worker = NULL, lease_until = NULL \
+             WHERE id = $4 AND worker = $5 AND status = 'building'",
+        )
+        .bind(MAX_ATTEMPTS)
+        .bind(now_micros())
+        .bind(error)
+        .bind(id)
+        .bind(worker)
+        .execute(&mut *tx.tx)
+        .await?;
+        self.commit(tx).await
+    }
+
+    /// The region's latest ready document before version `version`: its job and gzip'd JSON.
+    pub async fn previous_document(
+        &self,
+        region: &str,
+        version: i64,
+    ) -> Result<Option<(AnalysisJob, Vec<u8>)>> {
+        let row = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM analyses WHERE region = $1 AND status = 'ready' \
+             AND version < $2 ORDER BY version DESC LIMIT 1"
+        ))
+        .bind(region)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let j = job(&row)?;
+        let bytes = self.document_gz(j.id).await?;
+        Ok(Some((j, bytes)))
+    }
+
+    /// The latest ready version of a region (0 when none).
+    pub async fn latest_analysis_version(&self, region: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM analyses WHERE region = $1",
+        )
+        .bind(region)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// A ready document's gzip'd JSON.
+    pub async fn document_gz(&self, id: i64) -> Result<Vec<u8>> {
+        sqlx::query_scalar("SELECT json_gz FROM analysis_documents WHERE analysis_id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("analysis document"))
+    }
+
+    /// Opens a snapshot of `region` at `cutoff_at`: one read transaction (repeatable read on
+    /// PostgreSQL), so every query of the build sees the same database.
+    pub async fn snapshot(&self, region: &str, cutoff_at: i64) -> Result<Snapshot> {
+        let mut tx = match self.backend {
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?
+            }
+            Backend::Sqlite => self.pool.begin().await?,
+        };
+        // The first read fixes the snapshot; the event head is read inside it.
+        let head: i64 =
+            sqlx::query_scalar("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events")
+                .fetch_one(&mut *tx)
+                .await?;
+        Ok(Snapshot {
+            tx,
+            region: region.to_string(),
+            cutoff_at,
+            head,
+        })
+    }
+}
+
+/// One published post as the analysis reads it. No personal names: the author is an id, a
+/// stakeholder group, a country and, only as stored, an organisation with its attribution flag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotPost {
+    /// Post id.
+    pub id: i64,
+    /// Thread id.
+    pub thread_id: i64,
+    /// Kind.
+    pub kind: PostKind,
+    /// Language tag, if declared or detected.
+    pub language: Option<String>,
+    /// Objectives.
+    pub objectives: Vec<i64>,
+    /// Aspects.
+    pub aspects: Vec<Aspect>,
+    /// Endorsements made at or before the cutoff.
+    pub endorsements: i64,
+    /// Created (microseconds).
+    pub created_at: i64,
+    /// Author id.
+    pub author_id: i64,
+    /// Author's stakeholder group.
+    pub stakeholder_group: StakeholderGroup,
+    /// Author's country.
+    pub country: Option<String>,
+    /// Author's organisation, as stored.
+    pub organisation: Option<String>,
+    /// Whether the author allows the organisation to be named.
+    pub attribution: bool,
+}
+
+/// A post's text, read for key terms and quotes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotText {
+    /// Post id.
+    pub id: i64,
+    /// Markdown body.
+    pub body: String,
+    /// Language tag.
+    pub language: Option<String>,
+    /// Objectives.
+    pub objectives: Vec<i64>,
+}
+
+/// A consistent read of one region up to a cutoff. Rows are streamed to callbacks, never
+/// loaded whole.
+pub struct Snapshot {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    region: String,
+    cutoff_at: i64,
+    head: i64,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("region", &self.region)
+            .field("cutoff_at", &self.cutoff_at)
+            .field("head", &self.head)
+            .finish()
+    }
+}
+
+/// The filter of counted posts: published, in the region, created by the cutoff.
+const COUNTED: &str = "p.region = $1 AND p.status = 'published' AND p.created_at <= $2";
+
+/// Parses `[1,5,23]` without the JSON machinery (the hot loop of a build).
+fn parse_ids(s: &str) -> std::result::Result<Vec<i64>, sqlx::Error> {
+    let inner = s.trim().trim_start_matches('[').trim_end_matches(']');
+    if inner.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    inner
+        .split(',')
+        .map(|t| {
+            t.trim()
+                .parse::<i64>()
+                .map_err(|_| rows::decode_err("objectives", s))
+        })
+        .collect()
+}
+
+fn parse_aspects(s: &str) -> std::result::Result<Vec<Aspect>, sqlx::Error> {
+    let inner = s.trim().trim_start_matches('[').trim_end_matches(']');
+    if inner.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    inner
+        .split(',')
+        .map(|t| Aspect::parse(t.trim().trim_matches('"')).ok_or_else(|| rows::decode_err("aspects", s)))
+        .collect()
+}
+
+fn text_row(r: &AnyRow) -> Result<SnapshotText> {
+    let objectives: String = r.try_get("objectives")?;
+    Ok(SnapshotText {
+        id: r.try_get("id")?,
+        body: r.try_get("body")?,
+        language: r.try_get("language")?,
+        objectives: parse_ids(&objectives)?,
+    })
+}
+
+impl Snapshot {
+    /// The last event `seq` visible in the snapshot.
+    pub fn head_seq(&self) -> i64 {
+        self.head
+    }
+
+    /// The region.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Streams every counted post, by id.
+    pub async fn posts(
+        &mut self,
+        mut f: impl FnMut(SnapshotPost) -> std::result::Result<(), StoreError>,
+    ) -> Result<()> {
+        use futures::TryStreamExt;
+        let sql = format!(
+            "SELECT p.id, p.thread_id, p.kind, p.language, p.objectives, p.aspects, p.created_at, \
+             p.author_id, u.stakeholder_group, u.country, u.organisation, u.attribution, \
+             (SELECT COUNT(*) FROM endorsements e WHERE e.post_id = p.id AND e.created_at <= $2) AS endorsed \
+             FROM posts p JOIN users u ON u.id = p.author_id WHERE {COUNTED} ORDER BY p.id"
+        );
+        let mut rows = sqlx::query(&sql)
+            .bind(&self.region)
+            .bind(self.cutoff_at)
+            .fetch(&mut *self.tx);
+        while let Some(r) = rows.try_next().await? {
+            let kind: String = r.try_get("kind")?;
+            let group: String = r.try_get("stakeholder_group")?;
+            let objectives: String = r.try_get("objectives")?;
+            let aspects: String = r.try_get("aspects")?;
+            let attribution: i64 = r.try_get("attribution")?;
+            f(SnapshotPost {
+                id: r.try_get("id")?,
+                thread_id: r.try_get("thread_id")?,
+                kind: PostKind::parse(&kind).ok_or_else(|| rows::decode_err("kind", &kind))?,
+                language: r.try_get("language")?,
+                objectives: parse_ids(&objectives)?,
+                aspects: parse_aspects(&aspects)?,
+                endorsements: r.try_get("endorsed")?,
+                created_at: r.try_get("created_at")?,
+                author_id: r.try_get("author_id")?,
+                stakeholder_group: StakeholderGroup::parse(&group)
+                    .ok_or_else(|| rows::decode_err("stakeholder_group", &group))?,
+                country: r.try_get("country")?,
+                organisation: r.try_get("organisation")?,
+                attribution: attribution != 0,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` counted posts' texts with ids above `after`, by id (read in batches so
+    /// the caller can hand them to another thread while the next batch is read).
+    pub async fn texts_after(&mut self, after: i64, limit: i64) -> Result<Vec<SnapshotText>> {
+        let rows = sqlx::query(&format!(
+            "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
+             WHERE {COUNTED} AND p.id > $3 ORDER BY p.id LIMIT $4"
+        ))
+        .bind(&self.region)
+        .bind(self.cutoff_at)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(text_row).collect()
+    }
+
+    /// The texts of these counted posts (a few thousand at most), by id.
+    pub async fn texts_of(&mut self, ids: &[i64]) -> Result<Vec<SnapshotText>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let rows = sqlx::query(&format!(
+                "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
+                 WHERE {COUNTED} AND p.id IN ({list}) ORDER BY p.id"
+            ))
+            .bind(&self.region)
+            .bind(self.cutoff_at)
+            .fetch_all(&mut *self.tx)
+            .await?;
+            for r in &rows {
+                out.push(text_row(r)?);
+            }
+        }
+        out.sort_by_key(|t| t.id);
+        Ok(out)
+    }
+
+    /// How many published posts the other regions have by the cutoff, and the step that
+    /// samples about `cap` of them (every `step`-th id).
+    pub async fn background_step(&mut self, cap: i64) -> Result<(i64, i64)> {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM posts p WHERE p.region <> $1 AND p.status = 'published' \
+             AND p.created_at <= $2",
+        )
+        .bind(&self.region)
+        .bind(self.cutoff_at)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let step = if cap <= 0 { 1 } else { ((total + cap - 1) / cap).max(1) };
+        Ok((total, step))
+    }
+
+    /// Up to `limit` texts of the other regions' published posts (every `step`-th id) with ids
+    /// above `after`: the background corpus of TF-IDF.
+    pub async fn background_after(
+        &mut self,
+        after: i64,
+        step: i64,
+        limit: i64,
+    ) -> Result<Vec<SnapshotText>> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
+             WHERE p.region <> $1 AND p.status = 'published' AND p.created_at <= $2 \
+             AND p.id > $3 AND p.id % $4 = 0 ORDER BY p.id LIMIT $5",
+        )
+        .bind(&self.region)
+        .bind(self.cutoff_at)
+        .bind(after)
+        .bind(step)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(text_row).collect()
+    }
+
+    /// Endorsements of counted recommendations made by the cutoff, by the endorser's
+    /// stakeholder group: `(post_id, group, count)`, by post id then group.
+    pub async fn recommendation_endorsements(&mut self) -> Result<Vec<(i64, String, i64)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT e.post_id, u.stakeholder_group, COUNT(*) AS n FROM endorsements e \
+             JOIN posts p ON p.id = e.post_id JOIN users u ON u.id = e.user_id \
+             WHERE {COUNTED} AND p.kind = 'recommendation' AND e.created_at <= $2 \
+             GROUP BY e.post_id, u.stakeholder_group ORDER BY e.post_id, u.stakeholder_group"
+        ))
+        .bind(&self.region)
+        .bind(self.cutoff_at)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("post_id")?,
+                    r.try_get("stakeholder_group")?,
+                    r.try_get("n")?,
+                ))
+            })
+            .collect::<std::result::Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Posts of the region created by the cutoff that moderation keeps out:
+    /// `(status, reason, count)` for pending, hidden and removed posts.
+    pub async fn excluded(&mut self) -> Result<Vec<(String, Option<String>, i64)>> {
+        let rows = sqlx::query(
+            "SELECT status, status_reason, COUNT(*) AS n FROM posts \
+             WHERE region = $1 AND created_at <= $2 AND status <> 'published' \
+             GROUP BY status, status_reason ORDER BY status, status_reason",
+        )
+        .bind(&self.region)
+        .bind(self.cutoff_at)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("status")?, r.try_get("status_reason")?, r.try_get("n")?)))
+            .collect::<std::result::Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Ends the read.
+    pub async fn finish(self) -> Result<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_id_and_aspect_lists() {
+        assert_eq!(parse_ids("[]").ok(), Some(vec![]));
+        assert_eq!(parse_ids("[1,5,23]").ok(), Some(vec![1, 5, 23]));
+        assert!(parse_ids("[1,x]").is_err());
+        assert_eq!(
+            parse_aspects(r#"["gap","practice"]"#).ok(),
+            Some(vec![Aspect::Gap, Aspect::Practice])
+        );
+        assert!(parse_aspects(r#"["nope"]"#).is_err());
+    }
+}
