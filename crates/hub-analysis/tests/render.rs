@@ -657,7 +657,7 @@ fn markdown_has_the_outline_and_shows_markup_as_text() {
     assert!(visible
         .contains("[Sign here](javascript:alert(document.cookie)) and **vote** | for # this"));
     // The annex table has one row per contribution.
-    let annex = html.select(&sel("table")).last().expect("annex table");
+    let annex = html.select(&sel("table")).next_back().expect("annex table");
     assert_eq!(
         annex.select(&sel("tbody tr")).count(),
         doc.contributions.len()

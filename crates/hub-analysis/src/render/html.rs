@@ -134,7 +134,8 @@ table{border-collapse:collapse;width:100%;margin:.6rem 0 1.4rem;font-size:.92rem
 caption{text-align:left;font-weight:600;padding:.3rem 0;color:var(--muted)}
 th,td{border-bottom:1px solid var(--line);padding:.35rem .5rem;text-align:left;vertical-align:top}
 thead th{border-bottom:2px solid var(--ink);background:var(--soft)}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{white-space:nowrap}
 tbody th{font-weight:600}
 .cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:0 2rem}
 figure{margin:1rem 0}
@@ -162,14 +163,21 @@ ol.recs>li{border:1px solid var(--line);border-radius:.4rem;padding:.8rem 1rem;m
 .up{color:#047857}.down{color:#b91c1c}
 .annex{font-size:.8rem}
 .annex td,.annex th{padding:.2rem .35rem}
+.annex td.org{overflow-wrap:anywhere;min-width:8rem}
+.annex td.time{white-space:nowrap}
+.wide{overflow-x:auto}
+table.prio tbody th{min-width:11rem}
+table.prio td.list{font-size:.8rem;color:var(--muted)}
+table.prio td.list b{color:var(--ink);font-size:.92rem}
 footer{margin-top:3rem;border-top:1px solid var(--line);color:var(--muted);font-size:.8rem}
 @page{size:A4;margin:16mm 14mm 18mm}
 @page{@bottom-right{content:counter(page) " / " counter(pages);font-size:9pt;color:#4b5563}}
 @media print{
 html{font-size:10pt}
 body{max-width:none;padding:0}
-.cover{margin:0;min-height:250mm;-webkit-print-color-adjust:exact;print-color-adjust:exact;break-after:page}
-nav.toc{break-after:page;background:none}
+.cover{margin:0;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+nav.toc{background:none;border:1px solid var(--line)}
+.cluster{break-inside:avoid}
 main>section{break-before:page}
 h2,h3,h4{break-after:avoid}
 table,figure{break-inside:auto}
@@ -179,6 +187,7 @@ thead{display:table-header-group}
 .quote figcaption a[href^="http"]::after{content:" <" attr(href) ">";word-break:break-all}
 a{color:inherit}
 .annex{font-size:7.5pt}
+.wide{overflow:visible}
 }
 "#;
 
@@ -396,6 +405,7 @@ impl Page<'_> {
         let Some(c) = &self.doc.changes else { return };
         let l = self.l;
         self.section("changes", l.changes);
+        self.out.push_str("<div class=\"cols\">\n<div>\n");
         self.counts_table(
             l.changes,
             &[
@@ -405,6 +415,7 @@ impl Page<'_> {
                 (l.withdrawn, fmt_int(c.withdrawn)),
             ],
         );
+        self.out.push_str("</div>\n<div>\n");
         let t = &c.totals;
         self.counts_table(
             &format!("{} — {}", l.headline, l.change),
@@ -419,6 +430,7 @@ impl Page<'_> {
                 (l.endorsements, signed(t.endorsements)),
             ],
         );
+        self.out.push_str("</div>\n</div>\n");
         if !c.objectives_moved.is_empty() {
             self.table(
                 "",
@@ -519,11 +531,7 @@ impl Page<'_> {
 
         w!(self, "<h3>{}</h3>\n", Esc(l.weekly));
         if !doc.weekly.is_empty() {
-            w!(
-                self,
-                "<figure class=\"chart-box\">\n<figcaption>{}</figcaption>\n",
-                Esc(l.weekly)
-            );
+            self.out.push_str("<figure class=\"chart-box\">\n");
             self.out.push_str(&svg::weekly_chart(doc, l));
             self.out.push_str("\n</figure>\n");
         }
@@ -558,11 +566,7 @@ impl Page<'_> {
 
         w!(self, "<h3>{}</h3>\n", Esc(l.by_group));
         if !doc.stakeholder_groups.is_empty() {
-            w!(
-                self,
-                "<figure class=\"chart-box\">\n<figcaption>{}</figcaption>\n",
-                Esc(l.by_group)
-            );
+            self.out.push_str("<figure class=\"chart-box\">\n");
             self.out
                 .push_str(&svg::groups_chart(&doc.stakeholder_groups, l));
             self.out.push_str("\n</figure>\n");
@@ -674,7 +678,7 @@ impl Page<'_> {
             let name = l.cluster_name(id);
             w!(
                 self,
-                "<div class=\"cluster-head\"><h3 id=\"cluster-{id}\"><span class=\"swatch\" style=\"background:{}\" aria-hidden=\"true\"></span>{}</h3>",
+                "<div class=\"cluster\">\n<div class=\"cluster-head\"><h3 id=\"cluster-{id}\"><span class=\"swatch\" style=\"background:{}\" aria-hidden=\"true\"></span>{}</h3>",
                 svg::cluster_colour(id),
                 Esc(&name)
             );
@@ -690,8 +694,8 @@ impl Page<'_> {
             }
             self.out.push_str("</div>\n");
             self.table(
-                "",
-                &name,
+                "prio",
+                &format!("{name} — {}", l.objectives),
                 &[
                     l.rank,
                     l.objective,
@@ -708,6 +712,7 @@ impl Page<'_> {
                 self.objective_row(o);
             }
             self.end_table();
+            self.out.push_str("</div>\n");
         }
         self.out.push_str("</section>\n");
     }
@@ -739,7 +744,7 @@ impl Page<'_> {
         w!(
             self,
             "</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td><b>{}</b> <span class=\"small muted\">{}</span></td><td><b>{}</b> <span class=\"small muted\">{}</span></td></tr>\n",
+             <td class=\"list\"><b>{}</b> {}</td><td class=\"list\"><b>{}</b> {}</td></tr>\n",
             fmt_int(o.posts),
             fmt_int(o.endorsements),
             fmt_int(o.recommendations),
@@ -853,9 +858,9 @@ impl Page<'_> {
         }
         w!(
             self,
-            " · {} {}",
-            fmt_int(q.endorsements),
-            Esc(&l.endorsements.to_lowercase())
+            " · {}: {}",
+            Esc(l.endorsements),
+            fmt_int(q.endorsements)
         );
         match &url {
             Some(u) => w!(
@@ -1019,7 +1024,11 @@ impl Page<'_> {
     fn annex(&mut self) {
         let (doc, l) = (self.doc, self.l);
         self.section("annex", l.annex);
-        w!(self, "<p>{}</p>\n", Esc(l.annex_intro));
+        w!(
+            self,
+            "<p>{}</p>\n<div class=\"wide\">\n",
+            Esc(l.annex_intro)
+        );
         self.table(
             "annex",
             l.annex,
@@ -1054,7 +1063,7 @@ impl Page<'_> {
             let aspects: Vec<&str> = c.aspects.iter().map(|a| l.aspect_label(a)).collect();
             w!(
                 self,
-                "</th><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>",
+                "</th><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"org\">",
                 c.thread_id,
                 Esc(l.kind_label(&c.kind)),
                 Esc(&objectives.join(", ")),
@@ -1067,14 +1076,14 @@ impl Page<'_> {
             }
             w!(
                 self,
-                "</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>\n",
+                "</td><td>{}</td><td class=\"time\">{}</td><td class=\"num\">{}</td></tr>\n",
                 Esc(&c.language),
                 Esc(&short_time(&c.created_at)),
                 fmt_int(c.endorsements)
             );
         }
         self.end_table();
-        self.out.push_str("</section>\n");
+        self.out.push_str("</div>\n</section>\n");
     }
 }
 

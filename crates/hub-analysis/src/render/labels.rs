@@ -806,7 +806,7 @@ pub fn fmt_int(n: i64) -> String {
     }
     let len = digits.len();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (len - i) % 3 == 0 && len > 4 {
+        if i > 0 && (len - i).is_multiple_of(3) && len > 4 {
             out.push('\u{202f}');
         }
         out.push(c);

@@ -542,9 +542,9 @@ impl Doc<'_> {
         }
         w!(
             self,
-            " · {} {}",
-            fmt_int(q.endorsements),
-            md(&l.endorsements.to_lowercase())
+            " · {}: {}",
+            md(l.endorsements),
+            fmt_int(q.endorsements)
         );
         match post_url(self.base_url, &q.link) {
             Some(u) => w!(self, " · [{} {}]({u})\n\n", md(l.post), q.post_id),
