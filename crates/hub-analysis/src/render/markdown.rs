@@ -53,7 +53,13 @@ pub(crate) fn md(s: &str) -> String {
             // `:` before `/` stops the first, an escaped `.` inside a word the second; an escape does not
             // stop the e-mail rule, so an invisible word joiner after `@` does.
             ':' if chars.peek() == Some(&'/') => out.push_str("\\:"),
-            '.' if chars.peek().is_some_and(|n| n.is_alphanumeric()) => out.push_str("\\."),
+            '.' if chars.peek().is_some_and(|n| {
+                n.is_alphabetic()
+                    || (n.is_ascii_digit() && !out.ends_with(|p: char| p.is_ascii_digit()))
+            }) =>
+            {
+                out.push_str("\\.")
+            }
             '@' if chars.peek().is_some_and(|n| n.is_alphanumeric()) => out.push_str("@\u{2060}"),
             '#' | '+' | '-' | '=' | '!' if at_start => {
                 out.push('\\');
@@ -126,16 +132,26 @@ fn slug(title: &str) -> String {
 }
 
 impl Doc<'_> {
+    /// Ends the current block with exactly one blank line.
+    fn blank_line(&mut self) {
+        while !self.out.is_empty() && !self.out.ends_with("\n\n") {
+            self.out.push('\n');
+        }
+    }
+
     fn h2(&mut self, title: &str) {
-        w!(self, "\n## {}\n\n", md(title));
+        self.blank_line();
+        w!(self, "## {}\n\n", md(title));
     }
 
     fn h3(&mut self, title: &str) {
-        w!(self, "\n### {}\n\n", md(title));
+        self.blank_line();
+        w!(self, "### {}\n\n", md(title));
     }
 
     fn h4(&mut self, title: &str) {
-        w!(self, "\n#### {}\n\n", md(title));
+        self.blank_line();
+        w!(self, "#### {}\n\n", md(title));
     }
 
     /// A table header; `num[i]` right-aligns column `i`. Header labels are escaped too.
@@ -723,6 +739,7 @@ mod tests {
             "&#91;x&#93;(javascript:alert(1))"
         );
         assert_eq!(md("https://x.org/a"), "https\\://x\\.org/a");
+        assert_eq!(md("CC BY 4.0, v.2"), "CC BY 4.0, v\\.2");
         assert_eq!(
             md("see www.x.org, a@b.c. Done."),
             "see www\\.x\\.org, a@\u{2060}b\\.c. Done."
