@@ -214,6 +214,7 @@ impl Page<'_> {
     }
 
     fn cover(&mut self) {
+        let colon = self.l.colon;
         let (doc, l) = (self.doc, self.l);
         let region = l.region_label(&doc.region.slug, &doc.region.name);
         w!(
@@ -226,7 +227,7 @@ impl Page<'_> {
         if let Some(c) = &doc.region.commission {
             w!(
                 self,
-                "<p class=\"commission\">{}: {}</p>\n",
+                "<p class=\"commission\">{}{colon}{}</p>\n",
                 Esc(l.commission),
                 Esc(c)
             );
@@ -250,7 +251,7 @@ impl Page<'_> {
                 }
                 w!(
                     self,
-                    "<br><span class=\"small\">{}: <bdi>{}</bdi></span></dd></div>\n",
+                    "<br><span class=\"small\">{}{colon}<bdi>{}</bdi></span></dd></div>\n",
                     Esc(l.cycle),
                     Esc(&r.cycle)
                 );
@@ -832,6 +833,7 @@ impl Page<'_> {
     }
 
     fn quote(&mut self, q: &Quote) {
+        let colon = self.l.colon;
         let l = self.l;
         let url = post_url(self.base_url, &q.link);
         w!(
@@ -858,7 +860,7 @@ impl Page<'_> {
         }
         w!(
             self,
-            " · {}: {}",
+            " · {}{colon}{}",
             Esc(l.endorsements),
             fmt_int(q.endorsements)
         );
@@ -913,6 +915,7 @@ impl Page<'_> {
     }
 
     fn recommendations(&mut self) {
+        let colon = self.l.colon;
         let (doc, l) = (self.doc, self.l);
         self.section("recommendations", l.recommendations);
         w!(self, "<p>{}</p>\n", Esc(l.recommendations_intro));
@@ -924,7 +927,7 @@ impl Page<'_> {
                 w!(
                     self,
                     "<li id=\"rec-{}\">\n<div class=\"metrics\"><span class=\"rank\" aria-label=\"{} {}\">{}</span>\
-                     <span>{}: <b>{}</b></span><span>{}: <b>{}</b></span><span>{}: <b>{}</b></span></div>\n",
+                     <span>{}{colon}<b>{}</b></span><span>{}{colon}<b>{}</b></span><span>{}{colon}<b>{}</b></span></div>\n",
                     r.rank,
                     Esc(l.rank),
                     r.rank,
@@ -956,13 +959,13 @@ impl Page<'_> {
                         .collect();
                     w!(
                         self,
-                        "<p class=\"small\">{}: {}</p>\n",
+                        "<p class=\"small\">{}{colon}{}</p>\n",
                         Esc(l.endorsements_by_group),
                         Esc(&parts.join(" · "))
                     );
                 }
                 if !r.merged.is_empty() {
-                    w!(self, "<p class=\"small\">{}: ", Esc(l.merged));
+                    w!(self, "<p class=\"small\">{}{colon}", Esc(l.merged));
                     for (i, id) in r.merged.iter().enumerate() {
                         if i > 0 {
                             self.out.push_str(", ");
@@ -999,6 +1002,7 @@ impl Page<'_> {
     }
 
     fn methodology(&mut self) {
+        let colon = self.l.colon;
         let (doc, l) = (self.doc, self.l);
         self.section("methodology", l.methodology);
         for para in l.methodology_text(&doc.methodology) {
@@ -1013,7 +1017,7 @@ impl Page<'_> {
         }
         w!(
             self,
-            "<p class=\"small muted\">{} {}: {}. <code>{}</code></p>\n</section>\n",
+            "<p class=\"small muted\">{} {}{colon}{}. <code>{}</code></p>\n</section>\n",
             Esc(l.generated_note),
             Esc(l.licence),
             Esc(&doc.licence),

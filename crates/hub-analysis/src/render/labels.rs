@@ -14,6 +14,8 @@ pub struct Labels {
     pub title: &'static str,
     /// Table of contents heading.
     pub contents: &'static str,
+    /// Between a label and its value: French puts a no-break space before the colon.
+    pub colon: &'static str,
 
     // Cover.
     pub review: &'static str,
@@ -136,6 +138,7 @@ pub struct Labels {
 /// English.
 pub static EN: Labels = Labels {
     lang: "en",
+    colon: ": ",
     publisher: "United Nations Network on Migration · Global Compact for Migration regional review",
     title: "Analysis of stakeholder contributions",
     contents: "Contents",
@@ -241,6 +244,7 @@ pub static EN: Labels = Labels {
 /// French.
 pub static FR: Labels = Labels {
     lang: "fr",
+    colon: "\u{a0}: ",
     publisher: "Réseau des Nations Unies sur les migrations · Examen régional du Pacte mondial sur les migrations",
     title: "Analyse des contributions des parties prenantes",
     contents: "Sommaire",
@@ -267,7 +271,7 @@ pub static FR: Labels = Labels {
     recommendations: "Recommandations",
     emerging: "Questions émergentes",
     methodology: "Méthodologie",
-    annex: "Annexe : contributions prises en compte",
+    annex: "Annexe\u{a0}: contributions prises en compte",
     headline: "Chiffres clés",
     posts: "Messages",
     threads: "Fils de discussion",
@@ -346,6 +350,7 @@ pub static FR: Labels = Labels {
 /// Spanish.
 pub static ES: Labels = Labels {
     lang: "es",
+    colon: ": ",
     publisher: "Red de las Naciones Unidas sobre la Migración · Examen regional del Pacto Mundial para la Migración",
     title: "Análisis de las contribuciones de las partes interesadas",
     contents: "Índice",

@@ -189,11 +189,12 @@ impl Doc<'_> {
     }
 
     fn cover(&mut self) {
+        let colon = self.l.colon;
         let (doc, l) = (self.doc, self.l);
         let region = l.region_label(&doc.region.slug, &doc.region.name);
         w!(
             self,
-            "# {}: {}\n\n*{}*\n\n",
+            "# {}{colon}{}\n\n*{}*\n\n",
             md(l.title),
             md(region),
             md(l.publisher)
@@ -212,7 +213,7 @@ impl Doc<'_> {
                     s.push_str(" · ");
                     s.push_str(p);
                 }
-                s.push_str(&format!(" — {}: {}", l.cycle, r.cycle));
+                s.push_str(&format!(" — {}{colon}{}", l.cycle, r.cycle));
                 s
             }
             None => l.no_review.to_string(),
@@ -484,6 +485,7 @@ impl Doc<'_> {
     }
 
     fn in_depth(&mut self) {
+        let colon = self.l.colon;
         let (doc, l) = (self.doc, self.l);
         self.h2(l.in_depth);
         for o in doc.objectives.iter().filter(|o| o.prominent) {
@@ -498,7 +500,7 @@ impl Doc<'_> {
                 .collect();
             w!(
                 self,
-                "{} {} · {} {} · {} {} · {} {}\n\n- {}: {}\n- {}: {}\n",
+                "{} {} · {} {} · {} {} · {} {}\n\n- {}{colon}{}\n- {}{colon}{}\n",
                 md(l.rank),
                 o.rank,
                 fmt_int(o.posts),
@@ -542,6 +544,7 @@ impl Doc<'_> {
     }
 
     fn quote(&mut self, q: &Quote) {
+        let colon = self.l.colon;
         let l = self.l;
         w!(
             self,
@@ -558,7 +561,7 @@ impl Doc<'_> {
         }
         w!(
             self,
-            " · {}: {}",
+            " · {}{colon}{}",
             md(l.endorsements),
             fmt_int(q.endorsements)
         );
@@ -569,6 +572,7 @@ impl Doc<'_> {
     }
 
     fn aspects(&mut self) {
+        let colon = self.l.colon;
         let (doc, l) = (self.doc, self.l);
         self.h2(l.aspects);
         for a in &doc.aspects {
@@ -585,13 +589,19 @@ impl Doc<'_> {
                     .iter()
                     .map(|o| format!("{} ({})", md(&l.objective_title(o.id)), fmt_int(o.posts)))
                     .collect();
-                w!(self, "{}: {}\n\n", md(l.top_objectives), parts.join(" · "));
+                w!(
+                    self,
+                    "{}{colon}{}\n\n",
+                    md(l.top_objectives),
+                    parts.join(" · ")
+                );
             }
             self.quotes(&a.quotes);
         }
     }
 
     fn recommendations(&mut self) {
+        let colon = self.l.colon;
         let (doc, l) = (self.doc, self.l);
         self.h2(l.recommendations);
         w!(self, "{}\n\n", md(l.recommendations_intro));
@@ -601,7 +611,7 @@ impl Doc<'_> {
         for r in &doc.recommendations {
             w!(
                 self,
-                "**{} {}** · {}: {} · {}: {} · {}: {}\n\n",
+                "**{} {}** · {}{colon}{} · {}{colon}{} · {}{colon}{}\n\n",
                 md(l.rank),
                 r.rank,
                 md(l.endorsements),
@@ -618,7 +628,7 @@ impl Doc<'_> {
                     .iter()
                     .map(|o| md(&l.objective_title(*o)))
                     .collect();
-                w!(self, "- {}: {}\n", md(l.objectives), o.join(" · "));
+                w!(self, "- {}{colon}{}\n", md(l.objectives), o.join(" · "));
             }
             if !r.endorsements_by_group.is_empty() {
                 let g: Vec<String> = r
@@ -628,7 +638,7 @@ impl Doc<'_> {
                     .collect();
                 w!(
                     self,
-                    "- {}: {}\n",
+                    "- {}{colon}{}\n",
                     md(l.endorsements_by_group),
                     g.join(" · ")
                 );
@@ -639,7 +649,7 @@ impl Doc<'_> {
                     .iter()
                     .map(|id| format!("{} {id}", md(l.post)))
                     .collect();
-                w!(self, "- {}: {}\n", md(l.merged), m.join(", "));
+                w!(self, "- {}{colon}{}\n", md(l.merged), m.join(", "));
             }
             self.out.push('\n');
         }
@@ -661,6 +671,7 @@ impl Doc<'_> {
     }
 
     fn methodology(&mut self) {
+        let colon = self.l.colon;
         let (doc, l) = (self.doc, self.l);
         self.h2(l.methodology);
         for p in l.methodology_text(&doc.methodology) {
@@ -675,7 +686,7 @@ impl Doc<'_> {
         }
         w!(
             self,
-            "{} {}: {}.\n",
+            "{} {}{colon}{}.\n",
             md(l.generated_note),
             md(l.licence),
             md(&doc.licence)
