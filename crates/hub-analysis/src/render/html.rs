@@ -165,6 +165,7 @@ ol.recs>li{border:1px solid var(--line);border-radius:.4rem;padding:.8rem 1rem;m
 .annex td,.annex th{padding:.2rem .35rem}
 .annex td.org{overflow-wrap:anywhere;min-width:8rem}
 .annex td.time{white-space:nowrap}
+.annex td.link{white-space:nowrap;font-size:.9em}
 .wide{overflow-x:auto}
 table.prio tbody th{min-width:11rem}
 table.prio td.list{font-size:.8rem;color:var(--muted)}
@@ -1028,16 +1029,22 @@ impl Page<'_> {
     fn annex(&mut self) {
         let (doc, l) = (self.doc, self.l);
         self.section("annex", l.annex);
-        w!(
-            self,
-            "<p>{}</p>\n<div class=\"wide\">\n",
-            Esc(l.annex_intro)
-        );
+        w!(self, "<p>{}", Esc(l.annex_intro));
+        if let Some(base) = post_url(self.base_url, "/").filter(|b| b.starts_with("http")) {
+            w!(
+                self,
+                " {} <code>{}</code>.",
+                Esc(l.links_relative),
+                Esc(base.trim_end_matches('/'))
+            );
+        }
+        self.out.push_str("</p>\n<div class=\"wide\">\n");
         self.table(
             "annex",
             l.annex,
             &[
                 l.post,
+                l.link,
                 l.thread,
                 l.kind,
                 l.objectives,
@@ -1050,24 +1057,30 @@ impl Page<'_> {
                 l.endorsements,
             ],
             &[
-                true, true, false, false, false, false, false, false, false, false, true,
+                true, false, true, false, false, false, false, false, false, false, false, true,
             ],
         );
         for c in &doc.contributions {
             w!(
                 self,
-                "<tr id=\"c-{}\"><th scope=\"row\" class=\"num\">",
+                "<tr id=\"c-{}\"><th scope=\"row\" class=\"num\">{}</th><td class=\"link\">",
+                c.id,
                 c.id
             );
             match post_url(self.base_url, &c.link) {
-                Some(u) => w!(self, "<a href=\"{}\" rel=\"{REL}\">{}</a>", Esc(&u), c.id),
-                None => w!(self, "{}", c.id),
+                Some(u) => w!(
+                    self,
+                    "<a href=\"{}\" rel=\"{REL}\">{}</a>",
+                    Esc(&u),
+                    Esc(&c.link)
+                ),
+                None => w!(self, "{}", Esc(&c.link)),
             }
             let objectives: Vec<String> = c.objectives.iter().map(i64::to_string).collect();
             let aspects: Vec<&str> = c.aspects.iter().map(|a| l.aspect_label(a)).collect();
             w!(
                 self,
-                "</th><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"org\">",
+                "</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"org\">",
                 c.thread_id,
                 Esc(l.kind_label(&c.kind)),
                 Esc(&objectives.join(", ")),
