@@ -761,6 +761,10 @@ fn hostile_links_and_attributes_never_reach_the_page() {
     doc.objectives[0].quotes[0].language = "en\" onmouseover=\"alert(1)".into();
     doc.objectives[0].quotes[0].dir = "rtl\" onclick=\"x".into();
     doc.contributions[0].link = "//evil.example/x".into();
+    // Codes the labels do not know are printed as they are: escaped, in tables and in SVG.
+    doc.stakeholder_groups[0].key = "</text><script>alert(1)</script>".into();
+    doc.weekly[0].week = "2027-<b>W01</b>".into();
+    doc.objectives[0].key_terms[0].term = "\"><svg onload=alert(1)>".into();
     let page = render::html(&doc, &en());
     let html = Html::parse_document(&page);
     assert!(html.errors.is_empty(), "{:?}", html.errors);
@@ -773,8 +777,25 @@ fn hostile_links_and_attributes_never_reach_the_page() {
             );
         }
     }
+    assert_eq!(html.select(&sel("script")).count(), 0);
+    assert_eq!(html.select(&sel("svg")).count(), 3, "no injected <svg>");
+    let groups_chart: String = html
+        .select(&sel("#chart-groups"))
+        .next()
+        .expect("groups chart")
+        .text()
+        .collect();
+    assert!(groups_chart.contains("</text><script>alert(1)</script>"));
+    let weekly_chart: String = html
+        .select(&sel("#chart-weekly"))
+        .next()
+        .expect("weekly chart")
+        .text()
+        .collect();
+    assert!(weekly_chart.contains("2027-<b>W01</b>"));
     let md = render::markdown(&doc, &en());
     assert!(!md.contains("](javascript:") && !md.contains("](//evil"));
+    assert!(!md.contains("<script") && !md.contains("<svg") && !md.contains("<b>"));
 }
 
 #[test]

@@ -129,7 +129,8 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
 nav.toc{margin:2rem 0;padding:1rem 1.5rem;background:var(--soft);border-radius:.4rem}
 nav.toc h2{border:0;margin:0 0 .5rem;font-size:1.2rem;padding:0}
 nav.toc ol{margin:0;padding-left:1.4rem;columns:2 18rem}
-nav.toc li{margin:.15rem 0}
+nav.toc li{margin:.15rem 0;break-inside:avoid}
+nav.toc ul.sub{list-style:none;padding-left:.8rem;margin:.1rem 0 .3rem;font-size:.9em}
 table{border-collapse:collapse;width:100%;margin:.6rem 0 1.4rem;font-size:.92rem}
 caption{text-align:left;font-weight:600;padding:.3rem 0;color:var(--muted)}
 th,td{border-bottom:1px solid var(--line);padding:.35rem .5rem;text-align:left;vertical-align:top}
@@ -353,7 +354,28 @@ impl Page<'_> {
             ("annex", l.annex),
         ]);
         for (id, title) in entries {
-            w!(self, "<li><a href=\"#{id}\">{}</a></li>\n", Esc(title));
+            w!(self, "<li><a href=\"#{id}\">{}</a>", Esc(title));
+            if id == "in-depth" {
+                let prominent: Vec<i64> = self
+                    .doc
+                    .objectives
+                    .iter()
+                    .filter(|o| o.prominent)
+                    .map(|o| o.id)
+                    .collect();
+                if !prominent.is_empty() {
+                    self.out.push_str("<ul class=\"sub\">");
+                    for o in prominent {
+                        w!(
+                            self,
+                            "<li><a href=\"#objective-{o}\">{}</a></li>",
+                            Esc(&l.objective_title(o))
+                        );
+                    }
+                    self.out.push_str("</ul>");
+                }
+            }
+            self.out.push_str("</li>\n");
         }
         self.out.push_str("</ol>\n</nav>\n");
     }
