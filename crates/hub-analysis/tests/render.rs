@@ -816,36 +816,3 @@ fn a_first_version_without_review_or_changes_renders() {
     assert!(page.contains("not yet scheduled"));
     assert!(!render::markdown(&doc, &en()).contains("What changed"));
 }
-
-/// Writes the sample's renderings to `$RENDER_SAMPLE_DIR` (for looking at them in a browser):
-/// `RENDER_SAMPLE_DIR=/tmp cargo test -p hub-analysis --test render -- --ignored`.
-#[test]
-#[ignore]
-fn write_sample_renderings() {
-    let dir = std::env::var("RENDER_SAMPLE_DIR")
-        .unwrap_or_else(|_| std::env::temp_dir().display().to_string());
-    let doc = sample();
-    for lang in ["en", "fr", "es"] {
-        let o = RenderOptions {
-            lang,
-            base_url: BASE,
-        };
-        let suffix = if lang == "en" {
-            String::new()
-        } else {
-            format!("-{lang}")
-        };
-        std::fs::write(format!("{dir}/sample{suffix}.html"), render::html(&doc, &o))
-            .expect("write");
-        std::fs::write(
-            format!("{dir}/sample{suffix}.md"),
-            render::markdown(&doc, &o),
-        )
-        .expect("write");
-    }
-    std::fs::write(
-        format!("{dir}/sample.csv"),
-        render::csv(&doc, &en()).expect("csv"),
-    )
-    .expect("write");
-}
