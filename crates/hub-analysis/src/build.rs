@@ -375,15 +375,17 @@ impl Counts {
             Some(c) if !c.is_empty() => self.strings.id(c),
             _ => NONE,
         };
-        let language = self
-            .strings
-            .id(&text::base_language(p.language.as_deref()));
+        let language = self.strings.id(&text::base_language(p.language.as_deref()));
         let organisation = match &p.organisation {
             Some(o) if p.attribution && !o.trim().is_empty() => self.strings.id(o.trim()),
             _ => NONE,
         };
         if let Some(o) = &p.organisation {
-            let norm = o.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+            let norm = o
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase();
             if !norm.is_empty() {
                 self.organisations.insert(norm);
             }
@@ -535,9 +537,7 @@ const ASPECTS_ORDERED: [Aspect; 5] = [
     Aspect::Collaboration,
 ];
 
-fn breakdown(
-    m: impl IntoIterator<Item = (String, i64, i64)>,
-) -> Vec<Breakdown> {
+fn breakdown(m: impl IntoIterator<Item = (String, i64, i64)>) -> Vec<Breakdown> {
     let mut v: Vec<Breakdown> = m
         .into_iter()
         .map(|(key, posts, authors)| Breakdown {
@@ -554,7 +554,11 @@ fn breakdown(
 /// it may quote what was hidden).
 pub fn reason_code(status: &str, reason: Option<&str>) -> &'static str {
     let Some(r) = reason.map(str::to_lowercase) else {
-        return if status == "removed" { "author" } else { "unspecified" };
+        return if status == "removed" {
+            "author"
+        } else {
+            "unspecified"
+        };
     };
     if r.starts_with("hidden automatically") {
         "flags"
@@ -562,7 +566,11 @@ pub fn reason_code(status: &str, reason: Option<&str>) -> &'static str {
         "personal_data"
     } else if r.contains("spam") || r.contains("advert") {
         "spam"
-    } else if r.contains("abus") || r.contains("hate") || r.contains("insult") || r.contains("harass") {
+    } else if r.contains("abus")
+        || r.contains("hate")
+        || r.contains("insult")
+        || r.contains("harass")
+    {
         "abuse"
     } else if r.contains("off topic") || r.contains("off-topic") || r.contains("off_topic") {
         "off_topic"
@@ -702,7 +710,9 @@ pub async fn build(
         after = last.id;
         let relevant: Vec<SnapshotText> = batch
             .into_iter()
-            .filter(|t| t.objectives.is_empty() || t.objectives.iter().any(|o| prominent.contains(o)))
+            .filter(|t| {
+                t.objectives.is_empty() || t.objectives.iter().any(|o| prominent.contains(o))
+            })
             .collect();
         if !relevant.is_empty() {
             worker.send(relevant).await?;
@@ -798,7 +808,10 @@ pub async fn build(
                     })
                     .unwrap_or(0.0);
                 let support = c.row(*id).map_or(0, |r| r.endorsements);
-                (text::round4(coverage + 5.0 * (1.0 + support as f64).ln()), *id)
+                (
+                    text::round4(coverage + 5.0 * (1.0 + support as f64).ln()),
+                    *id,
+                )
             })
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -916,7 +929,10 @@ pub async fn build(
     // Near-duplicates merge into the better-ranked recommendation.
     let mut kept: Vec<(i64, Vec<i64>, HashSet<String>)> = Vec::new();
     for id in &rec_pool {
-        let sh = terms_of.get(id).map(|t| text::shingles(t)).unwrap_or_default();
+        let sh = terms_of
+            .get(id)
+            .map(|t| text::shingles(t))
+            .unwrap_or_default();
         match kept
             .iter_mut()
             .find(|(_, _, s)| text::jaccard(s, &sh) >= params.near_duplicate)
@@ -988,7 +1004,9 @@ pub async fn build(
             _ => {}
         }
         if status != "pending" {
-            *reasons.entry(reason_code(status, reason.as_deref())).or_default() += n;
+            *reasons
+                .entry(reason_code(status, reason.as_deref()))
+                .or_default() += n;
         }
     }
     let mut reasons: Vec<ReasonCount> = reasons
@@ -1010,12 +1028,11 @@ pub async fn build(
         organisations: len(c.organisations.len()),
         countries: len(c.countries.keys().filter(|k| **k != NONE).count()),
         stakeholder_groups: len(c.groups.len()),
-        languages: len(
-            c.languages
-                .keys()
-                .filter(|k| c.strings.name(**k) != "und")
-                .count(),
-        ),
+        languages: len(c
+            .languages
+            .keys()
+            .filter(|k| c.strings.name(**k) != "und")
+            .count()),
         endorsements: c.endorsements,
     };
     let mut stemmed: Vec<String> = text::STEMMED.iter().map(|(l, _)| l.to_string()).collect();
@@ -1040,15 +1057,25 @@ pub async fn build(
             recommendation: c.by_kind[1],
             report: c.by_kind[2],
         },
-        stakeholder_groups: breakdown(c.groups.iter().map(|(g, t)| {
-            (group_str(*g).to_string(), t.posts, len(t.authors.len()))
-        })),
+        stakeholder_groups: breakdown(
+            c.groups
+                .iter()
+                .map(|(g, t)| (group_str(*g).to_string(), t.posts, len(t.authors.len()))),
+        ),
         countries: breakdown(c.countries.iter().map(|(k, t)| {
-            let key = if *k == NONE { "unknown".to_string() } else { c.strings.name(*k).to_string() };
+            let key = if *k == NONE {
+                "unknown".to_string()
+            } else {
+                c.strings.name(*k).to_string()
+            };
             (key, t.posts, len(t.authors.len()))
         })),
         languages: breakdown(c.languages.iter().map(|(k, t)| {
-            (c.strings.name(*k).to_string(), t.posts, len(t.authors.len()))
+            (
+                c.strings.name(*k).to_string(),
+                t.posts,
+                len(t.authors.len()),
+            )
         })),
         weekly,
         excluded,
@@ -1257,14 +1284,23 @@ mod tests {
         let e = excerpt(&long);
         assert!(e.chars().count() <= 320);
         assert!(e.ends_with('…'));
-        assert_eq!(excerpt("**Bold** and [a link](https://x.org)"), "Bold and a link");
+        assert_eq!(
+            excerpt("**Bold** and [a link](https://x.org)"),
+            "Bold and a link"
+        );
     }
 
     #[test]
     fn reasons_become_codes() {
         assert_eq!(reason_code("removed", None), "author");
-        assert_eq!(reason_code("hidden", Some("hidden automatically after 3 flags")), "flags");
-        assert_eq!(reason_code("hidden", Some("Contains a phone number")), "personal_data");
+        assert_eq!(
+            reason_code("hidden", Some("hidden automatically after 3 flags")),
+            "flags"
+        );
+        assert_eq!(
+            reason_code("hidden", Some("Contains a phone number")),
+            "personal_data"
+        );
         assert_eq!(reason_code("hidden", Some("SPAM link")), "spam");
         assert_eq!(reason_code("hidden", Some("see note")), "other");
     }

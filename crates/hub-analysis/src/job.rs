@@ -379,7 +379,10 @@ impl Analyses {
 
     /// Runs the schedule and the worker until `shutdown` turns true: schedules at start
     /// (catching up missed runs) and every poll, and builds whatever is queued.
-    pub fn spawn(self, mut shutdown: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn(
+        self,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
                 if *shutdown.borrow() {

@@ -31,7 +31,14 @@ pub const STEMMED: [(&str, Algorithm); 14] = [
 /// Extra words that carry no meaning in this forum whatever the language (the forum's own
 /// vocabulary would otherwise top every list).
 const FORUM_WORDS: [&str; 8] = [
-    "migrant", "migrants", "migration", "gcm", "objective", "objectives", "https", "www",
+    "migrant",
+    "migrants",
+    "migration",
+    "gcm",
+    "objective",
+    "objectives",
+    "https",
+    "www",
 ];
 
 /// Splits text into terms.
@@ -56,9 +63,14 @@ impl Default for Analyzer {
 
 /// The primary subtag of a language tag, lower-cased (`zh-Hant` → `zh`).
 pub fn base_language(tag: Option<&str>) -> String {
-    tag.map(|t| t.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| "und".into())
+    tag.map(|t| {
+        t.split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    })
+    .filter(|t| !t.is_empty())
+    .unwrap_or_else(|| "und".into())
 }
 
 fn is_han(c: char) -> bool {
@@ -297,7 +309,11 @@ mod tests {
     fn stems_and_drops_stop_words() {
         let a = Analyzer::new();
         let mut out = Vec::new();
-        a.terms("The workers and the working conditions of migrant workers", "en", &mut out);
+        a.terms(
+            "The workers and the working conditions of migrant workers",
+            "en",
+            &mut out,
+        );
         let stems: Vec<&str> = out.iter().map(|(s, _)| s.as_str()).collect();
         assert!(!stems.contains(&"the"));
         assert!(!stems.contains(&"migrant"));
@@ -333,7 +349,11 @@ mod tests {
             }
             corpus.posts += 1;
         }
-        for text in ["families need housing", "families and schools", "families first"] {
+        for text in [
+            "families need housing",
+            "families and schools",
+            "families first",
+        ] {
             a.terms(text, "en", &mut out);
             for s in out.iter().map(|(s, _)| s.clone()).collect::<HashSet<_>>() {
                 *corpus.df.entry(s).or_default() += 1;
@@ -350,8 +370,16 @@ mod tests {
     fn near_duplicates_are_similar() {
         let a = Analyzer::new();
         let (mut x, mut y, mut z) = (Vec::new(), Vec::new(), Vec::new());
-        a.terms("Create regular pathways for domestic workers from Asia", "en", &mut x);
-        a.terms("Create regular pathways for domestic workers from Asia!", "en", &mut y);
+        a.terms(
+            "Create regular pathways for domestic workers from Asia",
+            "en",
+            &mut x,
+        );
+        a.terms(
+            "Create regular pathways for domestic workers from Asia!",
+            "en",
+            &mut y,
+        );
         a.terms("Fund language classes in every municipality", "en", &mut z);
         assert!(jaccard(&shingles(&x), &shingles(&y)) > 0.9);
         assert!(jaccard(&shingles(&x), &shingles(&z)) < 0.1);

@@ -43,6 +43,10 @@ pub struct ApiConfig {
     pub limits: RateLimits,
     /// Redis, for rate-limit counters shared across processes.
     pub redis_url: Option<String>,
+    /// Analysis documents: schedule, worker and synthesis settings.
+    pub analysis: hub_analysis::Settings,
+    /// The hub's public address, prefixed to post links in analysis documents.
+    pub public_url: String,
 }
 
 /// How a region pre-moderates.
@@ -137,6 +141,8 @@ impl Default for ApiConfig {
             premoderation: HashMap::new(),
             limits: RateLimits::default(),
             redis_url: None,
+            analysis: hub_analysis::Settings::default(),
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }
@@ -160,6 +166,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Live connections per client address.
     pub live_per_ip: Arc<std::sync::Mutex<HashMap<String, u32>>>,
+    /// Analysis documents: requests, and the worker the binary runs.
+    pub analyses: hub_analysis::Analyses,
 }
 
 impl AppState {
@@ -173,10 +181,14 @@ impl AppState {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         let limiter = Arc::new(RateLimiter::new(config.redis_url.as_deref()));
+        let regions = Arc::new(regions);
+        let analyses =
+            hub_analysis::Analyses::new(store.clone(), regions.clone(), config.analysis.clone());
         Self {
             store,
             config: Arc::new(config),
-            regions: Arc::new(regions),
+            regions,
+            analyses,
             metrics,
             limiter,
             live,

@@ -217,7 +217,10 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(job).collect::<std::result::Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(job)
+            .collect::<std::result::Result<_, _>>()?)
     }
 
     /// Claims the oldest job that is queued, or building under an expired lease, for
@@ -551,7 +554,9 @@ fn parse_aspects(s: &str) -> std::result::Result<Vec<Aspect>, sqlx::Error> {
     }
     inner
         .split(',')
-        .map(|t| Aspect::parse(t.trim().trim_matches('"')).ok_or_else(|| rows::decode_err("aspects", s)))
+        .map(|t| {
+            Aspect::parse(t.trim().trim_matches('"')).ok_or_else(|| rows::decode_err("aspects", s))
+        })
         .collect()
 }
 
@@ -670,7 +675,11 @@ impl Snapshot {
         .bind(self.cutoff_at)
         .fetch_one(&mut *self.tx)
         .await?;
-        let step = if cap <= 0 { 1 } else { ((total + cap - 1) / cap).max(1) };
+        let step = if cap <= 0 {
+            1
+        } else {
+            ((total + cap - 1) / cap).max(1)
+        };
         Ok((total, step))
     }
 
@@ -735,7 +744,13 @@ impl Snapshot {
         .fetch_all(&mut *self.tx)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("status")?, r.try_get("status_reason")?, r.try_get("n")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("status")?,
+                    r.try_get("status_reason")?,
+                    r.try_get("n")?,
+                ))
+            })
             .collect::<std::result::Result<_, sqlx::Error>>()
             .map_err(Into::into)
     }

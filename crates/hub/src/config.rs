@@ -25,6 +25,8 @@ pub struct Config {
     pub database_url: String,
     /// Redis URL; empty for none.
     pub redis_url: String,
+    /// The hub's public address (links in analysis documents).
+    pub public_url: String,
     /// `pretty` or `json`.
     pub log_format: String,
     /// Tracing filter.
@@ -164,6 +166,23 @@ pub struct ModerationConfig {
 pub struct AnalysisConfig {
     /// Days before a review.
     pub lead_days: u32,
+    /// Whether this process runs the schedule and builds documents (any number of
+    /// instances may: exactly one builds each document).
+    pub worker: bool,
+    /// Also build every Monday while a space is open.
+    pub weekly: bool,
+    /// Weeks before a review that its space counts as open for weekly builds.
+    pub weekly_weeks: u32,
+    /// Seconds a build's claim lasts without renewal; a killed build is retried after it.
+    pub lease_seconds: u64,
+    /// Seconds between looks for due and queued builds.
+    pub poll_seconds: u64,
+    /// Objectives analysed in depth.
+    pub prominent_objectives: usize,
+    /// Posts of the other regions sampled as the TF-IDF background.
+    pub background_posts: i64,
+    /// Sources credited on every document (e.g. imported data sets).
+    pub sources: Vec<String>,
 }
 
 impl Config {
@@ -234,6 +253,21 @@ impl Config {
         }
         if self.analysis.lead_days > 365 {
             bail!("invalid configuration: analysis.lead_days must be at most 365");
+        }
+        if !(1..=52).contains(&self.analysis.weekly_weeks) {
+            bail!("invalid configuration: analysis.weekly_weeks must be 1 to 52");
+        }
+        if self.analysis.lease_seconds == 0 || self.analysis.poll_seconds == 0 {
+            bail!("invalid configuration: analysis.lease_seconds and analysis.poll_seconds must be at least 1");
+        }
+        if !(1..=23).contains(&self.analysis.prominent_objectives) {
+            bail!("invalid configuration: analysis.prominent_objectives must be 1 to 23");
+        }
+        if self.analysis.background_posts < 0 {
+            bail!("invalid configuration: analysis.background_posts must not be negative");
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            bail!("invalid configuration: public_url must start with http:// or https://");
         }
         if !(256..=1024 * 1024).contains(&self.live.max_message_bytes) {
             bail!("invalid configuration: live.max_message_bytes must be 256 B to 1 MiB");
@@ -350,6 +384,26 @@ impl Config {
                 duplicate_window_secs: self.limits.duplicate_window_secs,
             },
             redis_url: (!self.redis_url.is_empty()).then(|| self.redis_url.clone()),
+            analysis: self.analysis_settings(),
+            public_url: self.public_url.clone(),
+        }
+    }
+
+    /// The analysis schedule and synthesis settings.
+    pub fn analysis_settings(&self) -> hub_analysis::Settings {
+        let a = &self.analysis;
+        hub_analysis::Settings {
+            lead_days: a.lead_days,
+            weekly: a.weekly,
+            weekly_weeks: a.weekly_weeks,
+            lease: std::time::Duration::from_secs(a.lease_seconds),
+            poll: std::time::Duration::from_secs(a.poll_seconds),
+            params: hub_analysis::build::Params {
+                prominent: a.prominent_objectives,
+                background: a.background_posts,
+                ..hub_analysis::build::Params::default()
+            },
+            sources: a.sources.clone(),
         }
     }
 

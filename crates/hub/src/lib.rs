@@ -2,6 +2,7 @@
 //! corpus, Pol.is import). Kept as a library so the end-to-end tests start the real thing.
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod config;
 pub mod demo;
 pub mod polis;

@@ -40,6 +40,31 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         threads: usize,
     },
+    /// Analysis documents.
+    Analysis {
+        #[command(subcommand)]
+        command: AnalysisCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AnalysisCommand {
+    /// Build a region's document now, in this process (as the scheduled job does), and print
+    /// its metadata.
+    Build {
+        /// Region slug (africa, arab-region, asia-pacific, europe, latin-america-caribbean).
+        #[arg(long)]
+        region: String,
+        /// Read posts created until the end of this day (UTC); default: now.
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+        /// Also write document.{html,md,json,csv} into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Label language of the HTML and Markdown written with --out (en, fr, es).
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -157,6 +182,23 @@ async fn main() -> anyhow::Result<()> {
                 serde_json::to_string_pretty(&user).context("cannot print the user")?
             );
             store.close().await;
+            Ok(())
+        }
+        Command::Analysis {
+            command:
+                AnalysisCommand::Build {
+                    region,
+                    until,
+                    out,
+                    lang,
+                },
+        } => {
+            let store = server::open_store(&config).await?;
+            let result =
+                hub::analysis::build_now(&store, &config, &region, until, out.as_deref(), &lang)
+                    .await;
+            store.close().await;
+            println!("{}", result?);
             Ok(())
         }
         Command::Demo {

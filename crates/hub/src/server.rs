@@ -82,8 +82,12 @@ pub async fn start(config: &Config, on_signal: bool) -> anyhow::Result<Server> {
         regions,
         metrics_handle(),
         live.clone(),
-        live_stopped,
+        live_stopped.clone(),
     );
+    let analysis_worker = config
+        .analysis
+        .worker
+        .then(|| state.analyses.clone().spawn(live_stopped));
     let app = hub_api::app(state);
     let listener = TcpListener::bind(&config.listen)
         .await
@@ -109,7 +113,12 @@ pub async fn start(config: &Config, on_signal: bool) -> anyhow::Result<Server> {
         )
         .with_graceful_shutdown(stop)
         .await
-        .context("server failed")
+        .context("server failed")?;
+        if let Some(worker) = analysis_worker {
+            // A build in progress is abandoned: its lease expires and another run retries it.
+            worker.abort();
+        }
+        Ok(())
     });
     tracing::info!(%addr, backend = store.backend().name(), "hub serving");
     Ok(Server {

@@ -1,5 +1,6 @@
 //! The router: every route of the contract, under `/api/v1`, plus operations endpoints.
 
+mod analysis;
 mod auth;
 mod live;
 mod moderation;
@@ -38,6 +39,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "threads", description = "Discussions"),
         (name = "posts", description = "Posts, revisions and endorsements"),
         (name = "moderation", description = "Flags, the queue, decisions, appeals, suspensions, the audit log, roles"),
+        (name = "analysis", description = "Analysis documents of each region, for the secretariat and the region's moderators"),
         (name = "live", description = "Live updates: WebSocket and Server-Sent Events"),
         (name = "operations", description = "Health, readiness, metrics")
     )
@@ -64,6 +66,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(posts::router())
         .merge(live::router())
         .merge(moderation::router())
+        .merge(analysis::router())
 }
 
 /// The OpenAPI 3.1 document of the API, generated from the handlers.
