@@ -665,7 +665,7 @@ impl TextWorker {
     }
 }
 
-const BATCH: i64 = 2_000;
+const BATCH: usize = 1_000;
 
 /// Builds the document of `subject` from `snap`, writing its gzip'd JSON.
 pub async fn build(
@@ -703,30 +703,15 @@ pub async fn build(
 
     // Key terms: the region's texts, then the background sample, on the worker thread.
     let worker = TextWorker::start(analyzer.clone(), prominent.clone());
-    let mut after = 0;
-    loop {
-        let batch = snap.texts_after(after, BATCH).await?;
-        let Some(last) = batch.last() else { break };
-        after = last.id;
-        let relevant: Vec<SnapshotText> = batch
-            .into_iter()
-            .filter(|t| {
-                t.objectives.is_empty() || t.objectives.iter().any(|o| prominent.contains(o))
-            })
-            .collect();
-        if !relevant.is_empty() {
-            worker.send(relevant).await?;
-        }
-    }
+    snap.texts(
+        BATCH,
+        |t| t.objectives.is_empty() || t.objectives.iter().any(|o| prominent.contains(o)),
+        &worker.tx,
+    )
+    .await?;
     worker.send(Vec::new()).await?;
     let (_, step) = snap.background_step(params.background).await?;
-    let mut after = 0;
-    loop {
-        let batch = snap.background_after(after, step, BATCH).await?;
-        let Some(last) = batch.last() else { break };
-        after = last.id;
-        worker.send(batch).await?;
-    }
+    snap.background(step, BATCH, &worker.tx).await?;
     let totals_text = worker.finish().await?;
 
     // Recommendations: consensus over endorsers' groups (the author's group counts one).

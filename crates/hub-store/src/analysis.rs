@@ -560,6 +560,37 @@ fn parse_aspects(s: &str) -> std::result::Result<Vec<Aspect>, sqlx::Error> {
         .collect()
 }
 
+async fn send_batches(
+    mut rows: futures::stream::BoxStream<'_, std::result::Result<AnyRow, sqlx::Error>>,
+    batch: usize,
+    keep: impl Fn(&SnapshotText) -> bool,
+    out: &tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
+) -> Result<i64> {
+    use futures::TryStreamExt;
+    let mut buf = Vec::with_capacity(batch);
+    let mut n = 0;
+    while let Some(r) = rows.try_next().await? {
+        let t = text_row(&r)?;
+        if !keep(&t) {
+            continue;
+        }
+        n += 1;
+        buf.push(t);
+        if buf.len() >= batch {
+            let full = std::mem::replace(&mut buf, Vec::with_capacity(batch));
+            out.send(full)
+                .await
+                .map_err(|_| StoreError::Config("the text consumer stopped".into()))?;
+        }
+    }
+    if !buf.is_empty() {
+        out.send(buf)
+            .await
+            .map_err(|_| StoreError::Config("the text consumer stopped".into()))?;
+    }
+    Ok(n)
+}
+
 fn text_row(r: &AnyRow) -> Result<SnapshotText> {
     let objectives: String = r.try_get("objectives")?;
     Ok(SnapshotText {
@@ -623,20 +654,23 @@ impl Snapshot {
         Ok(())
     }
 
-    /// Up to `limit` counted posts' texts with ids above `after`, by id (read in batches so
-    /// the caller can hand them to another thread while the next batch is read).
-    pub async fn texts_after(&mut self, after: i64, limit: i64) -> Result<Vec<SnapshotText>> {
-        let rows = sqlx::query(&format!(
+    /// Streams the texts of counted posts that `keep` selects, by id, in batches of `batch`
+    /// to `out` (so another thread can work on them while the next rows are read). One query.
+    pub async fn texts(
+        &mut self,
+        batch: usize,
+        keep: impl Fn(&SnapshotText) -> bool,
+        out: &tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
+    ) -> Result<i64> {
+        let sql = format!(
             "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
-             WHERE {COUNTED} AND p.id > $3 ORDER BY p.id LIMIT $4"
-        ))
-        .bind(&self.region)
-        .bind(self.cutoff_at)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        rows.iter().map(text_row).collect()
+             WHERE {COUNTED} ORDER BY p.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&self.region)
+            .bind(self.cutoff_at)
+            .fetch(&mut *self.tx);
+        send_batches(rows, batch, keep, out).await
     }
 
     /// The texts of these counted posts (a few thousand at most), by id.
@@ -683,27 +717,24 @@ impl Snapshot {
         Ok((total, step))
     }
 
-    /// Up to `limit` texts of the other regions' published posts (every `step`-th id) with ids
-    /// above `after`: the background corpus of TF-IDF.
-    pub async fn background_after(
+    /// Streams the texts of the other regions' published posts created by the cutoff, every
+    /// `step`-th id (the background corpus of TF-IDF), in batches to `out`. Returns how many.
+    pub async fn background(
         &mut self,
-        after: i64,
         step: i64,
-        limit: i64,
-    ) -> Result<Vec<SnapshotText>> {
+        batch: usize,
+        out: &tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
+    ) -> Result<i64> {
         let rows = sqlx::query(
             "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
              WHERE p.region <> $1 AND p.status = 'published' AND p.created_at <= $2 \
-             AND p.id > $3 AND p.id % $4 = 0 ORDER BY p.id LIMIT $5",
+             AND p.id % $3 = 0 ORDER BY p.id",
         )
         .bind(&self.region)
         .bind(self.cutoff_at)
-        .bind(after)
         .bind(step)
-        .bind(limit)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        rows.iter().map(text_row).collect()
+        .fetch(&mut *self.tx);
+        send_batches(rows, batch, |_| true, out).await
     }
 
     /// Endorsements of counted recommendations made by the cutoff, by the endorser's
