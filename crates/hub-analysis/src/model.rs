@@ -18,6 +18,7 @@ pub const SCHEMA: &str = "gcm-hub/analysis/v1";
 
 /// One region's analysis document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = AnalysisDocument)]
 pub struct Document {
     /// Always [`SCHEMA`].
     pub schema: String,

@@ -264,7 +264,8 @@ pub struct DownloadQuery {
     params(("id" = i64, Path, description = "Analysis id"),
         ("file" = String, Path, description = "`document.html`, `document.md`, `document.json` or `document.csv`"),
         DownloadQuery),
-    responses((status = 200, description = "The document"), (status = 403, body = Problem),
+    responses((status = 200, description = "The document; `document.json` has this schema", body = hub_analysis::Document),
+        (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn download(
     State(state): State<AppState>,
