@@ -74,7 +74,7 @@ pub struct Previous {
     /// Its version.
     pub version: i64,
     /// Its cutoff.
-    pub cutoff: Cutoff,
+    pub cutoff: String,
     /// Its totals.
     pub totals: Totals,
     /// Its objectives (id and rank).
@@ -1025,12 +1025,11 @@ pub async fn build(
 
     let mut doc = Document {
         schema: model::SCHEMA.into(),
-        region: subject.region.clone(),
+        region: subject.region.slug.clone(),
+        space: subject.region.clone(),
         review: subject.review.clone(),
-        cutoff: Cutoff {
-            at: rfc3339(subject.cutoff_at),
-            seq: cutoff_seq,
-        },
+        cutoff: rfc3339(subject.cutoff_at),
+        cutoff_seq,
         version: 0,
         content_sha256: String::new(),
         changes: None,
@@ -1164,7 +1163,7 @@ fn changes(p: &Previous, doc: &Document, c: &Counts) -> Changes {
         .collect();
     Changes {
         previous_version: p.version,
-        previous_cutoff: p.cutoff.at.clone(),
+        previous_cutoff: p.cutoff.clone(),
         added: i64::try_from(added).unwrap_or(0),
         withdrawn: i64::try_from(withdrawn).unwrap_or(0),
         totals: Totals {

@@ -22,12 +22,16 @@ pub const SCHEMA: &str = "gcm-hub/analysis/v1";
 pub struct Document {
     /// Always [`SCHEMA`].
     pub schema: String,
-    /// The regional space.
-    pub region: RegionInfo,
+    /// Region slug (`europe`, `asia-pacific`, ...).
+    pub region: String,
+    /// The regional space: name, commission, working languages.
+    pub space: RegionInfo,
     /// The review this document prepares, when the calendar knows it.
     pub review: Option<ReviewInfo>,
-    /// What was read: posts created at or before `cutoff.at`, as the database stood at event `cutoff.seq`.
-    pub cutoff: Cutoff,
+    /// What was read: posts created at or before this time (RFC 3339, UTC, to the second)...
+    pub cutoff: String,
+    /// ... as the database stood at this event `seq` (the last one the snapshot saw).
+    pub cutoff_seq: i64,
     /// 1 for the region's first document, then 2, 3, ...
     pub version: i64,
     /// SHA-256 (hex) of this document with `version`, `changes` and this field emptied: equal
@@ -95,15 +99,6 @@ pub struct ReviewInfo {
     pub place: Option<String>,
     /// Whether the date is still tentative.
     pub tentative: bool,
-}
-
-/// The snapshot's cutoff.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Cutoff {
-    /// RFC 3339, UTC, to the second.
-    pub at: String,
-    /// The last event `seq` committed when the snapshot was read.
-    pub seq: i64,
 }
 
 /// What changed since the previous version.

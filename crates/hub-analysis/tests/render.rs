@@ -310,7 +310,8 @@ pub fn sample() -> Document {
 
     Document {
         schema: SCHEMA.into(),
-        region: RegionInfo {
+        region: "europe".into(),
+        space: RegionInfo {
             slug: "europe".into(),
             name: "Europe (with North America, Caucasus, Central Asia)".into(),
             commission: Some("UNECE".into()),
@@ -323,7 +324,8 @@ pub fn sample() -> Document {
             place: Some("Geneva".into()),
             tentative: true,
         }),
-        cutoff: Cutoff { at: "2027-03-01T23:59:59Z".into(), seq: 48211 },
+        cutoff: "2027-03-01T23:59:59Z".into(),
+        cutoff_seq: 48211,
         version: 2,
         content_sha256: "9f2c0e1d4b7a3c5e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a".into(),
         changes: Some(Changes {

@@ -197,7 +197,7 @@ impl Page<'_> {
     fn head(&mut self) {
         let region = self
             .l
-            .region_label(&self.doc.region.slug, &self.doc.region.name);
+            .region_label(&self.doc.space.slug, &self.doc.space.name);
         w!(
             self,
             "<!doctype html>\n<html lang=\"{}\" dir=\"ltr\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -218,7 +218,7 @@ impl Page<'_> {
     fn cover(&mut self) {
         let colon = self.l.colon;
         let (doc, l) = (self.doc, self.l);
-        let region = l.region_label(&doc.region.slug, &doc.region.name);
+        let region = l.region_label(&doc.space.slug, &doc.space.name);
         w!(
             self,
             "<header class=\"cover\" id=\"cover\">\n<p class=\"eyebrow\">{}</p>\n<h1>{}<span class=\"region\">{}</span></h1>\n",
@@ -226,7 +226,7 @@ impl Page<'_> {
             Esc(l.title),
             Esc(region)
         );
-        if let Some(c) = &doc.region.commission {
+        if let Some(c) = &doc.space.commission {
             w!(
                 self,
                 "<p class=\"commission\">{}{colon}{}</p>\n",
@@ -269,9 +269,9 @@ impl Page<'_> {
             self,
             "<div><dt>{}</dt><dd>{}<br><span class=\"small\">{} {}</span></dd></div>\n",
             Esc(l.cutoff),
-            Esc(&l.instant(&doc.cutoff.at)),
+            Esc(&l.instant(&doc.cutoff)),
             Esc(l.cutoff_event),
-            doc.cutoff.seq
+            doc.cutoff_seq
         );
         w!(
             self,
@@ -285,9 +285,9 @@ impl Page<'_> {
             Esc(l.licence),
             Esc(&doc.licence)
         );
-        if !doc.region.languages.is_empty() {
+        if !doc.space.languages.is_empty() {
             let langs: Vec<&str> = doc
-                .region
+                .space
                 .languages
                 .iter()
                 .map(|t| l.language_label(t))

@@ -191,7 +191,7 @@ impl Doc<'_> {
     fn cover(&mut self) {
         let colon = self.l.colon;
         let (doc, l) = (self.doc, self.l);
-        let region = l.region_label(&doc.region.slug, &doc.region.name);
+        let region = l.region_label(&doc.space.slug, &doc.space.name);
         w!(
             self,
             "# {}{colon}{}\n\n*{}*\n\n",
@@ -200,7 +200,7 @@ impl Doc<'_> {
             md(l.publisher)
         );
         self.table(&["", ""], &[]);
-        if let Some(c) = &doc.region.commission {
+        if let Some(c) = &doc.space.commission {
             self.row(&[md(l.commission), md(c)]);
         }
         let review = match &doc.review {
@@ -223,16 +223,16 @@ impl Doc<'_> {
             md(l.cutoff),
             md(&format!(
                 "{} ({} {})",
-                l.instant(&doc.cutoff.at),
+                l.instant(&doc.cutoff),
                 l.cutoff_event,
-                doc.cutoff.seq
+                doc.cutoff_seq
             )),
         ]);
         self.row(&[md(l.version), doc.version.to_string()]);
         self.row(&[md(l.licence), md(&doc.licence)]);
-        if !doc.region.languages.is_empty() {
+        if !doc.space.languages.is_empty() {
             let langs: Vec<&str> = doc
-                .region
+                .space
                 .languages
                 .iter()
                 .map(|t| l.language_label(t))
