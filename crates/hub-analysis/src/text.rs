@@ -41,6 +41,14 @@ const FORUM_WORDS: [&str; 8] = [
     "www",
 ];
 
+/// Chinese function words and fillers that jieba keeps as words but the stop-word list lacks.
+const ZH_EXTRA: [&str; 40] = [
+    "一点", "仍然", "情况", "之间", "是否", "关键", "需要", "可以", "我们", "他们", "这个", "那个",
+    "因为", "所以", "但是", "如果", "已经", "没有", "还是", "以及", "进行", "问题", "方面", "目前",
+    "一些", "非常", "同时", "通过", "应该", "能够", "其中", "认为", "这些", "那些", "什么", "怎么",
+    "为了", "对于", "而且", "就是",
+];
+
 /// Splits text into terms.
 pub struct Analyzer {
     stemmers: HashMap<&'static str, Stemmer>,
@@ -94,6 +102,9 @@ impl Analyzer {
                 .map(|w| w.to_string().to_lowercase())
                 .collect();
             stop.insert(lang, words);
+        }
+        if let Some(zh) = stop.get_mut("zh") {
+            zh.extend(ZH_EXTRA.iter().map(|w| w.to_string()));
         }
         Self {
             stemmers,
