@@ -230,9 +230,12 @@ impl Analyses {
         };
         let id = job.id;
         tracing::info!(job = id, region = %job.region, "analysis build started");
-        let renew = self.spawn_renewal(id);
+        // The renewal stops with this build however it ends: finished, failed, or dropped
+        // midway (a worker task aborted at shutdown). A renewal that outlived a killed build
+        // would hold its lease forever and no other worker could ever retry it.
+        let renew = AbortOnDrop(self.spawn_renewal(id));
         let outcome = self.build_job(&job).await;
-        renew.abort();
+        drop(renew);
         match outcome {
             Ok(Completion::Ready) => {
                 tracing::info!(job = id, "analysis document ready");
@@ -412,6 +415,15 @@ impl Analyses {
                 }
             }
         })
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
