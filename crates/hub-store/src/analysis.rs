@@ -450,11 +450,17 @@ impl Store {
             }
             Backend::Sqlite => self.pool.begin().await?,
         };
-        // The first read fixes the snapshot; the event head is read inside it.
-        let head: i64 =
-            sqlx::query_scalar("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events")
-                .fetch_one(&mut *tx)
-                .await?;
+        // The first read fixes the snapshot; the event head is read inside it. Analysis
+        // events are left out: they change nothing a document reads, and counting them made
+        // the `analysis.ready` of one build change the next build's `cutoff.seq` (and so its
+        // content hash) although both read the same posts.
+        let head: i64 = sqlx::query_scalar(
+            "SELECT seq FROM events WHERE seq IS NOT NULL AND type NOT LIKE 'analysis.%' \
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or(0);
         Ok(Snapshot {
             tx,
             region: region.to_string(),
