@@ -28,6 +28,7 @@ both_backends!(
     two_instances_scheduling_the_same_run_make_one_document,
     a_killed_build_leaves_nothing_and_is_retried_after_its_lease,
     the_api_enforces_roles_formats_and_input_and_announces_ready_documents,
+    a_retried_build_request_with_the_same_idempotency_key_makes_one_job,
 );
 
 /// Bound of every wait for a build.
@@ -1488,5 +1489,53 @@ async fn the_api_enforces_roles_formats_and_input_and_announces_ready_documents(
         .await;
     assert_eq!((s, v["status"].as_str()), (200, Some("queued")), "{v}");
     assert!(v["documents"].is_null());
+    app.finish().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. Retries (the contract: a creating POST honours Idempotency-Key)
+
+async fn a_retried_build_request_with_the_same_idempotency_key_makes_one_job(db: Db) {
+    let app = spawn_quiet(db).await;
+    let sec = with_role(&app, "Sec", hub_domain::RoleKind::Secretariat, None).await;
+    let other = with_role(&app, "Other Sec", hub_domain::RoleKind::Secretariat, None).await;
+    let post = |token: &str, key: &str, body: &str| {
+        app.http
+            .post(app.api("/regions/europe/analyses"))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let first = post(&sec.token, "build-1", "{}").await.expect("post");
+    assert_eq!(first.status().as_u16(), 202);
+    let first: Value = first.json().await.expect("job");
+    let again = post(&sec.token, "build-1", "{}").await.expect("post");
+    assert_eq!(again.status().as_u16(), 202);
+    assert_eq!(
+        again
+            .headers()
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
+    let again: Value = again.json().await.expect("job");
+    assert_eq!(again["id"], first["id"], "the retry returns the first job");
+    assert_eq!(app.count("analyses").await, 1, "and makes no other");
+    // The same key with another request is refused and writes nothing.
+    let res = post(&sec.token, "build-1", "{\"until\": \"2026-01-01\"}")
+        .await
+        .expect("post");
+    let status = res.status().as_u16();
+    let v: Value = res.json().await.unwrap_or(Value::Null);
+    assert_problem(status, &v, 409, "same key, other request");
+    assert_eq!(app.count("analyses").await, 1);
+    // Keys are per user; another key is another build.
+    let res = post(&other.token, "build-1", "{}").await.expect("post");
+    assert_eq!(res.status().as_u16(), 202);
+    let res = post(&sec.token, "build-2", "{}").await.expect("post");
+    assert_eq!(res.status().as_u16(), 202);
+    assert_eq!(app.count("analyses").await, 3);
     app.finish().await;
 }
