@@ -7,7 +7,10 @@
 //! worker builds it. A worker that dies leaves its lease to expire; the job is then claimed
 //! again, up to [`MAX_ATTEMPTS`] times.
 
-use crate::{now_micros, rows, Backend, NewEvent, Result, Store, StoreError};
+use crate::{
+    now_micros, rows, Backend, Created, IdempotencyKey, NewEvent, Result, Store, StoreError,
+    WriteTx,
+};
 use hub_domain::{Aspect, PostKind, StakeholderGroup};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -166,6 +169,34 @@ impl Store {
     /// it is new.
     pub async fn enqueue_analysis(&self, a: &NewAnalysis) -> Result<(AnalysisJob, bool)> {
         let mut tx = self.begin_write().await?;
+        let out = self.enqueue_in(&mut tx, a).await?;
+        self.commit(tx).await?;
+        Ok(out)
+    }
+
+    /// Enqueues a requested build once per `Idempotency-Key`: a retry with the same key (same
+    /// user, same request, within 24 h) gets the job made the first time and enqueues nothing.
+    pub async fn enqueue_analysis_once(
+        &self,
+        a: &NewAnalysis,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Created<AnalysisJob>> {
+        let mut tx = self.begin_write().await?;
+        if let Some(k) = key {
+            if let Some(id) = self.claim_idempotency_key(&mut tx, k, "analysis").await? {
+                self.commit(tx).await?;
+                return Ok(Created::Replayed(id));
+            }
+        }
+        let (job, _) = self.enqueue_in(&mut tx, a).await?;
+        if let Some(k) = key {
+            self.complete_idempotency_key(&mut tx, k, job.id).await?;
+        }
+        self.commit(tx).await?;
+        Ok(Created::New(job))
+    }
+
+    async fn enqueue_in(&self, tx: &mut WriteTx, a: &NewAnalysis) -> Result<(AnalysisJob, bool)> {
         let inserted = sqlx::query(
             "INSERT INTO analyses (region, run_key, origin, cycle, status, cutoff_at, requested_by, created_at) \
              VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7) ON CONFLICT (run_key) DO NOTHING",
@@ -187,7 +218,6 @@ impl Store {
         .bind(&a.run_key)
         .fetch_one(&mut *tx.tx)
         .await?;
-        self.commit(tx).await?;
         Ok((job(&row)?, inserted))
     }
 
