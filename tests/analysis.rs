@@ -29,6 +29,7 @@ both_backends!(
     a_killed_build_leaves_nothing_and_is_retried_after_its_lease,
     the_api_enforces_roles_formats_and_input_and_announces_ready_documents,
     a_retried_build_request_with_the_same_idempotency_key_makes_one_job,
+    the_next_version_says_what_changed_and_an_empty_period_still_renders,
 );
 
 /// Bound of every wait for a build.
@@ -44,6 +45,8 @@ const PENDING_MARKER: &str = "Pendingmarkerzq";
 const VISIBLE_MARKER: &str = "Visiblemarkerzq";
 /// The organisation of an author who allowed attribution (positive control).
 const ATTRIBUTED_ORG: &str = "Attributed Alliance";
+/// An attributed organisation whose name is markup.
+const HOSTILE_ORG: &str = "Syndicat <img src=x onerror=alert(2)>";
 /// The organisation of an author who did not.
 const SECRET_ORG: &str = "Secret Collective Zqx";
 
@@ -248,7 +251,7 @@ async fn corpus(app: &TestApp) -> Corpus {
         "Pierre",
         "trade_union",
         Some("FR"),
-        Some("Syndicat Uni"),
+        Some(HOSTILE_ORG),
         true,
     )
     .await;
@@ -282,7 +285,7 @@ async fn corpus(app: &TestApp) -> Corpus {
     .await;
     let (t2, visible, _) = open(app, &amina, "europe", "Firewalls", P {
         kind: "recommendation",
-        body: &format!("Establish firewalls between labour inspection and immigration enforcement so that workers can report abuse safely. {VISIBLE_MARKER}"),
+        body: &format!("Establish firewalls between labour inspection and immigration enforcement so that workers can report abuse safely. {VISIBLE_MARKER} <script>alert(1)</script>"),
         objectives: &[6],
         aspects: &["priority", "practice"],
         language: "en",
@@ -976,6 +979,13 @@ async fn hidden_posts_and_unattributed_organisations_appear_in_no_format(db: Db)
                 body.contains(ATTRIBUTED_ORG),
                 "{file}?lang={lang} names the attributed organisation"
             );
+            if file == "document.html" {
+                let lower = body.to_lowercase();
+                assert!(
+                    !lower.contains("<script") && !lower.contains("<img src=x"),
+                    "{file}?lang={lang} lets user markup through"
+                );
+            }
             if file != "document.csv" {
                 assert!(
                     body.contains(VISIBLE_MARKER),
@@ -1537,5 +1547,106 @@ async fn a_retried_build_request_with_the_same_idempotency_key_makes_one_job(db:
     let res = post(&sec.token, "build-2", "{}").await.expect("post");
     assert_eq!(res.status().as_u16(), 202);
     assert_eq!(app.count("analyses").await, 3);
+    app.finish().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. Versions
+
+async fn the_next_version_says_what_changed_and_an_empty_period_still_renders(db: Db) {
+    let app = spawn_quiet(db).await;
+    let c = corpus(&app).await;
+    let a = analyses(&app, |_| {}).await;
+    let one = request_build(&app, &c.secretariat.token, json!({})).await["id"]
+        .as_i64()
+        .expect("id");
+    build_with(&a, &app, one).await;
+    let v1 = document_json(&app, &c.secretariat.token, one).await;
+    assert!(v1["changes"].is_null());
+    // Between the versions: the best-supported recommendation is hidden, a post is added.
+    let (s, v) = app
+        .post(
+            &format!("/moderation/posts/{}/decision", c.visible),
+            &c.moderator.token,
+            json!({"action": "hide", "reason": "off topic"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, added, _) = open(
+        &app,
+        &c.amina,
+        "europe",
+        "Later",
+        P {
+            kind: "comment",
+            body: "Skills recognition takes years for nurses trained abroad.",
+            objectives: &[18],
+            aspects: &["gap"],
+            language: "en",
+        },
+    )
+    .await;
+    let two = request_build(&app, &c.secretariat.token, json!({})).await["id"]
+        .as_i64()
+        .expect("id");
+    let job = build_with(&a, &app, two).await;
+    assert_eq!(job.version, Some(2));
+    let v2 = document_json(&app, &c.secretariat.token, two).await;
+    let ch = &v2["changes"];
+    assert_eq!(ch["previous_version"], 1);
+    assert_eq!(ch["previous_cutoff"], v1["cutoff"]["at"]);
+    assert_eq!(ch["added"], 1);
+    assert_eq!(ch["withdrawn"], 1);
+    assert_eq!(ch["totals"]["posts"], 0);
+    assert_eq!(
+        ch["totals"]["endorsements"], -4,
+        "the hidden post's four endorsements"
+    );
+    let ids: Vec<i64> = v2["contributions"]
+        .as_array()
+        .expect("contributions")
+        .iter()
+        .filter_map(|x| x["id"].as_i64())
+        .collect();
+    assert!(ids.contains(&added) && !ids.contains(&c.visible));
+    assert_eq!(v2["excluded"]["hidden"], 2);
+    for file in [
+        "document.html",
+        "document.md",
+        "document.json",
+        "document.csv",
+    ] {
+        let (s, _, body) = download(&app, &c.secretariat.token, two, file).await;
+        assert_eq!(s, 200, "{file}");
+        assert!(
+            !body.contains(VISIBLE_MARKER),
+            "{file} quotes a post hidden since v1"
+        );
+    }
+
+    // A period before any post: an empty document, in every format.
+    let empty = request_build(&app, &c.secretariat.token, json!({"until": "2020-01-01"})).await
+        ["id"]
+        .as_i64()
+        .expect("id");
+    let job = build_with(&a, &app, empty).await;
+    assert_eq!((job.version, job.posts), (Some(3), Some(0)));
+    let v3 = document_json(&app, &c.secretariat.token, empty).await;
+    assert_eq!(v3["totals"]["posts"], 0);
+    assert!(v3["contributions"].as_array().is_some_and(Vec::is_empty));
+    assert!(v3["weekly"].as_array().is_some_and(Vec::is_empty));
+    assert_eq!(v3["changes"]["withdrawn"], 8);
+    for file in ["document.html", "document.md", "document.csv"] {
+        for lang in ["en", "fr", "es"] {
+            let (s, _, _) = download(
+                &app,
+                &c.moderator.token,
+                empty,
+                &format!("{file}?lang={lang}"),
+            )
+            .await;
+            assert_eq!(s, 200, "{file} {lang}");
+        }
+    }
     app.finish().await;
 }
