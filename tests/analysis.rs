@@ -1090,7 +1090,7 @@ async fn a_killed_build_leaves_nothing_and_is_retried_after_its_lease(db: Db) {
     let url = app.db_url().to_string();
 
     // Hold the database so the build's final write blocks, then kill the build.
-    let held = match db {
+    match db {
         Db::Postgres => {
             let mut holder = sqlx::PgConnection::connect(&url).await.expect("holder");
             sqlx::query("BEGIN")
@@ -1137,9 +1137,12 @@ async fn a_killed_build_leaves_nothing_and_is_retried_after_its_lease(db: Db) {
                 .await
                 .expect("release");
             holder.close().await.expect("close");
-            true
         }
         Db::Sqlite => {
+            // SQLite has one write lock for the whole file, so it is taken as soon as the
+            // claim has committed (polled every millisecond; the build itself takes about
+            // 150 ms here, most of it loading the segmenter) and the status is checked under
+            // it: the test says so plainly if the build ever wins that race.
             let mut holder = sqlx::SqliteConnection::connect(&url).await.expect("holder");
             let worker = doomed.clone();
             let mut task =
@@ -1185,10 +1188,8 @@ async fn a_killed_build_leaves_nothing_and_is_retried_after_its_lease(db: Db) {
                 .await
                 .expect("release");
             holder.close().await.expect("close");
-            true
         }
-    };
-    assert!(held);
+    }
     let job = app.server.store.analysis(id).await.expect("job");
     assert_eq!(job.status, "building", "{job:?}");
     assert_eq!(job.attempts, 1);
