@@ -607,7 +607,8 @@ fn text_row(r: &AnyRow) -> Result<SnapshotText> {
 }
 
 impl Snapshot {
-    /// The last event `seq` visible in the snapshot.
+    /// The last event `seq` visible in the snapshot, analysis events aside (they change
+    /// nothing a document reads).
     pub fn head_seq(&self) -> i64 {
         self.head
     }

@@ -55,7 +55,7 @@ pub struct AnalysisView {
     pub cutoff_at: DateTime<Utc>,
     /// Version (ready only): 1, 2, ... per region.
     pub version: Option<i64>,
-    /// The last event `seq` the snapshot saw (ready only).
+    /// The last event `seq` the snapshot saw, analysis events aside (ready only).
     pub cutoff_seq: Option<i64>,
     /// Contributions counted (ready only).
     pub posts: Option<i64>,
