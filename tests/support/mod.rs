@@ -237,6 +237,12 @@ impl TestApp {
         self.db.cleanup().await;
     }
 
+    /// The URL of the hub's database (to open other connections to it, as another instance
+    /// would).
+    pub fn db_url(&self) -> &str {
+        &self.db.url
+    }
+
     /// The WebSocket URL, with an optional query.
     pub fn ws_url(&self, query: &str) -> String {
         format!("{}/api/v1/ws{query}", self.base.replace("http://", "ws://"))

@@ -7,7 +7,7 @@ use crate::text::Analyzer;
 use chrono::{Datelike, NaiveDate};
 use hub_domain::calendar::{RegionDef, ReviewCycle};
 use hub_store::analysis::{AnalysisJob, Completion, FinishedDocument, NewAnalysis, Origin};
-use hub_store::{now_micros, Store, StoreError};
+use hub_store::{now_micros, Created, IdempotencyKey, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -199,6 +199,25 @@ impl Analyses {
         requested_by: Option<i64>,
         until: Option<NaiveDate>,
     ) -> Result<AnalysisJob, JobError> {
+        match self
+            .request_once(region, origin, requested_by, until, None)
+            .await?
+        {
+            Created::New(job) => Ok(job),
+            Created::Replayed(id) => Ok(self.store.analysis(id).await?),
+        }
+    }
+
+    /// [`request`](Self::request) honouring an `Idempotency-Key`: a retry gets the job the
+    /// key made the first time (`Created::Replayed`) and enqueues nothing.
+    pub async fn request_once(
+        &self,
+        region: &str,
+        origin: Origin,
+        requested_by: Option<i64>,
+        until: Option<NaiveDate>,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Created<AnalysisJob>, JobError> {
         let r = self.region(region)?;
         let now = now_micros();
         let cutoff_at = match until.and_then(|d| d.succ_opt()) {
@@ -207,19 +226,24 @@ impl Analyses {
         };
         let today = hub_store::from_micros(cutoff_at).date_naive();
         let cycle = r.calendar.current_cycle(today).map(|c| c.name.clone());
-        let (job, _) = self
+        let created = self
             .store
-            .enqueue_analysis(&NewAnalysis {
-                region: region.into(),
-                run_key: format!("{}:{}:{}", region, origin.as_str(), uuid::Uuid::new_v4()),
-                origin,
-                cycle,
-                cutoff_at,
-                requested_by,
-            })
+            .enqueue_analysis_once(
+                &NewAnalysis {
+                    region: region.into(),
+                    run_key: format!("{}:{}:{}", region, origin.as_str(), uuid::Uuid::new_v4()),
+                    origin,
+                    cycle,
+                    cutoff_at,
+                    requested_by,
+                },
+                key,
+            )
             .await?;
-        self.wake.notify_one();
-        Ok(job)
+        if matches!(created, Created::New(_)) {
+            self.wake.notify_one();
+        }
+        Ok(created)
     }
 
     /// Claims one job and builds it. `None` when nothing was waiting.
@@ -230,9 +254,12 @@ impl Analyses {
         };
         let id = job.id;
         tracing::info!(job = id, region = %job.region, "analysis build started");
-        let renew = self.spawn_renewal(id);
+        // The renewal stops with this build however it ends: finished, failed, or dropped
+        // midway (a worker task aborted at shutdown). A renewal that outlived a killed build
+        // would hold its lease forever and no other worker could ever retry it.
+        let renew = AbortOnDrop(self.spawn_renewal(id));
         let outcome = self.build_job(&job).await;
-        renew.abort();
+        drop(renew);
         match outcome {
             Ok(Completion::Ready) => {
                 tracing::info!(job = id, "analysis document ready");
@@ -412,6 +439,15 @@ impl Analyses {
                 }
             }
         })
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -7,7 +7,10 @@
 //! worker builds it. A worker that dies leaves its lease to expire; the job is then claimed
 //! again, up to [`MAX_ATTEMPTS`] times.
 
-use crate::{now_micros, rows, Backend, NewEvent, Result, Store, StoreError};
+use crate::{
+    now_micros, rows, Backend, Created, IdempotencyKey, NewEvent, Result, Store, StoreError,
+    WriteTx,
+};
 use hub_domain::{Aspect, PostKind, StakeholderGroup};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -166,6 +169,34 @@ impl Store {
     /// it is new.
     pub async fn enqueue_analysis(&self, a: &NewAnalysis) -> Result<(AnalysisJob, bool)> {
         let mut tx = self.begin_write().await?;
+        let out = self.enqueue_in(&mut tx, a).await?;
+        self.commit(tx).await?;
+        Ok(out)
+    }
+
+    /// Enqueues a requested build once per `Idempotency-Key`: a retry with the same key (same
+    /// user, same request, within 24 h) gets the job made the first time and enqueues nothing.
+    pub async fn enqueue_analysis_once(
+        &self,
+        a: &NewAnalysis,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Created<AnalysisJob>> {
+        let mut tx = self.begin_write().await?;
+        if let Some(k) = key {
+            if let Some(id) = self.claim_idempotency_key(&mut tx, k, "analysis").await? {
+                self.commit(tx).await?;
+                return Ok(Created::Replayed(id));
+            }
+        }
+        let (job, _) = self.enqueue_in(&mut tx, a).await?;
+        if let Some(k) = key {
+            self.complete_idempotency_key(&mut tx, k, job.id).await?;
+        }
+        self.commit(tx).await?;
+        Ok(Created::New(job))
+    }
+
+    async fn enqueue_in(&self, tx: &mut WriteTx, a: &NewAnalysis) -> Result<(AnalysisJob, bool)> {
         let inserted = sqlx::query(
             "INSERT INTO analyses (region, run_key, origin, cycle, status, cutoff_at, requested_by, created_at) \
              VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7) ON CONFLICT (run_key) DO NOTHING",
@@ -187,7 +218,6 @@ impl Store {
         .bind(&a.run_key)
         .fetch_one(&mut *tx.tx)
         .await?;
-        self.commit(tx).await?;
         Ok((job(&row)?, inserted))
     }
 
@@ -450,11 +480,17 @@ impl Store {
             }
             Backend::Sqlite => self.pool.begin().await?,
         };
-        // The first read fixes the snapshot; the event head is read inside it.
-        let head: i64 =
-            sqlx::query_scalar("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events")
-                .fetch_one(&mut *tx)
-                .await?;
+        // The first read fixes the snapshot; the event head is read inside it. Analysis
+        // events are left out: they change nothing a document reads, and counting them made
+        // the `analysis.ready` of one build change the next build's `cutoff.seq` (and so its
+        // content hash) although both read the same posts.
+        let head: i64 = sqlx::query_scalar(
+            "SELECT seq FROM events WHERE seq IS NOT NULL AND type NOT LIKE 'analysis.%' \
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or(0);
         Ok(Snapshot {
             tx,
             region: region.to_string(),
@@ -602,7 +638,8 @@ fn text_row(r: &AnyRow) -> Result<SnapshotText> {
 }
 
 impl Snapshot {
-    /// The last event `seq` visible in the snapshot.
+    /// The last event `seq` visible in the snapshot, analysis events aside (they change
+    /// nothing a document reads).
     pub fn head_seq(&self) -> i64 {
         self.head
     }

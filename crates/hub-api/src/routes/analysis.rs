@@ -3,7 +3,7 @@
 
 use super::threads::Page;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{viewer_of, ApiQuery, Auth, Id};
+use crate::extract::{viewer_of, ApiQuery, Auth, Id, IdempotencyKeyHeader};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -15,7 +15,9 @@ use hub_analysis::job::JobError;
 use hub_analysis::render::{self, RenderOptions};
 use hub_domain::{RoleKind, User};
 use hub_store::analysis::{AnalysisJob, Origin};
+use hub_store::{Created, IdempotencyKey};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -53,7 +55,7 @@ pub struct AnalysisView {
     pub cutoff_at: DateTime<Utc>,
     /// Version (ready only): 1, 2, ... per region.
     pub version: Option<i64>,
-    /// The last event `seq` the snapshot saw (ready only).
+    /// The last event `seq` the snapshot saw, analysis events aside (ready only).
     pub cutoff_seq: Option<i64>,
     /// Contributions counted (ready only).
     pub posts: Option<i64>,
@@ -199,13 +201,16 @@ pub struct BuildRequest {
 /// Builds the region's document now: 202 with the job; `analysis.ready` follows on the
 /// region's channel.
 #[utoipa::path(post, path = "/regions/{slug}/analyses", tag = "analysis", security(("bearer" = [])),
-    params(("slug" = String, Path, description = "Region slug")),
+    params(("slug" = String, Path, description = "Region slug"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Retry key: the same key within 24 h returns the first job")),
     request_body(content = Option<BuildRequest>, description = "Optional: `{until}`"),
-    responses((status = 202, body = AnalysisView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 202, body = AnalysisView), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem)))]
 async fn request(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Auth(user): Auth,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     known_region(&state, &slug)?;
@@ -224,14 +229,40 @@ async fn request(
             return Err(ApiError::invalid("until", "must not be in the future"));
         }
     }
-    let job = state
+    // A retry with the same key returns the first job (the contract's rule for every
+    // creating POST); the fingerprint tells a retry from another request under the same key.
+    let key = key.map(|key| {
+        let mut h = Sha256::new();
+        h.update(format!("POST /regions/{slug}/analyses\n").as_bytes());
+        h.update(&body);
+        IdempotencyKey {
+            user_id: user.id,
+            key,
+            fingerprint: hex::encode(h.finalize()),
+        }
+    });
+    let (job, replayed) = match state
         .analyses
-        .request(&slug, Origin::Manual, Some(user.id), req.until)
-        .await?;
+        .request_once(
+            &slug,
+            Origin::Manual,
+            Some(user.id),
+            req.until,
+            key.as_ref(),
+        )
+        .await?
+    {
+        Created::New(job) => (job, false),
+        Created::Replayed(id) => (state.store.analysis(id).await?, true),
+    };
     let location = format!("/api/v1/analyses/{}", job.id);
     let mut resp = (StatusCode::ACCEPTED, Json(AnalysisView::from(job))).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert(header::LOCATION, v);
+    }
+    if replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(resp)
 }
