@@ -12,6 +12,11 @@
 //! something meaningful to group. People and organisations are invented; e-mail addresses are
 //! `...+demo@example.org`.
 //!
+//! Posts are dated over the eight weeks before the day of the run (UTC), from a second
+//! generator seeded from the same seed: replies after what they answer, endorsements at their
+//! post's time. So a document built the same day from the same seed is the same, and its
+//! week-by-week figures show a discussion rather than one spike on the day of loading.
+//!
 //! Running the demo again does not duplicate it: the last account written is
 //! [`DEMO_COMPLETE_EMAIL`], and when it exists the run reports "already loaded". A run that
 //! was interrupted is completed rather than duplicated: accounts are looked up before they are
@@ -23,7 +28,7 @@ use anyhow::{bail, Context, Result};
 use hub_domain::{
     lang, markup, search, Aspect, AuthorRef, PostKind, PostStatus, StakeholderGroup, User,
 };
-use hub_store::{Created, IdempotencyKey, NewPost, NewThread, NewUser, Store, StoreError};
+use hub_store::{Backend, Created, IdempotencyKey, NewPost, NewThread, NewUser, Store, StoreError};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -48,6 +53,14 @@ const MAX_THREADS_PER_REGION: usize = 1000;
 
 /// Deepest reply generated (the opening post is depth 0).
 const MAX_REPLY_DEPTH: usize = 6;
+
+/// The corpus is spread over this many weeks before the day of the run, so that the
+/// week-by-week figures of analysis documents have something to show.
+const SPREAD_WEEKS: i64 = 8;
+
+/// Added to the seed for the generator of post times, which is separate from the one of the
+/// corpus so that the texts and trees of a seed did not change when posts got times.
+const TIME_SEED: u64 = 0x7469_6d65;
 
 /// Options of the demo corpus.
 #[derive(Debug, Clone)]
@@ -194,6 +207,78 @@ pub(crate) async fn get_or_create_user(store: &Store, u: &NewUser) -> Result<(Us
     }
 }
 
+/// Gives generated or imported posts the time they were written rather than the time they
+/// were loaded, so that documents built from them are reproducible and their week-by-week
+/// figures mean something.
+///
+/// `posts` are `(post id, microseconds)` of posts of `thread_id`; endorsements of those posts
+/// by `endorsers` (the synthetic accounts that made them) take their post's time, and the
+/// thread's `created_at` and `last_activity_at` become its earliest and latest post's. One
+/// transaction; rows already dated are not rewritten, so a second run writes nothing.
+///
+/// Raw SQL because the store stamps every write with the current time. This changes no
+/// event: the log keeps when the rows were loaded.
+pub(crate) async fn date_thread(
+    store: &Store,
+    thread_id: i64,
+    posts: &[(i64, i64)],
+    endorsers: &[i64],
+) -> Result<()> {
+    if posts.is_empty() {
+        return Ok(());
+    }
+    // SQLite: take the write lock at once (a deferred transaction that reads first may be
+    // refused its upgrade while another connection writes).
+    let mut tx = match store.backend() {
+        Backend::Sqlite => store.pool().begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => store.pool().begin().await,
+    }
+    .context("cannot start a transaction")?;
+    let endorsers = endorsers
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    for &(post_id, at) in posts {
+        sqlx::query(
+            "UPDATE posts SET created_at = $1 WHERE id = $2 AND thread_id = $3 AND created_at <> $1",
+        )
+        .bind(at)
+        .bind(post_id)
+        .bind(thread_id)
+        .execute(&mut *tx)
+        .await
+        .with_context(|| format!("cannot date post {post_id}"))?;
+        if !endorsers.is_empty() {
+            // The ids are integers formatted here, not input: safe to inline.
+            sqlx::query(&format!(
+                "UPDATE endorsements SET created_at = $1 \
+                 WHERE post_id = $2 AND user_id IN ({endorsers}) AND created_at <> $1"
+            ))
+            .bind(at)
+            .bind(post_id)
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("cannot date the endorsements of post {post_id}"))?;
+        }
+    }
+    sqlx::query(
+        "UPDATE threads SET \
+         created_at = (SELECT MIN(p.created_at) FROM posts p WHERE p.thread_id = $1), \
+         last_activity_at = (SELECT MAX(p.created_at) FROM posts p WHERE p.thread_id = $1) \
+         WHERE id = $1 AND (created_at <> (SELECT MIN(p.created_at) FROM posts p WHERE p.thread_id = $1) \
+         OR last_activity_at <> (SELECT MAX(p.created_at) FROM posts p WHERE p.thread_id = $1))",
+    )
+    .bind(thread_id)
+    .execute(&mut *tx)
+    .await
+    .with_context(|| format!("cannot date thread {thread_id}"))?;
+    tx.commit()
+        .await
+        .with_context(|| format!("cannot date thread {thread_id}"))?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // The plan: everything the corpus holds, decided up front from the seed alone.
 
@@ -223,6 +308,9 @@ struct ThreadPlan {
     title: String,
     opening: PostPlan,
     replies: Vec<PostPlan>,
+    /// When each post was written, in microseconds before the start of the day of the run:
+    /// the opening post first, then the replies, each later than the one before.
+    ago: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,6 +402,7 @@ fn ascii_fold(s: &str) -> String {
 /// Decides the whole corpus.
 fn plan(seed: u64, threads_per_region: usize) -> Plan {
     let mut rng = StdRng::seed_from_u64(seed);
+    let mut time_rng = StdRng::seed_from_u64(seed.wrapping_add(TIME_SEED));
     let mut personas: Vec<Persona> = Vec::new();
     let mut emails: HashSet<String> = HashSet::new();
     let mut cities: Vec<&'static City> = Vec::new();
@@ -368,9 +457,11 @@ fn plan(seed: u64, threads_per_region: usize) -> Plan {
             if let Some(entry) = topic_use.iter_mut().find(|(t, _)| *t == topic) {
                 entry.1 += 1;
             }
-            threads.push(make_thread(
+            let mut thread = make_thread(
                 &mut rng, region, index, topic, author, &members, &personas, &cities,
-            ));
+            );
+            thread.ago = post_times(&mut time_rng, thread.replies.len());
+            threads.push(thread);
         }
     }
     Plan { personas, threads }
@@ -552,7 +643,27 @@ fn make_thread(
         title,
         opening,
         replies,
+        ago: Vec::new(),
     }
+}
+
+/// Times of a thread's posts, in microseconds before the start of the day of the run: the
+/// thread opens within the last [`SPREAD_WEEKS`] weeks (at least two hours before the day),
+/// and its replies follow within ten days, in order, and all before the day.
+fn post_times(rng: &mut StdRng, replies: usize) -> Vec<i64> {
+    const MINUTE: i64 = 60_000_000;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    let opened = rng.gen_range(2 * HOUR..SPREAD_WEEKS * 7 * DAY);
+    // Replies between one minute after the opening and one minute before the day.
+    let window = (opened - 2 * MINUTE).min(10 * DAY);
+    let mut after: Vec<i64> = (0..replies)
+        .map(|_| rng.gen_range(MINUTE..=MINUTE + window))
+        .collect();
+    after.sort_unstable();
+    std::iter::once(opened)
+        .chain(after.into_iter().map(|a| opened - a))
+        .collect()
 }
 
 fn opening_body(
@@ -700,6 +811,13 @@ async fn load(store: &Store, plan: &Plan, opts: &DemoOptions) -> Result<DemoRepo
         authors.push(author_of(&user));
     }
     let key_base = format!("hub-demo:{}:{}", opts.seed, opts.threads_per_region);
+    let persona_ids: Vec<i64> = authors.iter().map(|a| a.id).collect();
+    // Posts are dated before the start of today (UTC): never in the future, and the same
+    // all day long, whatever the time of the run.
+    let day_start = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or_else(hub_store::now_micros, |d| d.and_utc().timestamp_micros());
     for t in &plan.threads {
         let tally = report
             .regions
@@ -728,6 +846,8 @@ async fn load(store: &Store, plan: &Plan, opts: &DemoOptions) -> Result<DemoRepo
             }
         };
         report.endorsements += endorse(store, opening_id, &t.opening, &authors).await?;
+        let at = |i: usize| day_start - t.ago.get(i).copied().unwrap_or(0);
+        let mut times: Vec<(i64, i64)> = vec![(opening_id, at(0))];
         let mut reply_ids: Vec<i64> = Vec::with_capacity(t.replies.len());
         for (j, r) in t.replies.iter().enumerate() {
             let parent = match r.parent {
@@ -747,8 +867,12 @@ async fn load(store: &Store, plan: &Plan, opts: &DemoOptions) -> Result<DemoRepo
                 Created::Replayed(id) => id,
             };
             reply_ids.push(id);
+            times.push((id, at(j + 1)));
             report.endorsements += endorse(store, id, r, &authors).await?;
         }
+        date_thread(store, thread_id, &times, &persona_ids)
+            .await
+            .with_context(|| format!("cannot date the posts of thread {thread_id}"))?;
     }
     // Written last: its presence says the corpus is complete.
     let facilitator = Persona {

@@ -15,7 +15,12 @@
 //! | `moderated` 1 / -1 / 0 | `published` / `hidden` (rejected by the conversation's moderators) / `pending` (never reviewed: it lands in the region's moderation queue) |
 //! | `agrees` | ⌈√agrees⌉ endorsements (at most [`VOTER_POOL`]) by a pool of synthetic voters `polis-voter-<n>@example.org` shared by all conversations; only published comments can be endorsed |
 //! | `disagrees`, passes, `votes.csv` | not imported: the hub has no down-vote |
-//! | `timestamp` (epoch ms) | the order in which comments are posted, and the date range stated in the opening post |
+//! | `timestamp` (epoch ms) | the reply's `created_at` (and the order in which comments are posted); the opening post is dated at the first comment, and the date range is stated in it |
+//!
+//! Endorsements are dated at their comment's time: the agree votes came after it, but how
+//! long after is not worth reading `votes.csv` for (the Austrian export has none). With every
+//! row dated from the data, not from the day of the import, a document built from an import
+//! with a cutoff after the conversation is the same whenever and wherever it is built.
 //!
 //! Why ⌈√agrees⌉ rather than one endorsement per agree: the store writes one endorsement per
 //! transaction (about 2 ms on SQLite, which syncs every commit), and the three bundled
@@ -31,7 +36,7 @@
 //! import again after a complete run writes nothing; after an interrupted run it completes what
 //! is missing.
 
-use crate::demo::{author_of, get_or_create_user};
+use crate::demo::{author_of, date_thread, get_or_create_user};
 use anyhow::{bail, Context, Result};
 use hub_domain::{lang, markup, search, validate, AuthorRef, PostKind, PostStatus};
 use hub_domain::{StakeholderGroup, ThreadSort, REGION_SLUGS};
@@ -656,6 +661,13 @@ async fn import_conversation(
     let mut author_refs: HashMap<i64, AuthorRef> = HashMap::new();
     // (post id, comment id, endorsements wanted)
     let mut to_endorse: Vec<(i64, i64, usize)> = Vec::new();
+    // (post id, microseconds): the opening post at the first comment, each reply at its own.
+    let mut times: Vec<(i64, i64)> = Vec::new();
+    if let Some(first) = r.first_comment_at {
+        times.push((opening_id, first.timestamp_micros()));
+    }
+    // A comment without a timestamp (sorted last) takes the latest time seen before it.
+    let mut latest: Option<i64> = None;
     for c in &conv.comments {
         let status = status_for(c.moderated);
         match status {
@@ -716,6 +728,10 @@ async fn import_conversation(
                 (created, status, 0)
             }
         };
+        latest = millis(c).and_then(|ms| ms.checked_mul(1000)).or(latest);
+        if let Some(at) = latest {
+            times.push((post_id, at));
+        }
         // A comment a moderator has since published here gets its endorsements too; one
         // hidden here since is left alone (the store refuses to endorse it anyway).
         if now_status == PostStatus::Published && wanted > has {
@@ -723,10 +739,20 @@ async fn import_conversation(
         }
     }
 
+    // The voters are looked up even when nothing is left to endorse, so that endorsements
+    // written by an interrupted run are dated too.
+    let pool = if r.published > 0 {
+        voters.ensure(store).await?.to_vec()
+    } else {
+        Vec::new()
+    };
     if !to_endorse.is_empty() {
-        let pool = voters.ensure(store).await?.to_vec();
         r.endorsements_added = endorse_all(store, &pool, &to_endorse).await?;
     }
+    // Last, so that a run interrupted before it is completed by the next one.
+    date_thread(store, thread_id, &times, &pool)
+        .await
+        .with_context(|| format!("cannot date the posts of thread {thread_id}"))?;
     Ok(r)
 }
 

@@ -270,6 +270,24 @@ async fn demo_checks(stores: Vec<Store>) {
                 ps.iter().map(|p| p.endorsements).sum::<i64>(),
                 "thread endorsements are the sum of its posts'"
             );
+            // Dated over the eight weeks before the day of the run (a day of slack either
+            // side, for a run across midnight), replies after what they answer.
+            let now = chrono::Utc::now();
+            let earliest = now - chrono::Duration::days(8 * 7 + 1);
+            let at: BTreeMap<i64, _> = ps.iter().map(|p| (p.id, p.created_at)).collect();
+            for p in &ps {
+                assert!(
+                    p.created_at > earliest && p.created_at < now,
+                    "post {} dated {}",
+                    p.id,
+                    p.created_at
+                );
+                if let Some(parent) = p.parent_id.and_then(|id| at.get(&id)) {
+                    assert!(p.created_at > *parent, "post {} before its parent", p.id);
+                }
+            }
+            assert_eq!(Some(t.created_at), at.values().min().copied());
+            assert_eq!(Some(t.last_activity_at), at.values().max().copied());
             titles
                 .entry(region.to_string())
                 .or_default()
@@ -383,6 +401,8 @@ struct Expected {
     endorsements: i64,
     /// (moderated, body)
     comments: Vec<(i64, String)>,
+    /// The comments' `timestamp`s (epoch ms), sorted.
+    times: Vec<i64>,
 }
 
 fn read_expected(dir: &Path) -> Expected {
@@ -390,6 +410,7 @@ fn read_expected(dir: &Path) -> Expected {
     let headers = reader.headers().expect("headers").clone();
     let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
     let (m, a, b) = (col("moderated"), col("agrees"), col("comment-body"));
+    let ts = col("timestamp");
     let mut e = Expected::default();
     for record in reader.records() {
         let record = record.expect("record");
@@ -410,7 +431,9 @@ fn read_expected(dir: &Path) -> Expected {
             _ => e.pending += 1,
         }
         e.comments.push((moderated, record[b].to_string()));
+        e.times.push(record[ts].parse().expect("timestamp"));
     }
+    e.times.sort_unstable();
     e
 }
 
@@ -527,6 +550,23 @@ async fn polis_checks(stores: Vec<Store>) {
             expected.endorsements
         );
         assert!(replies.iter().all(|p| p.objectives.is_empty()));
+        // Each comment is dated by its own timestamp, the opening post by the first, and the
+        // thread spans them.
+        let mut times: Vec<i64> = replies
+            .iter()
+            .map(|p| p.created_at.timestamp_millis())
+            .collect();
+        times.sort_unstable();
+        assert_eq!(times, expected.times, "{folder}: comment times");
+        assert_eq!(
+            Some(opening.created_at.timestamp_millis()),
+            expected.times.first().copied()
+        );
+        assert_eq!(thread.created_at, opening.created_at);
+        assert_eq!(
+            Some(thread.last_activity_at.timestamp_millis()),
+            expected.times.last().copied()
+        );
         let in_lang = replies
             .iter()
             .filter(|p| p.language.as_deref() == Some(lang))
