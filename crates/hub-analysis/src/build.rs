@@ -255,7 +255,21 @@ fn rfc3339(micros: i64) -> String {
 
 /// Plain-text excerpt of at most 320 characters, cut at a word when it can be.
 pub fn excerpt(markdown: &str) -> String {
-    let plain = hub_domain::markup::plain_text(markdown);
+    // A heading ends its sentence, so it does not run into the paragraph after it.
+    let marked: String = markdown
+        .lines()
+        .map(|line| {
+            let t = line.trim_end();
+            let heading = t.trim_start().starts_with('#');
+            let ends = t.ends_with(['.', '!', '?', ':', ';', '。', '！', '？', '：', '…']);
+            if heading && !ends && !t.trim_start_matches(['#', ' ']).is_empty() {
+                format!("{t}.\n")
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    let plain = hub_domain::markup::plain_text(&marked);
     let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
     const MAX: usize = 320;
     if plain.chars().count() <= MAX {
@@ -375,7 +389,11 @@ impl Counts {
             Some(c) if !c.is_empty() => self.strings.id(c),
             _ => NONE,
         };
-        let language = self.strings.id(&text::base_language(p.language.as_deref()));
+        let language = self.strings.id(p
+            .language
+            .as_deref()
+            .filter(|l| !l.trim().is_empty())
+            .unwrap_or("und"));
         let organisation = match &p.organisation {
             Some(o) if p.attribution && !o.trim().is_empty() => self.strings.id(o.trim()),
             _ => NONE,
@@ -497,7 +515,7 @@ impl Counts {
             link: format!("/api/v1/posts/{}", r.id),
             kind: kind_str(r.kind).into(),
             excerpt: excerpt(&t.body),
-            dir: dir_of(&language).into(),
+            dir: dir_of(&text::base_language(Some(&language))).into(),
             language,
             stakeholder_group: group_str(r.group).into(),
             country: self.opt(r.country),
@@ -1004,7 +1022,7 @@ pub async fn build(
     reasons.sort_by(|a, b| b.posts.cmp(&a.posts).then_with(|| a.reason.cmp(&b.reason)));
     excluded.reasons = reasons;
 
-    let weekly = weeks(&c.weeks);
+    let (weekly, weekly_earlier) = weeks(&c.weeks, subject.cutoff_at);
     let len = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let totals = Totals {
         posts: len(c.rows.len()),
@@ -1062,6 +1080,7 @@ pub async fn build(
             )
         })),
         weekly,
+        weekly_earlier,
         excluded,
         objectives,
         clusters,
@@ -1080,10 +1099,13 @@ pub async fn build(
         contributions: Vec::new(),
     };
 
-    // The content hash: the document with version, changes and the hash itself empty.
+    // The content hash: the document with version, changes, the event head and the hash
+    // itself empty, so it depends on the posts read and the cutoff only.
     let mut hasher = HashWriter(Sha256::new());
+    doc.cutoff_seq = 0;
     write_json(&mut hasher, &doc, &c)?;
     doc.content_sha256 = hex::encode(hasher.0.finalize());
+    doc.cutoff_seq = cutoff_seq;
     doc.version = subject.version;
     doc.changes = previous.map(|p| changes(p, &doc, &c));
 
@@ -1104,13 +1126,37 @@ pub async fn build(
     })
 }
 
-fn weeks(m: &BTreeMap<(i32, u32), WeekTally>) -> Vec<Week> {
-    let (Some(first), Some(last)) = (m.keys().next(), m.keys().last()) else {
-        return Vec::new();
-    };
+/// How many weeks before the cutoff the week-by-week series covers at most.
+const WEEKS_SHOWN: u64 = 26;
+
+/// The weekly series (the last [`WEEKS_SHOWN`] weeks up to the cutoff's, from the first with
+/// posts) and the posts of earlier weeks.
+fn weeks(m: &BTreeMap<(i32, u32), WeekTally>, cutoff_at: i64) -> (Vec<Week>, i64) {
     let monday = |(y, w): (i32, u32)| NaiveDate::from_isoywd_opt(y, w, chrono::Weekday::Mon);
-    let (Some(mut day), Some(end)) = (monday(*first), monday(*last)) else {
-        return Vec::new();
+    let cutoff_day = hub_store::from_micros(cutoff_at).date_naive();
+    let cutoff_week = cutoff_day.iso_week();
+    let window_start = monday((cutoff_week.year(), cutoff_week.week()))
+        .and_then(|d| d.checked_sub_days(chrono::Days::new(7 * (WEEKS_SHOWN - 1))));
+    let earlier: i64 = m
+        .iter()
+        .filter(|(k, _)| match (monday(**k), window_start) {
+            (Some(d), Some(s)) => d < s,
+            _ => false,
+        })
+        .map(|(_, t)| t.posts)
+        .sum();
+    let shown: Vec<&(i32, u32)> = m
+        .keys()
+        .filter(|k| match (monday(**k), window_start) {
+            (Some(d), Some(s)) => d >= s,
+            _ => true,
+        })
+        .collect();
+    let (Some(first), Some(last)) = (shown.first(), shown.last()) else {
+        return (Vec::new(), earlier);
+    };
+    let (Some(mut day), Some(end)) = (monday(**first), monday(**last)) else {
+        return (Vec::new(), earlier);
     };
     let mut out = Vec::new();
     while day <= end {
@@ -1132,7 +1178,7 @@ fn weeks(m: &BTreeMap<(i32, u32), WeekTally>) -> Vec<Week> {
             None => break,
         }
     }
-    out
+    (out, earlier)
 }
 
 fn changes(p: &Previous, doc: &Document, c: &Counts) -> Changes {
@@ -1272,6 +1318,36 @@ mod tests {
             excerpt("**Bold** and [a link](https://x.org)"),
             "Bold and a link"
         );
+    }
+
+    #[test]
+    fn a_heading_ends_its_sentence_in_an_excerpt() {
+        assert_eq!(
+            excerpt("## Recommendations\n\nInclude migrants."),
+            "Recommendations. Include migrants."
+        );
+        assert_eq!(excerpt("# Done?\nYes."), "Done? Yes.");
+    }
+
+    #[test]
+    fn weeks_cover_the_last_half_year_and_count_the_rest() {
+        let mut m = BTreeMap::new();
+        for (y, w, n) in [(2016, 5, 3), (2026, 40, 2), (2026, 47, 1)] {
+            m.insert(
+                (y, w),
+                WeekTally {
+                    posts: n,
+                    ..WeekTally::default()
+                },
+            );
+        }
+        let cutoff = day_start_micros(NaiveDate::from_ymd_opt(2026, 11, 26).expect("date"));
+        let (weeks, earlier) = weeks(&m, cutoff);
+        assert_eq!(earlier, 3);
+        assert_eq!(weeks.first().map(|w| w.week.as_str()), Some("2026-W40"));
+        assert_eq!(weeks.last().map(|w| w.week.as_str()), Some("2026-W47"));
+        assert_eq!(weeks.len(), 8);
+        assert_eq!(weeks.iter().map(|w| w.posts).sum::<i64>(), 3);
     }
 
     #[test]

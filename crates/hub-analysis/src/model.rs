@@ -34,8 +34,8 @@ pub struct Document {
     pub cutoff_seq: i64,
     /// 1 for the region's first document, then 2, 3, ...
     pub version: i64,
-    /// SHA-256 (hex) of this document with `version`, `changes` and this field emptied: equal
-    /// for two builds of the same snapshot.
+    /// SHA-256 (hex) of this document with `version`, `changes`, `cutoff_seq` and this field
+    /// emptied: equal for two builds of the same posts and cutoff.
     pub content_sha256: String,
     /// What changed since the previous version (absent for version 1).
     pub changes: Option<Changes>,
@@ -53,8 +53,11 @@ pub struct Document {
     pub countries: Vec<Breakdown>,
     /// Posts and authors by language tag (`und` when unknown), largest first.
     pub languages: Vec<Breakdown>,
-    /// Posts per ISO week (Monday start, UTC), oldest first, with no missing week between the first and last.
+    /// Posts per ISO week (Monday start, UTC), oldest first, with no missing week between the
+    /// first and last: the weeks of the last 26 up to the cutoff that have posts or follow one.
     pub weekly: Vec<Week>,
+    /// Posts created before the first week of `weekly` (older contributions, e.g. imported).
+    pub weekly_earlier: i64,
     /// Posts created before the cutoff that moderation kept out of the document (counts only).
     pub excluded: Excluded,
     /// All 23 objectives, ranked (most contributions first; ties by endorsements, then id).

@@ -356,6 +356,7 @@ pub fn sample() -> Document {
             Breakdown { key: "und".into(), posts: 1, authors: 1 },
         ],
         weekly,
+        weekly_earlier: 0,
         excluded: Excluded {
             total: 17,
             pending: 4,

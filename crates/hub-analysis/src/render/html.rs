@@ -573,6 +573,14 @@ impl Page<'_> {
             ],
             &[false, false, true, true, true, true, true],
         );
+        if doc.weekly_earlier > 0 {
+            w!(
+                self,
+                "<tr><th scope=\"row\">{}</th><td></td><td class=\"num\">{}</td><td></td><td></td><td></td><td></td></tr>\n",
+                Esc(l.weekly_earlier),
+                fmt_int(doc.weekly_earlier)
+            );
+        }
         for wk in &doc.weekly {
             w!(
                 self,
@@ -1040,10 +1048,11 @@ impl Page<'_> {
         }
         w!(
             self,
-            "<p class=\"small muted\">{} {}{colon}{}. <code>{}</code></p>\n</section>\n",
+            "<p class=\"small muted\">{} {}{colon}{}{} <code>{}</code></p>\n</section>\n",
             Esc(l.generated_note),
             Esc(l.licence),
-            Esc(&doc.licence),
+            Esc(doc.licence.trim_end_matches('.')),
+            ".",
             Esc(&doc.schema)
         );
     }

@@ -357,6 +357,17 @@ impl Doc<'_> {
             ],
             &[false, false, true, true, true, true, true],
         );
+        if doc.weekly_earlier > 0 {
+            self.row(&[
+                md(l.weekly_earlier),
+                String::new(),
+                fmt_int(doc.weekly_earlier),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+        }
         for wk in &doc.weekly {
             self.row(&[
                 md(&wk.week),
