@@ -777,48 +777,43 @@ impl Snapshot {
     /// Endorsements of counted recommendations made by the cutoff, by the endorser's
     /// stakeholder group: `(post_id, group, count)`, by post id then group.
     pub async fn recommendation_endorsements(&mut self) -> Result<Vec<(i64, String, i64)>> {
-        let rows = sqlx::query(&format!(
-            "SELECT e.post_id, u.stakeholder_group, COUNT(*) AS n FROM endorsements e \
-             JOIN posts p ON p.id = e.post_id JOIN users u ON u.id = e.user_id \
-             WHERE {COUNTED} AND p.kind = 'recommendation' AND e.created_at <= $2 \
-             GROUP BY e.post_id, u.stakeholder_group ORDER BY e.post_id, u.stakeholder_group"
-        ))
-        .bind(&self.region)
-        .bind(self.cutoff_at)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("post_id")?,
-                    r.try_get("stakeholder_group")?,
-                    r.try_get("n")?,
-                ))
-            })
-            .collect::<std::result::Result<_, sqlx::Error>>()
-            .map_err(Into::into)
+        self.counts(
+            &format!(
+                "SELECT e.post_id, u.stakeholder_group, COUNT(*) AS n FROM endorsements e \
+                 JOIN posts p ON p.id = e.post_id JOIN users u ON u.id = e.user_id \
+                 WHERE {COUNTED} AND p.kind = 'recommendation' AND e.created_at <= $2 \
+                 GROUP BY e.post_id, u.stakeholder_group ORDER BY e.post_id, u.stakeholder_group"
+            ),
+            ["post_id", "stakeholder_group"],
+        )
+        .await
     }
 
     /// Posts of the region created by the cutoff that moderation keeps out:
     /// `(status, reason, count)` for pending, hidden and removed posts.
     pub async fn excluded(&mut self) -> Result<Vec<(String, Option<String>, i64)>> {
-        let rows = sqlx::query(
+        self.counts(
             "SELECT status, status_reason, COUNT(*) AS n FROM posts \
              WHERE region = $1 AND created_at <= $2 AND status <> 'published' \
              GROUP BY status, status_reason ORDER BY status, status_reason",
+            ["status", "status_reason"],
         )
-        .bind(&self.region)
-        .bind(self.cutoff_at)
-        .fetch_all(&mut *self.tx)
-        .await?;
+        .await
+    }
+
+    /// Runs a grouped count over the region and cutoff (`$1`, `$2`): `(key, key, n)` rows.
+    async fn counts<A, B>(&mut self, sql: &str, keys: [&str; 2]) -> Result<Vec<(A, B, i64)>>
+    where
+        A: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+        B: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        let rows = sqlx::query(sql)
+            .bind(&self.region)
+            .bind(self.cutoff_at)
+            .fetch_all(&mut *self.tx)
+            .await?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("status")?,
-                    r.try_get("status_reason")?,
-                    r.try_get("n")?,
-                ))
-            })
+            .map(|r| Ok((r.try_get(keys[0])?, r.try_get(keys[1])?, r.try_get("n")?)))
             .collect::<std::result::Result<_, sqlx::Error>>()
             .map_err(Into::into)
     }
