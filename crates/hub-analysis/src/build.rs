@@ -611,8 +611,8 @@ struct TextTotals {
     groups: Vec<TermCounts>,
     /// Every text read in the region and the background.
     corpus: Corpus,
-    /// Stems of the region (the background only counts these).
-    vocabulary: HashSet<String>,
+    /// Stems and forms of the region (the background only counts these stems).
+    vocab: text::Vocab,
     background: i64,
 }
 
@@ -625,6 +625,7 @@ impl TextWorker {
                 ..TextTotals::default()
             };
             let mut terms = Vec::new();
+            let mut distinct: Vec<u32> = Vec::new();
             let mut foreground = true;
             while let Some(batch) = rx.blocking_recv() {
                 if batch.is_empty() {
@@ -634,33 +635,27 @@ impl TextWorker {
                 }
                 for t in batch {
                     let lang = text::base_language(t.language.as_deref());
-                    let plain = hub_domain::markup::plain_text(&t.body);
-                    analyzer.terms(&plain, &lang, &mut terms);
+                    let words = text::words_of_markdown(&t.body);
+                    analyzer.term_ids(&words, &lang, &mut totals.vocab, foreground, &mut terms);
+                    distinct.clear();
+                    distinct.extend(terms.iter().map(|t| t.0));
+                    distinct.sort_unstable();
+                    distinct.dedup();
                     if foreground {
                         for (i, o) in prominent.iter().enumerate() {
                             if t.objectives.contains(o) {
-                                totals.groups[i].add(&terms);
+                                totals.groups[i].add(&terms, &distinct);
                             }
                         }
                         if t.objectives.is_empty() {
                             if let Some(g) = totals.groups.last_mut() {
-                                g.add(&terms);
+                                g.add(&terms, &distinct);
                             }
                         }
                     } else {
-                        terms.retain(|(s, _)| totals.vocabulary.contains(s));
                         totals.background += 1;
                     }
-                    let mut seen = HashSet::new();
-                    for (s, _) in &terms {
-                        if seen.insert(s.as_str()) {
-                            *totals.corpus.df.entry(s.clone()).or_default() += 1;
-                            if foreground {
-                                totals.vocabulary.insert(s.clone());
-                            }
-                        }
-                    }
-                    totals.corpus.posts += 1;
+                    totals.corpus.add(&distinct);
                 }
             }
             totals
@@ -856,7 +851,14 @@ pub async fn build(
                     let keys = totals_text
                         .groups
                         .get(i)
-                        .map(|g| text::key_terms(g, &totals_text.corpus, params.key_terms))
+                        .map(|g| {
+                            text::key_terms(
+                                g,
+                                &totals_text.corpus,
+                                &totals_text.vocab,
+                                params.key_terms,
+                            )
+                        })
                         .unwrap_or_default();
                     let quotes = pick(&c.objective_quotes[o as usize].ids(), &keys);
                     (keys.iter().map(key).collect(), quotes)
@@ -988,7 +990,7 @@ pub async fn build(
     let emerging_keys = totals_text
         .groups
         .last()
-        .map(|g| text::key_terms(g, &totals_text.corpus, params.key_terms))
+        .map(|g| text::key_terms(g, &totals_text.corpus, &totals_text.vocab, params.key_terms))
         .unwrap_or_default();
     let emerging = Emerging {
         posts: c.emerging.0,

@@ -123,28 +123,60 @@ impl Analyzer {
     /// The terms of `text` (plain text) written in `lang`: `(stem, surface form)` pairs.
     pub fn terms(&self, text: &str, lang: &str, out: &mut Vec<(String, String)>) {
         out.clear();
+        self.each_term(text, lang, |stem, form| {
+            out.push((stem.to_string(), form.to_string()))
+        });
+    }
+
+    /// The terms of `text` as interned ids `(stem, form)`. With `grow` false, stems not yet in
+    /// `vocab` are skipped (and forms are not interned).
+    pub fn term_ids(
+        &self,
+        text: &str,
+        lang: &str,
+        vocab: &mut Vocab,
+        grow: bool,
+        out: &mut Vec<(u32, u32)>,
+    ) {
+        out.clear();
+        self.each_term(text, lang, |stem, form| {
+            if grow {
+                let s = vocab.stem_id(stem);
+                let f = vocab.form_id(form);
+                out.push((s, f));
+            } else if let Some(s) = vocab.known_stem(stem) {
+                out.push((s, u32::MAX));
+            }
+        });
+    }
+
+    /// Calls `f(stem, form)` for each term of `text`, allocating as little as it can.
+    fn each_term(&self, text: &str, lang: &str, mut f: impl FnMut(&str, &str)) {
         if lang == "zh" || lang == "ja" || text.chars().any(is_han) {
-            self.terms_cjk(text, out);
+            self.each_term_cjk(text, f);
             return;
         }
         let stemmer = self.stemmers.get(lang);
+        let mut lower = String::new();
         for w in text.unicode_words() {
-            let lower = w.to_lowercase();
+            lower.clear();
+            for c in w.chars() {
+                lower.extend(c.to_lowercase());
+            }
             if lower.chars().count() < 3 || lower.chars().all(|c| c.is_numeric()) {
                 continue;
             }
             if self.is_stop(lang, &lower) {
                 continue;
             }
-            let stem = match stemmer {
-                Some(s) => s.stem(&lower).into_owned(),
-                None => lower.clone(),
-            };
-            out.push((stem, lower));
+            match stemmer {
+                Some(s) => f(&s.stem(&lower), &lower),
+                None => f(&lower, &lower),
+            }
         }
     }
 
-    fn terms_cjk(&self, text: &str, out: &mut Vec<(String, String)>) {
+    fn each_term_cjk(&self, text: &str, mut f: impl FnMut(&str, &str)) {
         let jieba = self.jieba.get_or_init(jieba_rs::Jieba::new);
         let en = self.stemmers.get("en");
         for w in jieba.cut(text, false) {
@@ -156,7 +188,7 @@ impl Analyzer {
                 if w.chars().count() < 2 || self.is_stop("zh", w) {
                     continue;
                 }
-                out.push((w.to_string(), w.to_string()));
+                f(w, w);
             } else {
                 let lower = w.to_lowercase();
                 if lower.chars().count() < 3
@@ -165,22 +197,91 @@ impl Analyzer {
                 {
                     continue;
                 }
-                let stem = en.map_or_else(|| lower.clone(), |s| s.stem(&lower).into_owned());
-                out.push((stem, lower));
+                match en {
+                    Some(s) => f(&s.stem(&lower), &lower),
+                    None => f(&lower, &lower),
+                }
             }
         }
     }
 }
 
-/// Term counts of a set of posts.
+/// Markdown made fit for counting words, cheaply: addresses (`https://...`, `www....`, link
+/// targets) are dropped; the rest of the markup is punctuation that word segmentation skips.
+pub fn words_of_markdown(md: &str) -> String {
+    let mut out = String::with_capacity(md.len());
+    for chunk in md.split_whitespace() {
+        let chunk = match chunk.find("](") {
+            Some(i) => &chunk[..i],
+            None => chunk,
+        };
+        if chunk.contains("://") || chunk.starts_with("www.") {
+            continue;
+        }
+        out.push_str(chunk);
+        out.push(' ');
+    }
+    out
+}
+
+/// Interned stems and written forms, so counting a term allocates nothing after its first use.
+#[derive(Debug, Default, Clone)]
+pub struct Vocab {
+    stem_ids: HashMap<String, u32>,
+    stems: Vec<String>,
+    form_ids: HashMap<String, u32>,
+    forms: Vec<String>,
+}
+
+impl Vocab {
+    fn stem_id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.stem_ids.get(s) {
+            return i;
+        }
+        let i = u32::try_from(self.stems.len()).unwrap_or(u32::MAX);
+        self.stems.push(s.to_string());
+        self.stem_ids.insert(s.to_string(), i);
+        i
+    }
+    fn form_id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.form_ids.get(s) {
+            return i;
+        }
+        let i = u32::try_from(self.forms.len()).unwrap_or(u32::MAX);
+        self.forms.push(s.to_string());
+        self.form_ids.insert(s.to_string(), i);
+        i
+    }
+    fn known_stem(&self, s: &str) -> Option<u32> {
+        self.stem_ids.get(s).copied()
+    }
+    /// The stem of an id.
+    pub fn stem(&self, id: u32) -> &str {
+        self.stems.get(id as usize).map_or("", String::as_str)
+    }
+    /// The form of an id.
+    pub fn form(&self, id: u32) -> &str {
+        self.forms.get(id as usize).map_or("", String::as_str)
+    }
+    /// How many stems.
+    pub fn len(&self) -> usize {
+        self.stems.len()
+    }
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.stems.is_empty()
+    }
+}
+
+/// Term counts of a set of posts, by stem id.
 #[derive(Debug, Default, Clone)]
 pub struct TermCounts {
     /// Occurrences by stem.
-    pub tf: HashMap<String, u64>,
+    pub tf: HashMap<u32, u64>,
     /// Posts using the stem.
-    pub df: HashMap<String, u64>,
-    /// Surface forms by stem, with counts.
-    pub forms: HashMap<String, HashMap<String, u64>>,
+    pub df: HashMap<u32, u64>,
+    /// Occurrences by (stem, written form).
+    pub forms: HashMap<(u32, u32), u64>,
     /// Terms in all.
     pub total: u64,
     /// Posts.
@@ -188,45 +289,54 @@ pub struct TermCounts {
 }
 
 impl TermCounts {
-    /// Adds one post's terms.
-    pub fn add(&mut self, terms: &[(String, String)]) {
+    /// Adds one post's terms; `distinct` is the post's distinct stems (sorted, deduplicated).
+    pub fn add(&mut self, terms: &[(u32, u32)], distinct: &[u32]) {
         self.posts += 1;
-        let mut seen: HashSet<&str> = HashSet::new();
-        for (stem, form) in terms {
-            *self.tf.entry(stem.clone()).or_default() += 1;
-            *self
-                .forms
-                .entry(stem.clone())
-                .or_default()
-                .entry(form.clone())
-                .or_default() += 1;
+        for &(stem, form) in terms {
+            *self.tf.entry(stem).or_default() += 1;
+            *self.forms.entry((stem, form)).or_default() += 1;
             self.total += 1;
-            if seen.insert(stem) {
-                *self.df.entry(stem.clone()).or_default() += 1;
-            }
+        }
+        for &stem in distinct {
+            *self.df.entry(stem).or_default() += 1;
         }
     }
 
     /// The most written form of a stem (ties: the alphabetically first).
-    pub fn form(&self, stem: &str) -> String {
+    pub fn form(&self, stem: u32, vocab: &Vocab) -> String {
         self.forms
-            .get(stem)
-            .and_then(|f| {
-                f.iter()
-                    .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-                    .map(|(w, _)| w.clone())
+            .iter()
+            .filter(|((s, _), _)| *s == stem)
+            .max_by(|a, b| {
+                a.1.cmp(b.1)
+                    .then_with(|| vocab.form(b.0 .1).cmp(vocab.form(a.0 .1)))
             })
-            .unwrap_or_else(|| stem.to_string())
+            .map(|((_, f), _)| vocab.form(*f).to_string())
+            .unwrap_or_else(|| vocab.stem(stem).to_string())
     }
 }
 
 /// Document frequencies over the whole corpus the scores are relative to.
 #[derive(Debug, Default, Clone)]
 pub struct Corpus {
-    /// Posts using each stem.
-    pub df: HashMap<String, u64>,
+    /// Posts using each stem, by stem id.
+    pub df: Vec<u64>,
     /// Posts in all.
     pub posts: u64,
+}
+
+impl Corpus {
+    /// Counts one post's distinct stems.
+    pub fn add(&mut self, distinct: &[u32]) {
+        self.posts += 1;
+        for &s in distinct {
+            let i = s as usize;
+            if self.df.len() <= i {
+                self.df.resize(i + 1, 0);
+            }
+            self.df[i] += 1;
+        }
+    }
 }
 
 /// A scored term.
@@ -250,35 +360,37 @@ pub fn round4(x: f64) -> f64 {
 /// The `n` most distinctive terms of `group` against `corpus`: term frequency in the group
 /// (share of its terms) times `ln((1 + N) / (1 + df)) + 1`. A term must appear in two posts of
 /// the group when the group has ten posts or more. Ties by stem.
-pub fn key_terms(group: &TermCounts, corpus: &Corpus, n: usize) -> Vec<Scored> {
+pub fn key_terms(group: &TermCounts, corpus: &Corpus, vocab: &Vocab, n: usize) -> Vec<Scored> {
     if group.total == 0 {
         return Vec::new();
     }
     let min_df = if group.posts >= 10 { 2 } else { 1 };
-    let mut scored: Vec<Scored> = group
+    let mut scored: Vec<(f64, u64, u32)> = group
         .tf
         .iter()
         .filter(|(stem, _)| group.df.get(*stem).copied().unwrap_or(0) >= min_df)
-        .map(|(stem, &tf)| {
-            let df = corpus.df.get(stem).copied().unwrap_or(0) as f64;
+        .map(|(&stem, &tf)| {
+            let df = corpus.df.get(stem as usize).copied().unwrap_or(0) as f64;
             let idf = ((1.0 + corpus.posts as f64) / (1.0 + df)).ln() + 1.0;
             let score = round4(tf as f64 / group.total as f64 * idf * 100.0);
-            Scored {
-                stem: stem.clone(),
-                term: group.form(stem),
-                score,
-                posts: group.df.get(stem).copied().unwrap_or(0),
-            }
+            (score, group.df.get(&stem).copied().unwrap_or(0), stem)
         })
         .collect();
     scored.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| b.posts.cmp(&a.posts))
-            .then_with(|| a.stem.cmp(&b.stem))
+        b.0.total_cmp(&a.0)
+            .then_with(|| b.1.cmp(&a.1))
+            .then_with(|| vocab.stem(a.2).cmp(vocab.stem(b.2)))
     });
     scored.truncate(n);
     scored
+        .into_iter()
+        .map(|(score, posts, stem)| Scored {
+            stem: vocab.stem(stem).to_string(),
+            term: group.form(stem, vocab),
+            score,
+            posts,
+        })
+        .collect()
 }
 
 /// Word shingles (pairs of consecutive stems; single stems for very short texts) for
@@ -345,36 +457,46 @@ mod tests {
     #[test]
     fn key_terms_prefer_distinctive_words() {
         let a = Analyzer::new();
+        let mut vocab = Vocab::default();
         let mut group = TermCounts::default();
         let mut corpus = Corpus::default();
         let mut out = Vec::new();
+        let distinct = |out: &Vec<(u32, u32)>| {
+            let mut d: Vec<u32> = out.iter().map(|t| t.0).collect();
+            d.sort_unstable();
+            d.dedup();
+            d
+        };
         for text in [
             "remittance costs are too high for families",
             "lower remittance fees through digital transfers",
             "families depend on remittance transfers",
         ] {
-            a.terms(text, "en", &mut out);
-            group.add(&out);
-            for s in out.iter().map(|(s, _)| s.clone()).collect::<HashSet<_>>() {
-                *corpus.df.entry(s).or_default() += 1;
-            }
-            corpus.posts += 1;
+            a.term_ids(text, "en", &mut vocab, true, &mut out);
+            let d = distinct(&out);
+            group.add(&out, &d);
+            corpus.add(&d);
         }
         for text in [
             "families need housing",
             "families and schools",
             "families first",
         ] {
-            a.terms(text, "en", &mut out);
-            for s in out.iter().map(|(s, _)| s.clone()).collect::<HashSet<_>>() {
-                *corpus.df.entry(s).or_default() += 1;
-            }
-            corpus.posts += 1;
+            a.term_ids(text, "en", &mut vocab, true, &mut out);
+            corpus.add(&distinct(&out));
         }
-        let top = key_terms(&group, &corpus, 3);
+        let top = key_terms(&group, &corpus, &vocab, 3);
         assert_eq!(top[0].term, "remittance");
         let fam = top.iter().position(|t| t.term == "families");
         assert!(fam.is_none() || fam > Some(0));
+    }
+
+    #[test]
+    fn markdown_addresses_are_not_words() {
+        assert_eq!(
+            words_of_markdown("See the [joint report](https://example.org/r) and www.x.org now"),
+            "See the [joint report and now "
+        );
     }
 
     #[test]

@@ -491,7 +491,13 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?
         .unwrap_or(0);
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET LOCAL enable_sort = off")
+                .execute(&mut *tx)
+                .await?;
+        }
         Ok(Snapshot {
+            sqlite: self.backend == Backend::Sqlite,
             tx,
             region: region.to_string(),
             cutoff_at,
@@ -552,6 +558,7 @@ pub struct Snapshot {
     region: String,
     cutoff_at: i64,
     head: i64,
+    sqlite: bool,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -649,6 +656,18 @@ impl Snapshot {
         &self.region
     }
 
+    /// How the ordered passes read `posts`: on SQLite in rowid order (`NOT INDEXED`), which is
+    /// id order, rather than through the region index and a sort of every row (with its body)
+    /// in a temporary B-tree; PostgreSQL is steered the same way by `enable_sort = off` in the
+    /// snapshot's transaction (its primary key index is read in id order).
+    fn scan(&self) -> &'static str {
+        if self.sqlite {
+            "posts p NOT INDEXED"
+        } else {
+            "posts p"
+        }
+    }
+
     /// Streams every counted post, by id.
     pub async fn posts(
         &mut self,
@@ -659,7 +678,8 @@ impl Snapshot {
             "SELECT p.id, p.thread_id, p.kind, p.language, p.objectives, p.aspects, p.created_at, \
              p.author_id, u.stakeholder_group, u.country, u.organisation, u.attribution, \
              (SELECT COUNT(*) FROM endorsements e WHERE e.post_id = p.id AND e.created_at <= $2) AS endorsed \
-             FROM posts p JOIN users u ON u.id = p.author_id WHERE {COUNTED} ORDER BY p.id"
+             FROM {scan} JOIN users u ON u.id = p.author_id WHERE {COUNTED} ORDER BY p.id",
+            scan = self.scan()
         );
         let mut rows = sqlx::query(&sql)
             .bind(&self.region)
@@ -700,8 +720,9 @@ impl Snapshot {
         out: &tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
     ) -> Result<i64> {
         let sql = format!(
-            "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
-             WHERE {COUNTED} ORDER BY p.id"
+            "SELECT p.id, p.body, p.language, p.objectives FROM {scan} \
+             WHERE {COUNTED} ORDER BY p.id",
+            scan = self.scan()
         );
         let rows = sqlx::query(&sql)
             .bind(&self.region)
