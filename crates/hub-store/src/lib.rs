@@ -18,7 +18,7 @@ mod users;
 pub use error::StoreError;
 pub use events::{EventFilter, EventRecord, NewEvent};
 pub use moderation::FlagOutcome;
-pub use posts::{NewPost, PostEdit};
+pub use posts::{NewPost, PostChecks, PostEdit};
 pub use threads::{NewThread, ThreadQuery};
 pub use users::NewUser;
 
@@ -239,19 +239,21 @@ impl Store {
             tx,
             _guard: guard,
             wrote_events: false,
+            numbering: false,
+            numbered_events: false,
         })
     }
 
-    /// Commits a write transaction. On PostgreSQL, when it wrote events, it then waits (a
-    /// bounded time) for the relay to number them, so an acknowledged write is in the log.
+    /// Commits a write transaction. On PostgreSQL, when it wrote events it did not number
+    /// itself, it then waits (a bounded time) for the relay to number them, so an acknowledged
+    /// write is in the log.
     pub(crate) async fn commit(&self, tx: WriteTx) -> Result<()> {
-        let wrote_events = tx.wrote_events;
+        let (unnumbered, numbered) = (tx.wrote_events, tx.numbered_events);
         tx.tx.commit().await?;
-        if wrote_events {
-            match self.backend {
-                Backend::Postgres => self.await_relay().await,
-                Backend::Sqlite => self.tick_log(),
-            }
+        if unnumbered && self.backend == Backend::Postgres {
+            self.await_relay().await;
+        } else if unnumbered || numbered {
+            self.tick_log();
         }
         Ok(())
     }
@@ -261,7 +263,14 @@ impl Store {
 pub(crate) struct WriteTx {
     pub(crate) tx: sqlx::Transaction<'static, sqlx::Any>,
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Events were appended that the relay numbers after the commit (PostgreSQL; on SQLite
+    /// every event is numbered as it is inserted).
     pub(crate) wrote_events: bool,
+    /// PostgreSQL: the transaction holds the event log's numbering lock until it ends, so it
+    /// may number its own events (see `events.rs`).
+    pub(crate) numbering: bool,
+    /// Events were appended already numbered.
+    pub(crate) numbered_events: bool,
 }
 
 /// Makes sure a SQLite URL creates its file (`mode=rwc`) and that the file's folder exists.
