@@ -110,6 +110,63 @@ const PG_INSERT_POST_NUMBERED_EVENT: &str = insert_post_sql!(
      SELECT $18, $4, $2, p.id, $5, $19, $20, $16, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events) FROM p)"
 );
 
+/// Which texts of each post a thread read carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Bodies {
+    /// The Markdown and its HTML (the default).
+    #[default]
+    Both,
+    /// The Markdown only (`body_html` is null).
+    Markdown,
+    /// The HTML only (`body` is null).
+    Html,
+}
+
+/// A thread's opening post, as far as deciding who may see the thread.
+#[derive(Debug, Clone)]
+pub struct OpeningPost {
+    /// Its status: a pending one hides the thread from others than its author and the
+    /// region's moderators.
+    pub status: PostStatus,
+    /// Its author.
+    pub author_id: i64,
+    /// Its region.
+    pub region: String,
+}
+
+/// A page of a thread's posts.
+#[derive(Debug, Clone)]
+pub struct ThreadPage {
+    /// The posts.
+    pub page: Page<Post>,
+    /// The thread's opening post (none for a thread without one).
+    pub opening: Option<OpeningPost>,
+}
+
+/// The opening post's status, author and region as one text (`op` joined to `threads t`).
+const OPENING_POST: &str = "op.status || ':' || op.author_id || ':' || op.region";
+
+/// A page of a thread's posts (`$1` thread, `$2` after this path, `$3` at most) with the
+/// opening post's visibility data, read once per query (an uncorrelated subquery).
+fn thread_page_sql(body: &str, body_html: &str) -> String {
+    let columns = POST_COLUMNS
+        .replace("p.body_html", body_html)
+        .replace("p.body,", &format!("{body},"));
+    format!(
+        "SELECT {columns}, {AUTHOR_COLUMNS}, (SELECT {OPENING_POST} FROM threads t \
+         JOIN posts op ON op.id = t.opening_post_id WHERE t.id = $1) AS opening \
+         FROM posts p JOIN users u ON u.id = p.author_id \
+         WHERE p.thread_id = $1 AND p.path > $2 ORDER BY p.path LIMIT $3"
+    )
+}
+
+static THREAD_PAGE_BOTH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| thread_page_sql("p.body", "p.body_html"));
+static THREAD_PAGE_MARKDOWN: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| thread_page_sql("p.body", "'' AS body_html"));
+static THREAD_PAGE_HTML: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| thread_page_sql("'' AS body", "p.body_html"));
+
 /// Checks made in the write transaction of a new post, besides the thread's and the parent's.
 #[derive(Debug, Clone, Default)]
 pub struct PostChecks {
@@ -511,29 +568,82 @@ impl Store {
         cursor: Option<&str>,
         limit: i64,
     ) -> Result<Page<Post>> {
+        Ok(self
+            .thread_page(thread_id, cursor, limit, Bodies::Both)
+            .await?
+            .page)
+    }
+
+    /// A thread's posts in tree order, `limit` at a time from `cursor`, with the texts asked
+    /// for and what decides whether a viewer may see the thread at all (its opening post's
+    /// status, author and region), in one query. `NotFound` when there is no such thread.
+    pub async fn thread_page(
+        &self,
+        thread_id: i64,
+        cursor: Option<&str>,
+        limit: i64,
+        bodies: Bodies,
+    ) -> Result<ThreadPage> {
         let after = match cursor {
             Some(c) => rows::decode_cursor(c, 1)?.remove(0),
             None => String::new(),
         };
-        let rows = sqlx::query(&format!(
-            "SELECT {POST_COLUMNS}, {AUTHOR_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
-             WHERE p.thread_id = $1 AND p.path > $2 ORDER BY p.path LIMIT $3"
-        ))
-        .bind(thread_id)
-        .bind(&after)
-        .bind(limit + 1)
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = match bodies {
+            Bodies::Both => &*THREAD_PAGE_BOTH,
+            Bodies::Markdown => &*THREAD_PAGE_MARKDOWN,
+            Bodies::Html => &*THREAD_PAGE_HTML,
+        };
+        let rows = sqlx::query(sql)
+            .bind(thread_id)
+            .bind(&after)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let opening = match rows.first() {
+            Some(r) => r.try_get::<Option<String>, _>("opening")?,
+            // An empty page: the thread may not exist.
+            None => sqlx::query(&format!(
+                "SELECT {OPENING_POST} AS opening FROM threads t \
+                 LEFT JOIN posts op ON op.id = t.opening_post_id WHERE t.id = $1"
+            ))
+            .bind(thread_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("thread"))?
+            .try_get::<Option<String>, _>("opening")?,
+        };
+        let opening = match opening {
+            None => None,
+            Some(o) => {
+                let mut parts = o.splitn(3, ':');
+                let (status, author, region) = (parts.next(), parts.next(), parts.next());
+                let bad = || rows::decode_err("opening post", &o);
+                Some(OpeningPost {
+                    status: status.and_then(PostStatus::parse).ok_or_else(bad)?,
+                    author_id: author.and_then(|a| a.parse().ok()).ok_or_else(bad)?,
+                    region: region.ok_or_else(bad)?.to_string(),
+                })
+            }
+        };
         let more = rows.len() as i64 > limit;
         let mut items = Vec::with_capacity(rows.len());
         let mut last_path = String::new();
         for r in rows.iter().take(usize::try_from(limit).unwrap_or(0)) {
             last_path = r.try_get("path")?;
-            items.push(rows::post(r)?);
+            let mut post = rows::post(r)?;
+            match bodies {
+                Bodies::Both => {}
+                Bodies::Markdown => post.body_html = None,
+                Bodies::Html => post.body = None,
+            }
+            items.push(post);
         }
-        Ok(Page {
-            items,
-            next_cursor: more.then(|| rows::encode_cursor(&[last_path])),
+        Ok(ThreadPage {
+            page: Page {
+                items,
+                next_cursor: more.then(|| rows::encode_cursor(&[last_path])),
+            },
+            opening,
         })
     }
 
