@@ -322,6 +322,44 @@ async fn double_submissions_are_refused_in_the_write(db: Db) {
             .await,
         Ok(Created::New(_))
     ));
+    // An edited post is found by its new text.
+    let Created::New(edited) = store
+        .create_post_checked(t2, &post(&b, None, "first words"), None, &window)
+        .await
+        .expect("post")
+    else {
+        panic!("no key was given");
+    };
+    store
+        .edit_post(
+            edited.id,
+            &hub_store::PostEdit {
+                editor_id: b.id,
+                body: Some((
+                    "edited words".into(),
+                    "<p>edited words</p>".into(),
+                    "edited words".into(),
+                )),
+                kind: None,
+                objectives: None,
+                aspects: None,
+                language: None,
+            },
+        )
+        .await
+        .expect("edit");
+    assert!(matches!(
+        store
+            .create_post_checked(t2, &post(&b, None, "edited words"), None, &window)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .create_post_checked(t2, &post(&b, None, "first words"), None, &window)
+            .await,
+        Ok(Created::New(_))
+    ));
     // A missing thread is still a 404, a parent elsewhere still refused.
     assert!(matches!(
         store

@@ -56,17 +56,27 @@ pub struct PostEdit {
     pub language: Option<(Option<String>, bool)>,
 }
 
+/// The hash duplicate detection finds a post's text by (the first 8 bytes of its SHA-256).
+pub(crate) fn body_hash(body: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(body.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    i64::from_be_bytes(b)
+}
+
 /// Width of one path segment: ids up to 10^12 - 1 keep their byte order.
 const PATH_SEGMENT: usize = 12;
 
-/// The columns of a new post, `$1`-`$16`, and its search terms, `$17` (see
-/// [`Store::insert_post`]); the event's type, audience and payload are `$18`-`$20`.
+/// The columns of a new post, `$1`-`$16`, its search terms, `$17`, and the hash of its text,
+/// `$18` (see [`Store::insert_post`]); the event's type, audience and payload are `$19`-`$21`.
 macro_rules! insert_post_sql {
     (sqlite, $event:expr) => {
         concat!(
             "INSERT INTO posts (id, thread_id, parent_id, region, author_id, depth, path, kind, body, \
-             body_html, language, language_detected, objectives, aspects, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16); \
+             body_html, language, language_detected, objectives, aspects, status, created_at, \
+             body_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+             $16, $18); \
              INSERT INTO post_objectives (objective, post_id) SELECT value, $1 FROM json_each($13); \
              INSERT INTO post_search (rowid, terms) VALUES ($1, $17); \
              UPDATE threads SET post_count = post_count + 1, last_activity_at = $16 \
@@ -78,8 +88,8 @@ macro_rules! insert_post_sql {
         concat!(
             "WITH p AS (INSERT INTO posts (id, thread_id, parent_id, region, author_id, depth, path, \
              kind, body, body_html, language, language_detected, objectives, aspects, status, \
-             created_at, search_terms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-             $13, $14, $15, $16, string_to_array($17, ' ')) RETURNING id), \
+             created_at, search_terms, body_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             $11, $12, $13, $14, $15, $16, string_to_array($17, ' '), $18) RETURNING id), \
              o AS (INSERT INTO post_objectives (objective, post_id) \
              SELECT CAST(x.o AS BIGINT), p.id FROM p, json_array_elements_text(CAST($13 AS json)) AS x(o)), \
              t AS (UPDATE threads SET post_count = post_count + 1, last_activity_at = $16 \
@@ -94,20 +104,20 @@ const SQLITE_INSERT_POST: &str = insert_post_sql!(sqlite, "");
 const SQLITE_INSERT_POST_EVENT: &str = insert_post_sql!(
     sqlite,
     " INSERT INTO events (type, region, thread_id, post_id, user_id, audience, payload, created_at) \
-     VALUES ($18, $4, $2, $1, $5, $19, $20, $16);"
+     VALUES ($19, $4, $2, $1, $5, $20, $21, $16);"
 );
 const PG_INSERT_POST: &str = insert_post_sql!(postgres, "");
 const PG_INSERT_POST_EVENT: &str = insert_post_sql!(
     postgres,
     ", e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, payload, created_at) \
-     SELECT $18, $4, $2, p.id, $5, $19, $20, $16 FROM p)"
+     SELECT $19, $4, $2, p.id, $5, $20, $21, $16 FROM p)"
 );
 /// The same, numbering the event: only while holding the numbering lock, taken by an earlier
 /// statement (so this one's snapshot sees every number given before).
 const PG_INSERT_POST_NUMBERED_EVENT: &str = insert_post_sql!(
     postgres,
     ", e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, payload, created_at, seq) \
-     SELECT $18, $4, $2, p.id, $5, $19, $20, $16, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events) FROM p)"
+     SELECT $19, $4, $2, p.id, $5, $20, $21, $16, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events) FROM p)"
 );
 
 /// Which texts of each post a thread read carries.
@@ -176,14 +186,16 @@ pub struct PostChecks {
 }
 
 /// The thread, the parent (given, or the opening post), whether the post is a duplicate
-/// (`$3` = 1 to check; author `$4`, body `$5`, since `$6`) and the new post's id, in one query.
+/// (`$3` = 1 to check; author `$4`, body `$5` and its hash `$8`, since `$6`) and the new post's
+/// id, in one query.
 macro_rules! post_checks_sql {
     ($next_id:expr) => {
         concat!(
             "SELECT t.region, t.locked, t.opening_post_id, pp.thread_id AS parent_thread, \
              pp.depth AS parent_depth, pp.path AS parent_path, \
              CAST(CASE WHEN $3 = 1 AND EXISTS (SELECT 1 FROM posts d WHERE d.author_id = $4 \
-             AND d.body = $5 AND d.created_at > $6 AND d.region = t.region AND d.thread_id = t.id) \
+             AND d.body_hash = $8 AND d.created_at > $6 AND d.body = $5 AND d.region = t.region \
+             AND d.thread_id = t.id) \
              THEN 1 ELSE 0 END AS BIGINT) AS duplicate, ",
             $next_id,
             " AS next_id FROM threads t LEFT JOIN posts pp ON pp.id = COALESCE($2, t.opening_post_id) \
@@ -388,7 +400,8 @@ impl Store {
             .bind(rows::aspects_json(&p.aspects))
             .bind(p.status.as_str())
             .bind(now)
-            .bind(&p.search_terms);
+            .bind(&p.search_terms)
+            .bind(body_hash(&p.body));
         if event {
             let e = post_event("post.created", &post);
             q = q.bind(e.kind).bind(e.audience).bind(e.payload);
@@ -495,6 +508,7 @@ impl Store {
             .bind(p.body.trim())
             .bind(now - checks.duplicate_window_micros.unwrap_or(0))
             .bind(crate::events::NUMBERING_LOCK)
+            .bind(body_hash(p.body.trim()))
             .fetch_optional(&mut *tx.tx)
             .await?
             .ok_or(StoreError::NotFound("thread"))?;
@@ -709,7 +723,8 @@ impl Store {
         post.edited_at = Some(crate::from_micros(now));
         sqlx::query(
             "UPDATE posts SET body = $1, body_html = $2, kind = $3, objectives = $4, aspects = $5, \
-             language = $6, language_detected = $7, revision = $8, edited_at = $9, editor_id = $10 WHERE id = $11",
+             language = $6, language_detected = $7, revision = $8, edited_at = $9, editor_id = $10, \
+             body_hash = $12 WHERE id = $11",
         )
         .bind(post.body.clone().unwrap_or_default())
         .bind(post.body_html.clone().unwrap_or_default())
@@ -722,6 +737,7 @@ impl Store {
         .bind(now)
         .bind(e.editor_id)
         .bind(id)
+        .bind(body_hash(post.body.as_deref().unwrap_or_default()))
         .execute(&mut *tx.tx)
         .await?;
         self.index_post(&mut tx, id, &post.objectives, terms)

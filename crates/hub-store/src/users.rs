@@ -46,6 +46,30 @@ fn user_row(row: &AnyRow, roles: Vec<Role>) -> std::result::Result<User, sqlx::E
     })
 }
 
+/// A live session's user with their roles (`role:region`, comma-separated) and active
+/// suspension; `$1` the token's hash, `$2` now.
+fn session_sql(aggregate: &str) -> String {
+    let columns = USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let suspension = "FROM suspensions x WHERE x.user_id = u.id AND x.lifted_at IS NULL \
+                      AND x.until > $2 ORDER BY x.until DESC LIMIT 1";
+    format!(
+        "SELECT {columns}, (SELECT {aggregate} FROM user_roles r WHERE r.user_id = u.id) AS roles, \
+         (SELECT x.until {suspension}) AS suspended_until, \
+         (SELECT x.reason {suspension}) AS suspension_reason \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2"
+    )
+}
+
+static SESSION_SQLITE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| session_sql("group_concat(r.role || ':' || r.region, ',')"));
+static SESSION_POSTGRES: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| session_sql("string_agg(r.role || ':' || r.region, ',')"));
+
 impl Store {
     /// Creates an account with the stakeholder role. A taken e-mail is a conflict.
     pub async fn create_user(&self, u: &NewUser) -> Result<User> {
@@ -210,28 +234,15 @@ impl Store {
     /// query (every signed-in request makes it); `None` for an unknown, revoked or expired
     /// token.
     pub async fn session(&self, token_hash: &str) -> Result<Option<(User, Option<Suspension>)>> {
-        let agg = match self.backend {
-            Backend::Sqlite => "group_concat(r.role || ':' || r.region, ',')",
-            Backend::Postgres => "string_agg(r.role || ':' || r.region, ',')",
+        let sql = match self.backend {
+            Backend::Sqlite => &*SESSION_SQLITE,
+            Backend::Postgres => &*SESSION_POSTGRES,
         };
-        let columns = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let suspension = "FROM suspensions x WHERE x.user_id = u.id AND x.lifted_at IS NULL \
-                          AND x.until > $2 ORDER BY x.until DESC LIMIT 1";
-        let row = sqlx::query(&format!(
-            "SELECT {columns}, (SELECT {agg} FROM user_roles r WHERE r.user_id = u.id) AS roles, \
-             (SELECT x.until {suspension}) AS suspended_until, \
-             (SELECT x.reason {suspension}) AS suspension_reason \
-             FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2"
-        ))
-        .bind(token_hash)
-        .bind(now_micros())
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(sql)
+            .bind(token_hash)
+            .bind(now_micros())
+            .fetch_optional(&self.pool)
+            .await?;
         let Some(row) = row else {
             return Ok(None);
         };
