@@ -129,6 +129,56 @@ pub struct Store {
     /// Ticks whenever new events may be readable (a commit on SQLite, a relay batch on
     /// PostgreSQL): the live fan-out reads the log when it changes.
     log_tick: Arc<tokio::sync::watch::Sender<u64>>,
+    /// A native pool for the hottest read (a thread's page of posts): the `Any` driver
+    /// converts every row and its column list into its own representation, which showed in
+    /// the profile of large pages.
+    reads: NativePool,
+}
+
+/// A pool of the backend's own driver, opened lazily.
+#[derive(Clone)]
+pub(crate) enum NativePool {
+    /// SQLite.
+    Sqlite(sqlx::SqlitePool),
+    /// PostgreSQL.
+    Postgres(sqlx::PgPool),
+}
+
+impl NativePool {
+    fn open(backend: Backend, url: &str, opts: &StoreOptions) -> Result<Self> {
+        let bad = |e: sqlx::Error| StoreError::Config(format!("database URL: {e}"));
+        let max = (opts.max_connections / 4).max(2);
+        Ok(match backend {
+            Backend::Sqlite => {
+                let connect = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                    .map_err(bad)?
+                    .busy_timeout(Duration::from_secs(10))
+                    .pragma("mmap_size", "268435456");
+                NativePool::Sqlite(
+                    sqlx::sqlite::SqlitePoolOptions::new()
+                        .max_connections(max)
+                        .acquire_timeout(opts.acquire_timeout)
+                        .connect_lazy_with(connect),
+                )
+            }
+            Backend::Postgres => {
+                let connect = sqlx::postgres::PgConnectOptions::from_str(url).map_err(bad)?;
+                NativePool::Postgres(
+                    sqlx::postgres::PgPoolOptions::new()
+                        .max_connections(max)
+                        .acquire_timeout(opts.acquire_timeout)
+                        .connect_lazy_with(connect),
+                )
+            }
+        })
+    }
+
+    async fn close(&self) {
+        match self {
+            NativePool::Sqlite(p) => p.close().await,
+            NativePool::Postgres(p) => p.close().await,
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -180,6 +230,7 @@ impl Store {
             relay: Arc::new(Notify::new()),
             relay_runs: Arc::new(events::RelayRuns::default()),
             log_tick: Arc::new(tokio::sync::watch::channel(0).0),
+            reads: NativePool::open(backend, &url, opts)?,
         };
         store.spawn_relay();
         Ok(store)
@@ -222,6 +273,7 @@ impl Store {
 
     /// Closes the pool, waiting for connections in use.
     pub async fn close(&self) {
+        self.reads.close().await;
         self.pool.close().await;
     }
 

@@ -120,6 +120,72 @@ const PG_INSERT_POST_NUMBERED_EVENT: &str = insert_post_sql!(
      SELECT $19, $4, $2, p.id, $5, $20, $21, $16, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events) FROM p)"
 );
 
+/// Runs a thread page query (`$1` thread, `$2` after, `$3` limit + 1) on a native pool:
+/// the first row's `opening` column (`None` for no rows) and each post with its path.
+macro_rules! native_page {
+    ($sql:expr, $pool:expr, $thread:expr, $after:expr, $limit:expr) => {{
+        let rows = sqlx::query($sql)
+            .bind($thread)
+            .bind($after)
+            .bind($limit + 1)
+            .fetch_all($pool)
+            .await?;
+        let opening: Option<Option<String>> = match rows.first() {
+            Some(r) => Some(r.try_get("opening")?),
+            None => None,
+        };
+        let mut posts = Vec::with_capacity(rows.len());
+        for r in &rows {
+            posts.push((native_post!(r), r.try_get::<String, _>("path")?));
+        }
+        (opening, posts)
+    }};
+}
+
+/// A post from a native row of `POST_COLUMNS` and `AUTHOR_COLUMNS` (as `rows::post` does for
+/// the `Any` driver).
+macro_rules! native_post {
+    ($r:expr) => {{
+        let r = $r;
+        let text = |col: &str| -> std::result::Result<String, sqlx::Error> { r.try_get(col) };
+        let (kind, status, group) = (text("kind")?, text("status")?, text("u_stakeholder_group")?);
+        let (objectives, aspects) = (text("objectives")?, text("aspects")?);
+        Post {
+            id: r.try_get("id")?,
+            thread_id: r.try_get("thread_id")?,
+            region: r.try_get("region")?,
+            parent_id: r.try_get("parent_id")?,
+            depth: r.try_get("depth")?,
+            author: hub_domain::AuthorRef {
+                id: r.try_get("u_id")?,
+                display_name: r.try_get("u_display_name")?,
+                organisation: r.try_get("u_organisation")?,
+                stakeholder_group: hub_domain::StakeholderGroup::parse(&group)
+                    .ok_or_else(|| rows::decode_err("u_stakeholder_group", &group))?,
+                country: r.try_get("u_country")?,
+            },
+            kind: PostKind::parse(&kind).ok_or_else(|| rows::decode_err("kind", &kind))?,
+            body: Some(r.try_get("body")?),
+            body_html: Some(r.try_get("body_html")?),
+            language: r.try_get("language")?,
+            language_detected: r.try_get::<i64, _>("language_detected")? != 0,
+            objectives: serde_json::from_str(&objectives)
+                .map_err(|_| rows::decode_err("objectives", &objectives))?,
+            aspects: serde_json::from_str(&aspects)
+                .map_err(|_| rows::decode_err("aspects", &aspects))?,
+            status: PostStatus::parse(&status)
+                .ok_or_else(|| rows::decode_err("status", &status))?,
+            status_reason: r.try_get("status_reason")?,
+            endorsements: r.try_get("endorsements")?,
+            revision: r.try_get("revision")?,
+            created_at: crate::from_micros(r.try_get("created_at")?),
+            edited_at: r
+                .try_get::<Option<i64>, _>("edited_at")?
+                .map(crate::from_micros),
+        }
+    }};
+}
+
 /// Which texts of each post a thread read carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Bodies {
@@ -607,14 +673,17 @@ impl Store {
             Bodies::Markdown => &*THREAD_PAGE_MARKDOWN,
             Bodies::Html => &*THREAD_PAGE_HTML,
         };
-        let rows = sqlx::query(sql)
-            .bind(thread_id)
-            .bind(&after)
-            .bind(limit + 1)
-            .fetch_all(&self.pool)
-            .await?;
-        let opening = match rows.first() {
-            Some(r) => r.try_get::<Option<String>, _>("opening")?,
+        // Through the backend's own driver: (the opening post, the posts with their paths).
+        let (first_opening, rows) = match &self.reads {
+            crate::NativePool::Sqlite(pool) => {
+                native_page!(sql, pool, thread_id, &after, limit)
+            }
+            crate::NativePool::Postgres(pool) => {
+                native_page!(sql, pool, thread_id, &after, limit)
+            }
+        };
+        let opening = match first_opening {
+            Some(o) => o,
             // An empty page: the thread may not exist.
             None => sqlx::query(&format!(
                 "SELECT {OPENING_POST} AS opening FROM threads t \
@@ -642,9 +711,8 @@ impl Store {
         let more = rows.len() as i64 > limit;
         let mut items = Vec::with_capacity(rows.len());
         let mut last_path = String::new();
-        for r in rows.iter().take(usize::try_from(limit).unwrap_or(0)) {
-            last_path = r.try_get("path")?;
-            let mut post = rows::post(r)?;
+        for (mut post, path) in rows.into_iter().take(usize::try_from(limit).unwrap_or(0)) {
+            last_path = path;
             match bodies {
                 Bodies::Both => {}
                 Bodies::Markdown => post.body_html = None,
