@@ -238,6 +238,48 @@ async fn threads_in_every_region_and_deep_replies_in_tree_order(db: Db) {
     }
     assert_eq!(paged, ids);
 
+    // One page holds up to 500 posts; by default each carries its Markdown and its HTML,
+    // `body=html` or `body=markdown` only that one (the other is null).
+    let (s, whole) = app
+        .get(&format!("/threads/{t}/posts?limit=500"), None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(whole["next_cursor"], Value::Null);
+    let items = whole["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        items
+            .iter()
+            .filter_map(|p| p["id"].as_i64())
+            .collect::<Vec<_>>(),
+        ids
+    );
+    assert_eq!(items[0]["body"], "Let us talk about skills.");
+    assert!(items[0]["body_html"]
+        .as_str()
+        .is_some_and(|h| h.contains("Let us talk about skills.")));
+    let (s, v) = app
+        .get(&format!("/threads/{t}/posts?limit=500&body=html"), None)
+        .await;
+    assert_eq!(s, 200);
+    let html = v["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(html.len(), items.len());
+    for (light, full) in html.iter().zip(&items) {
+        assert_eq!(light["body"], Value::Null);
+        assert_eq!(light["body_html"], full["body_html"]);
+        assert_eq!(light["id"], full["id"]);
+        assert_eq!(light["depth"], full["depth"]);
+    }
+    let (s, v) = app
+        .get(&format!("/threads/{t}/posts?body=markdown&limit=2"), None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["items"][0]["body"], items[0]["body"]);
+    assert_eq!(v["items"][0]["body_html"], Value::Null);
+    for bad in ["limit=501", "limit=0", "body=pdf"] {
+        let (s, _) = app.get(&format!("/threads/{t}/posts?{bad}"), None).await;
+        assert_eq!(s, 422, "{bad}");
+    }
+
     let (s, th) = app.get(&format!("/threads/{t}"), None).await;
     assert_eq!(s, 200);
     assert_eq!(th["post_count"].as_i64(), Some(13));

@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 use hub_domain::{AuthorRef, PostKind, PostStatus, Role, RoleKind, StakeholderGroup};
-use hub_store::{Created, NewPost, NewThread, NewUser, Store, StoreError};
+use hub_store::{Created, NewPost, NewThread, NewUser, PostChecks, Store, StoreError};
 use hub_tests::{both_backends, Db, TestDb};
 use std::collections::BTreeSet;
 
@@ -11,6 +11,7 @@ both_backends!(
     roles_and_sessions,
     replies_nest_to_the_depth_limit,
     concurrent_writers_leave_a_gapless_log_in_commit_order,
+    double_submissions_are_refused_in_the_write,
 );
 
 async fn user(store: &Store, name: &str) -> hub_domain::User {
@@ -276,6 +277,140 @@ async fn concurrent_writers_leave_a_gapless_log_in_commit_order(db: Db) {
     assert_eq!(
         seen,
         (1..=i64::try_from(total).unwrap_or(0)).collect::<Vec<_>>()
+    );
+    store.close().await;
+    tdb.cleanup().await;
+}
+
+/// With a duplicate window, the same text from the same author in the same thread is refused
+/// (in the write's transaction); in another thread, from another author, or without the check
+/// (a client's Idempotency-Key dedupes its own retries) it is a new post. The session lookup
+/// carries the suspension in force.
+async fn double_submissions_are_refused_in_the_write(db: Db) {
+    let tdb = TestDb::new(db).await.expect("db");
+    let store = tdb.store().await.expect("store");
+    let a = author(&user(&store, "ama").await);
+    let b = author(&user(&store, "bea").await);
+    let (t1, _) = thread(&store, &a).await;
+    let (t2, _) = thread(&store, &a).await;
+    let window = PostChecks {
+        duplicate_window_micros: Some(600_000_000),
+    };
+    let first = store
+        .create_post_checked(t1, &post(&a, None, "same words"), None, &window)
+        .await
+        .expect("first");
+    assert!(matches!(first, Created::New(_)));
+    let again = store
+        .create_post_checked(t1, &post(&a, None, "  same words \n"), None, &window)
+        .await;
+    assert!(
+        matches!(&again, Err(StoreError::Conflict(m)) if m.contains("same text")),
+        "{again:?}"
+    );
+    for (t, who) in [(t2, &a), (t1, &b)] {
+        assert!(matches!(
+            store
+                .create_post_checked(t, &post(who, None, "same words"), None, &window)
+                .await,
+            Ok(Created::New(_))
+        ));
+    }
+    assert!(matches!(
+        store
+            .create_post(t1, &post(&a, None, "same words"), None)
+            .await,
+        Ok(Created::New(_))
+    ));
+    // An edited post is found by its new text.
+    let Created::New(edited) = store
+        .create_post_checked(t2, &post(&b, None, "first words"), None, &window)
+        .await
+        .expect("post")
+    else {
+        panic!("no key was given");
+    };
+    store
+        .edit_post(
+            edited.id,
+            &hub_store::PostEdit {
+                editor_id: b.id,
+                body: Some((
+                    "edited words".into(),
+                    "<p>edited words</p>".into(),
+                    "edited words".into(),
+                )),
+                kind: None,
+                objectives: None,
+                aspects: None,
+                language: None,
+            },
+        )
+        .await
+        .expect("edit");
+    assert!(matches!(
+        store
+            .create_post_checked(t2, &post(&b, None, "edited words"), None, &window)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .create_post_checked(t2, &post(&b, None, "first words"), None, &window)
+            .await,
+        Ok(Created::New(_))
+    ));
+    // A missing thread is still a 404, a parent elsewhere still refused.
+    assert!(matches!(
+        store
+            .create_post_checked(t1 + 99, &post(&a, None, "x"), None, &window)
+            .await,
+        Err(StoreError::NotFound("thread"))
+    ));
+    let (_, root2) = thread(&store, &b).await;
+    assert!(matches!(
+        store
+            .create_post_checked(t1, &post(&a, Some(root2), "y"), None, &window)
+            .await,
+        Err(StoreError::Invalid {
+            field: "parent_id",
+            ..
+        })
+    ));
+
+    store
+        .create_session("tok", a.id, hub_store::now_micros() + 3_600_000_000)
+        .await
+        .expect("session");
+    let (u, suspension) = store
+        .session("tok")
+        .await
+        .expect("session")
+        .expect("live session");
+    assert_eq!((u.id, suspension.is_none()), (a.id, true));
+    for region in ["europe", "africa"] {
+        let role = Role {
+            role: RoleKind::Moderator,
+            region: Some(region.into()),
+        };
+        store.grant_role(a.id, &role).await.expect("grant");
+    }
+    let until = hub_store::now_micros() + 7_200_000_000;
+    store
+        .suspend(a.id, until, "spam", b.id, None)
+        .await
+        .expect("suspend");
+    let (u, suspension) = store
+        .session("tok")
+        .await
+        .expect("session")
+        .expect("live session");
+    assert_eq!(u.roles, store.user(a.id).await.expect("user").roles);
+    assert_eq!(u.roles.len(), 3, "{:?}", u.roles);
+    let s = suspension.expect("suspended");
+    assert_eq!(
+        (s.user_id, s.until.timestamp_micros(), s.reason.as_str()),
+        (a.id, until, "spam")
     );
     store.close().await;
     tdb.cleanup().await;

@@ -8,7 +8,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use hub_domain::validate::FieldError;
-use hub_domain::{User, Viewer};
+use hub_domain::{Suspension, User, Viewer};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -191,12 +191,13 @@ impl FromRequestParts<AppState> for MaybeAuth {
         let Some(token) = bearer(parts)? else {
             return Ok(MaybeAuth(None));
         };
-        let user = state
+        let (user, suspension) = state
             .store
-            .session_user(&crate::auth::token_hash(token))
+            .session(&crate::auth::token_hash(token))
             .await?
             .ok_or_else(|| ApiError::unauthorized("the token is unknown, expired or revoked"))?;
         parts.extensions.insert(user.clone());
+        parts.extensions.insert(SessionSuspension(suspension));
         Ok(MaybeAuth(Some(user)))
     }
 }
@@ -214,6 +215,35 @@ impl FromRequestParts<AppState> for Auth {
                 "sign in first: Authorization: Bearer <token>",
             )),
         }
+    }
+}
+
+/// The active suspension of the signed-in user, read with their session (one query for both).
+#[derive(Debug, Clone)]
+struct SessionSuspension(Option<Suspension>);
+
+/// The signed-in user and their active suspension, if any; 401 without a valid token.
+pub struct AuthSuspension {
+    /// The user.
+    pub user: User,
+    /// Their suspension in force when the request came in.
+    pub suspension: Option<Suspension>,
+}
+
+impl FromRequestParts<AppState> for AuthSuspension {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Auth(user) = Auth::from_request_parts(parts, state).await?;
+        let suspension = match parts.extensions.get::<SessionSuspension>() {
+            Some(s) => s.0.clone(),
+            // The user came from elsewhere than the session lookup: ask.
+            None => state.store.active_suspension(user.id).await?,
+        };
+        Ok(Self { user, suspension })
     }
 }
 

@@ -6,6 +6,38 @@ use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
 
+/// Which texts a thread read asks for (`?body=`; `both` sends nothing, the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyParam {
+    /// Markdown and HTML (the API's default).
+    Both,
+    /// HTML only.
+    Html,
+    /// Markdown only.
+    Markdown,
+}
+
+impl BodyParam {
+    /// The query value, if any.
+    pub fn query(self) -> Option<&'static str> {
+        match self {
+            BodyParam::Both => None,
+            BodyParam::Html => Some("html"),
+            BodyParam::Markdown => Some("markdown"),
+        }
+    }
+
+    /// What the store reads for it.
+    pub fn bodies(self) -> hub_store::Bodies {
+        match self {
+            BodyParam::Both => hub_store::Bodies::Both,
+            BodyParam::Html => hub_store::Bodies::Html,
+            BodyParam::Markdown => hub_store::Bodies::Markdown,
+        }
+    }
+}
+
 /// One HTTP client (keep-alive pool) and the hub's base URL.
 #[derive(Clone)]
 pub struct Api {
@@ -174,14 +206,20 @@ impl Api {
     }
 
     /// The size in bytes of the first page of a thread's posts, as sent (no compression).
-    pub async fn page_bytes(&self, thread_id: i64, limit: u32) -> anyhow::Result<usize> {
-        let res = self
+    pub async fn page_bytes(
+        &self,
+        thread_id: i64,
+        limit: u32,
+        body: BodyParam,
+    ) -> anyhow::Result<usize> {
+        let mut req = self
             .client
             .get(format!("{}/threads/{thread_id}/posts", self.base))
-            .query(&[("limit", limit.to_string())])
-            .send()
-            .await
-            .context("list posts")?;
+            .query(&[("limit", limit.to_string())]);
+        if let Some(b) = body.query() {
+            req = req.query(&[("body", b)]);
+        }
+        let res = req.send().await.context("list posts")?;
         Ok(expect(res, 200, "list posts").await?.len())
     }
 
@@ -191,11 +229,15 @@ impl Api {
         thread_id: i64,
         limit: u32,
         cursor: Option<&str>,
+        body: BodyParam,
     ) -> anyhow::Result<PostPage> {
         let mut req = self
             .client
             .get(format!("{}/threads/{thread_id}/posts", self.base))
             .query(&[("limit", limit.to_string())]);
+        if let Some(b) = body.query() {
+            req = req.query(&[("body", b)]);
+        }
         if let Some(c) = cursor {
             req = req.query(&[("cursor", c)]);
         }

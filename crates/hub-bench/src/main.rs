@@ -115,9 +115,12 @@ struct ReadArgs {
     /// Posts in the thread (the opening post included).
     #[arg(long, default_value_t = 500)]
     posts: usize,
-    /// Page size of each request (the API's maximum is 200).
+    /// Page size of each request (the API's maximum for a thread's posts is 500).
     #[arg(long, default_value_t = 200)]
     limit: u32,
+    /// Which texts each post carries (`?body=`): both (the API's default), html or markdown.
+    #[arg(long, value_enum, default_value = "both")]
+    body: api::BodyParam,
     /// Concurrent reader counts, one phase each.
     #[arg(long, value_delimiter = ',', default_value = "1,8")]
     concurrency: Vec<usize>,
@@ -501,12 +504,19 @@ fn read_report(
         out,
         "One thread of {} posts posted over the API in a random tree (a tenth top-level, the \
          rest under a recent or a random post, depth ≤ 10); one *thread read* = `GET \
-         /api/v1/threads/{{id}}/posts?limit={}` following `next_cursor` to the end, anonymous. \
+         /api/v1/threads/{{id}}/posts?limit={}{}` following `next_cursor` to the end, anonymous. \
          The order of a read (every post once, each parent before its replies, depth = parent's \
          + 1, depth-first with siblings oldest first) is verified before and after the load, \
          and every read during the load returns all posts. C concurrent readers, closed loop, {} \
          s measured after {} s warm-up; the hub runs in the same process as the readers.\n",
-        a.posts, a.limit, a.common.seconds, a.common.warmup
+        a.posts,
+        a.limit,
+        a.body
+            .query()
+            .map(|b| format!("&body={b}"))
+            .unwrap_or_default(),
+        a.common.seconds,
+        a.common.warmup
     )?;
     writeln!(
         out,
@@ -689,8 +699,8 @@ async fn read_cmd(a: ReadArgs) -> anyhow::Result<()> {
     if !(1..=20_000).contains(&a.posts) {
         bail!("--posts must be 1 to 20000");
     }
-    if !(1..=200).contains(&a.limit) {
-        bail!("--limit must be 1 to 200");
+    if !(1..=500).contains(&a.limit) {
+        bail!("--limit must be 1 to 500");
     }
     if a.concurrency.is_empty() || a.concurrency.iter().any(|&c| c == 0 || c > 256) {
         bail!("--concurrency must list counts from 1 to 256");
@@ -707,6 +717,7 @@ async fn read_cmd(a: ReadArgs) -> anyhow::Result<()> {
         concurrency: a.concurrency.clone(),
         max_ops: a.common.max_ops,
         tiers: a.tiers.clone(),
+        body: a.body,
     };
     let mut results = Vec::new();
     for kind in a.common.backend.kinds() {
@@ -728,7 +739,7 @@ async fn read_cmd(a: ReadArgs) -> anyhow::Result<()> {
         let settings = serde_json::json!({
             "seconds": a.common.seconds, "warmup": a.common.warmup, "posts": a.posts,
             "limit": a.limit, "concurrency": a.concurrency, "max_ops": a.common.max_ops,
-            "tiers": a.tiers,
+            "tiers": a.tiers, "body": a.body,
         });
         write_json(path, &env, settings, &results)?;
     }

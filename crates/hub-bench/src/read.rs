@@ -1,7 +1,7 @@
 //! Thread reads: one thread of N posts in a random tree, read whole in tree order over HTTP
 //! (pages of 200 following `next_cursor`), checked for order, then measured.
 
-use crate::api::{Api, PostLite};
+use crate::api::{Api, BodyParam, PostLite};
 use crate::backend::{self, Databases, Kind, RawPool};
 use crate::ingest::Tier;
 use crate::load::{self, Op};
@@ -41,6 +41,8 @@ pub struct Settings {
     pub max_ops: u64,
     /// Where to read from: HTTP, the store in-process, a native pool.
     pub tiers: Vec<Tier>,
+    /// Which texts each post carries (API and store tiers; the raw tier reads both).
+    pub body: BodyParam,
 }
 
 /// One measured phase.
@@ -246,13 +248,18 @@ fn expected_order(created: &Created) -> Vec<i64> {
 }
 
 /// Reads the whole thread; returns the posts and the number of pages.
-async fn read_all(api: &Api, thread_id: i64, limit: u32) -> anyhow::Result<(Vec<PostLite>, usize)> {
+async fn read_all(
+    api: &Api,
+    thread_id: i64,
+    limit: u32,
+    body: BodyParam,
+) -> anyhow::Result<(Vec<PostLite>, usize)> {
     let mut posts = Vec::new();
     let mut cursor: Option<String> = None;
     let mut pages = 0;
     loop {
         let page = api
-            .thread_posts(thread_id, limit, cursor.as_deref())
+            .thread_posts(thread_id, limit, cursor.as_deref(), body)
             .await?;
         pages += 1;
         posts.extend(page.items);
@@ -421,8 +428,8 @@ macro_rules! check_thread {
 /// Where pages are read from: HTTP, the hub's store in-process, or a native pool.
 #[derive(Clone)]
 enum Source {
-    Api(Api),
-    Store(hub_store::Store),
+    Api(Api, BodyParam),
+    Store(hub_store::Store, BodyParam),
     Raw(RawPool),
 }
 
@@ -436,16 +443,16 @@ impl Source {
     ) -> anyhow::Result<(usize, Option<String>)> {
         use sqlx::Row;
         match self {
-            Source::Api(api) => {
-                let p = api.thread_posts(thread_id, limit, cursor).await?;
+            Source::Api(api, body) => {
+                let p = api.thread_posts(thread_id, limit, cursor, *body).await?;
                 Ok((p.items.len(), p.next_cursor))
             }
-            Source::Store(store) => {
-                // What the handler asks the store: the thread, then the page.
-                store.thread(thread_id).await?;
+            Source::Store(store, body) => {
+                // What the handler asks the store: the page with the thread's visibility.
                 let p = store
-                    .thread_posts(thread_id, cursor, i64::from(limit))
-                    .await?;
+                    .thread_page(thread_id, cursor, i64::from(limit), body.bodies())
+                    .await?
+                    .page;
                 Ok((p.items.len(), p.next_cursor))
             }
             Source::Raw(pool) => {
@@ -551,22 +558,22 @@ async fn measure(
     let build_seconds = t0.elapsed().as_secs_f64();
     let max_depth = created.values().map(|&(_, d)| d).max().unwrap_or(0);
     let expected = expected_order(&created);
-    let (posts, pages_per_read) = read_all(api, thread_id, s.limit).await?;
+    let (posts, pages_per_read) = read_all(api, thread_id, s.limit, s.body).await?;
     verify(&posts, &created, &expected).context("the thread read is wrong; bench aborted")?;
     eprintln!(
         "  thread {thread_id}: {} posts, depth up to {max_depth}, {pages_per_read} pages per read, order verified",
         posts.len()
     );
 
-    let first_page_bytes = api.page_bytes(thread_id, s.limit).await?;
+    let first_page_bytes = api.page_bytes(thread_id, s.limit, s.body).await?;
     let page_hist: Arc<Mutex<Histogram<u64>>> = Arc::new(Mutex::new(stats::histogram()?));
     let n = created.len();
     let mut rows = Vec::new();
     let mut raw_pool = None;
     for &tier in &s.tiers {
         let source = match tier {
-            Tier::Api => Source::Api(api.clone()),
-            Tier::Store => Source::Store(store.clone()),
+            Tier::Api => Source::Api(api.clone(), s.body),
+            Tier::Store => Source::Store(store.clone(), s.body),
             Tier::Raw => {
                 let pool = RawPool::open(url, 16).await?;
                 raw_pool = Some(pool.clone());
@@ -632,7 +639,7 @@ async fn measure(
         pool.close().await;
     }
     // Still right after the load.
-    let (posts, _) = read_all(api, thread_id, s.limit).await?;
+    let (posts, _) = read_all(api, thread_id, s.limit, s.body).await?;
     verify(&posts, &created, &expected).context("the thread read is wrong after the load")?;
     Ok((
         posts.len(),

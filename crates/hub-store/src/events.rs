@@ -6,15 +6,21 @@
 //! so events are written unsequenced and a relay gives them their `seq` after they commit:
 //! one relay transaction at a time (an advisory lock held to its commit) numbers every
 //! committed unsequenced event after the current maximum. Batches therefore commit in `seq`
-//! order, and within a batch numbers follow insertion order.
+//! order, and within a batch numbers follow insertion order. A write that finds that lock free
+//! may take it instead and number its own event (the next after the maximum) as it commits:
+//! one transaction per write instead of two when writes are few; when they are many, the lock
+//! is busy and the relay numbers them in batches.
 
 use crate::{from_micros, now_micros, Backend, Result, Store, WriteTx};
 use serde::Serialize;
 use sqlx::Row;
 use std::time::Duration;
 
-/// The advisory lock key of the relay ("GCMHUB" in ASCII, as an integer).
-const RELAY_LOCK: i64 = 0x4743_4d48_5542;
+/// The advisory lock that every numbering of events holds until its transaction commits
+/// ("GCMHUB" in ASCII, as an integer): the relay's runs, and a write that numbers its own event
+/// because it found the lock free (`posts.rs`). Numberings therefore commit one at a time, in
+/// `seq` order, each reading the highest `seq` after taking the lock.
+pub(crate) const NUMBERING_LOCK: i64 = 0x4743_4d48_5542;
 /// Most events numbered in one relay transaction.
 const RELAY_BATCH: i64 = 5_000;
 /// How often the relay looks for events left unsequenced by an instance that died between
@@ -115,7 +121,7 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(RELAY_LOCK)
+            .bind(NUMBERING_LOCK)
             .execute(&mut *tx)
             .await?;
         let base: i64 =

@@ -19,7 +19,7 @@ mod users;
 pub use error::StoreError;
 pub use events::{EventFilter, EventRecord, NewEvent};
 pub use moderation::FlagOutcome;
-pub use posts::{NewPost, PostEdit};
+pub use posts::{Bodies, NewPost, OpeningPost, PostChecks, PostEdit, ThreadPage};
 pub use threads::{NewThread, ThreadQuery};
 pub use users::NewUser;
 
@@ -130,6 +130,56 @@ pub struct Store {
     /// Ticks whenever new events may be readable (a commit on SQLite, a relay batch on
     /// PostgreSQL): the live fan-out reads the log when it changes.
     log_tick: Arc<tokio::sync::watch::Sender<u64>>,
+    /// A native pool for the hottest read (a thread's page of posts): the `Any` driver
+    /// converts every row and its column list into its own representation, which showed in
+    /// the profile of large pages.
+    reads: NativePool,
+}
+
+/// A pool of the backend's own driver, opened lazily.
+#[derive(Clone)]
+pub(crate) enum NativePool {
+    /// SQLite.
+    Sqlite(sqlx::SqlitePool),
+    /// PostgreSQL.
+    Postgres(sqlx::PgPool),
+}
+
+impl NativePool {
+    fn open(backend: Backend, url: &str, opts: &StoreOptions) -> Result<Self> {
+        let bad = |e: sqlx::Error| StoreError::Config(format!("database URL: {e}"));
+        let max = (opts.max_connections / 4).max(2);
+        Ok(match backend {
+            Backend::Sqlite => {
+                let connect = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                    .map_err(bad)?
+                    .busy_timeout(Duration::from_secs(10))
+                    .pragma("mmap_size", "268435456");
+                NativePool::Sqlite(
+                    sqlx::sqlite::SqlitePoolOptions::new()
+                        .max_connections(max)
+                        .acquire_timeout(opts.acquire_timeout)
+                        .connect_lazy_with(connect),
+                )
+            }
+            Backend::Postgres => {
+                let connect = sqlx::postgres::PgConnectOptions::from_str(url).map_err(bad)?;
+                NativePool::Postgres(
+                    sqlx::postgres::PgPoolOptions::new()
+                        .max_connections(max)
+                        .acquire_timeout(opts.acquire_timeout)
+                        .connect_lazy_with(connect),
+                )
+            }
+        })
+    }
+
+    async fn close(&self) {
+        match self {
+            NativePool::Sqlite(p) => p.close().await,
+            NativePool::Postgres(p) => p.close().await,
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -164,7 +214,8 @@ impl Store {
                     if backend == Backend::Sqlite {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                             PRAGMA mmap_size = 268435456;",
                         )
                         .await?;
                     }
@@ -180,6 +231,7 @@ impl Store {
             relay: Arc::new(Notify::new()),
             relay_runs: Arc::new(events::RelayRuns::default()),
             log_tick: Arc::new(tokio::sync::watch::channel(0).0),
+            reads: NativePool::open(backend, &url, opts)?,
         };
         store.spawn_relay();
         Ok(store)
@@ -222,6 +274,7 @@ impl Store {
 
     /// Closes the pool, waiting for connections in use.
     pub async fn close(&self) {
+        self.reads.close().await;
         self.pool.close().await;
     }
 
@@ -240,19 +293,21 @@ impl Store {
             tx,
             _guard: guard,
             wrote_events: false,
+            numbering: false,
+            numbered_events: false,
         })
     }
 
-    /// Commits a write transaction. On PostgreSQL, when it wrote events, it then waits (a
-    /// bounded time) for the relay to number them, so an acknowledged write is in the log.
+    /// Commits a write transaction. On PostgreSQL, when it wrote events it did not number
+    /// itself, it then waits (a bounded time) for the relay to number them, so an acknowledged
+    /// write is in the log.
     pub(crate) async fn commit(&self, tx: WriteTx) -> Result<()> {
-        let wrote_events = tx.wrote_events;
+        let (unnumbered, numbered) = (tx.wrote_events, tx.numbered_events);
         tx.tx.commit().await?;
-        if wrote_events {
-            match self.backend {
-                Backend::Postgres => self.await_relay().await,
-                Backend::Sqlite => self.tick_log(),
-            }
+        if unnumbered && self.backend == Backend::Postgres {
+            self.await_relay().await;
+        } else if unnumbered || numbered {
+            self.tick_log();
         }
         Ok(())
     }
@@ -262,7 +317,14 @@ impl Store {
 pub(crate) struct WriteTx {
     pub(crate) tx: sqlx::Transaction<'static, sqlx::Any>,
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Events were appended that the relay numbers after the commit (PostgreSQL; on SQLite
+    /// every event is numbered as it is inserted).
     pub(crate) wrote_events: bool,
+    /// PostgreSQL: the transaction holds the event log's numbering lock until it ends, so it
+    /// may number its own events (see `events.rs`).
+    pub(crate) numbering: bool,
+    /// Events were appended already numbered.
+    pub(crate) numbered_events: bool,
 }
 
 /// Makes sure a SQLite URL creates its file (`mode=rwc`) and that the file's folder exists.

@@ -56,8 +56,229 @@ pub struct PostEdit {
     pub language: Option<(Option<String>, bool)>,
 }
 
+/// The hash duplicate detection finds a post's text by (the first 8 bytes of its SHA-256).
+pub(crate) fn body_hash(body: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(body.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    i64::from_be_bytes(b)
+}
+
 /// Width of one path segment: ids up to 10^12 - 1 keep their byte order.
 const PATH_SEGMENT: usize = 12;
+
+/// The columns of a new post, `$1`-`$16`, its search terms, `$17`, and the hash of its text,
+/// `$18` (see [`Store::insert_post`]); the event's type, audience and payload are `$19`-`$21`.
+macro_rules! insert_post_sql {
+    (sqlite, $event:expr) => {
+        concat!(
+            "INSERT INTO posts (id, thread_id, parent_id, region, author_id, depth, path, kind, body, \
+             body_html, language, language_detected, objectives, aspects, status, created_at, \
+             body_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+             $16, $18); \
+             INSERT INTO post_objectives (objective, post_id) SELECT value, $1 FROM json_each($13); \
+             INSERT INTO post_search (rowid, terms) VALUES ($1, $17); \
+             UPDATE threads SET post_count = post_count + 1, last_activity_at = $16 \
+             WHERE id = $2 AND $15 = 'published';",
+            $event
+        )
+    };
+    (postgres, $event:expr) => {
+        concat!(
+            "WITH p AS (INSERT INTO posts (id, thread_id, parent_id, region, author_id, depth, path, \
+             kind, body, body_html, language, language_detected, objectives, aspects, status, \
+             created_at, search_terms, body_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             $11, $12, $13, $14, $15, $16, string_to_array($17, ' '), $18) RETURNING id), \
+             o AS (INSERT INTO post_objectives (objective, post_id) \
+             SELECT CAST(x.o AS BIGINT), p.id FROM p, json_array_elements_text(CAST($13 AS json)) AS x(o)), \
+             t AS (UPDATE threads SET post_count = post_count + 1, last_activity_at = $16 \
+             WHERE id = $2 AND $15 = 'published')",
+            $event,
+            " SELECT id FROM p"
+        )
+    };
+}
+
+const SQLITE_INSERT_POST: &str = insert_post_sql!(sqlite, "");
+const SQLITE_INSERT_POST_EVENT: &str = insert_post_sql!(
+    sqlite,
+    " INSERT INTO events (type, region, thread_id, post_id, user_id, audience, payload, created_at) \
+     VALUES ($19, $4, $2, $1, $5, $20, $21, $16);"
+);
+const PG_INSERT_POST: &str = insert_post_sql!(postgres, "");
+const PG_INSERT_POST_EVENT: &str = insert_post_sql!(
+    postgres,
+    ", e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, payload, created_at) \
+     SELECT $19, $4, $2, p.id, $5, $20, $21, $16 FROM p)"
+);
+/// The same, numbering the event: only while holding the numbering lock, taken by an earlier
+/// statement (so this one's snapshot sees every number given before).
+const PG_INSERT_POST_NUMBERED_EVENT: &str = insert_post_sql!(
+    postgres,
+    ", e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, payload, created_at, seq) \
+     SELECT $19, $4, $2, p.id, $5, $20, $21, $16, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events) FROM p)"
+);
+
+/// Runs a thread page query (`$1` thread, `$2` after, `$3` limit + 1) on a native pool:
+/// the first row's `opening` column (`None` for no rows) and each post with its path.
+macro_rules! native_page {
+    ($sql:expr, $pool:expr, $thread:expr, $after:expr, $limit:expr) => {{
+        let rows = sqlx::query($sql)
+            .bind($thread)
+            .bind($after)
+            .bind($limit + 1)
+            .fetch_all($pool)
+            .await?;
+        let opening: Option<Option<String>> = match rows.first() {
+            Some(r) => Some(r.try_get("opening")?),
+            None => None,
+        };
+        let mut posts = Vec::with_capacity(rows.len());
+        for r in &rows {
+            posts.push((native_post!(r), r.try_get::<String, _>("path")?));
+        }
+        (opening, posts)
+    }};
+}
+
+/// A post from a native row of `POST_COLUMNS` and `AUTHOR_COLUMNS` (as `rows::post` does for
+/// the `Any` driver).
+macro_rules! native_post {
+    ($r:expr) => {{
+        let r = $r;
+        let text = |col: &str| -> std::result::Result<String, sqlx::Error> { r.try_get(col) };
+        let (kind, status, group) = (text("kind")?, text("status")?, text("u_stakeholder_group")?);
+        let (objectives, aspects) = (text("objectives")?, text("aspects")?);
+        Post {
+            id: r.try_get("id")?,
+            thread_id: r.try_get("thread_id")?,
+            region: r.try_get("region")?,
+            parent_id: r.try_get("parent_id")?,
+            depth: r.try_get("depth")?,
+            author: hub_domain::AuthorRef {
+                id: r.try_get("u_id")?,
+                display_name: r.try_get("u_display_name")?,
+                organisation: r.try_get("u_organisation")?,
+                stakeholder_group: hub_domain::StakeholderGroup::parse(&group)
+                    .ok_or_else(|| rows::decode_err("u_stakeholder_group", &group))?,
+                country: r.try_get("u_country")?,
+            },
+            kind: PostKind::parse(&kind).ok_or_else(|| rows::decode_err("kind", &kind))?,
+            body: Some(r.try_get("body")?),
+            body_html: Some(r.try_get("body_html")?),
+            language: r.try_get("language")?,
+            language_detected: r.try_get::<i64, _>("language_detected")? != 0,
+            objectives: serde_json::from_str(&objectives)
+                .map_err(|_| rows::decode_err("objectives", &objectives))?,
+            aspects: serde_json::from_str(&aspects)
+                .map_err(|_| rows::decode_err("aspects", &aspects))?,
+            status: PostStatus::parse(&status)
+                .ok_or_else(|| rows::decode_err("status", &status))?,
+            status_reason: r.try_get("status_reason")?,
+            endorsements: r.try_get("endorsements")?,
+            revision: r.try_get("revision")?,
+            created_at: crate::from_micros(r.try_get("created_at")?),
+            edited_at: r
+                .try_get::<Option<i64>, _>("edited_at")?
+                .map(crate::from_micros),
+        }
+    }};
+}
+
+/// Which texts of each post a thread read carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Bodies {
+    /// The Markdown and its HTML (the default).
+    #[default]
+    Both,
+    /// The Markdown only (`body_html` is null).
+    Markdown,
+    /// The HTML only (`body` is null).
+    Html,
+}
+
+/// A thread's opening post, as far as deciding who may see the thread.
+#[derive(Debug, Clone)]
+pub struct OpeningPost {
+    /// Its status: a pending one hides the thread from others than its author and the
+    /// region's moderators.
+    pub status: PostStatus,
+    /// Its author.
+    pub author_id: i64,
+    /// Its region.
+    pub region: String,
+}
+
+/// A page of a thread's posts.
+#[derive(Debug, Clone)]
+pub struct ThreadPage {
+    /// The posts.
+    pub page: Page<Post>,
+    /// The thread's opening post (none for a thread without one).
+    pub opening: Option<OpeningPost>,
+}
+
+/// The opening post's status, author and region as one text (`op` joined to `threads t`).
+const OPENING_POST: &str = "op.status || ':' || op.author_id || ':' || op.region";
+
+/// A page of a thread's posts (`$1` thread, `$2` after this path, `$3` at most) with the
+/// opening post's visibility data, read once per query (an uncorrelated subquery).
+fn thread_page_sql(body: &str, body_html: &str) -> String {
+    let columns = POST_COLUMNS
+        .replace("p.body_html", body_html)
+        .replace("p.body,", &format!("{body},"));
+    format!(
+        "SELECT {columns}, {AUTHOR_COLUMNS}, (SELECT {OPENING_POST} FROM threads t \
+         JOIN posts op ON op.id = t.opening_post_id WHERE t.id = $1) AS opening \
+         FROM posts p JOIN users u ON u.id = p.author_id \
+         WHERE p.thread_id = $1 AND p.path > $2 ORDER BY p.path LIMIT $3"
+    )
+}
+
+static THREAD_PAGE_BOTH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| thread_page_sql("p.body", "p.body_html"));
+static THREAD_PAGE_MARKDOWN: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| thread_page_sql("p.body", "'' AS body_html"));
+static THREAD_PAGE_HTML: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| thread_page_sql("'' AS body", "p.body_html"));
+
+/// Checks made in the write transaction of a new post, besides the thread's and the parent's.
+#[derive(Debug, Clone, Default)]
+pub struct PostChecks {
+    /// Refuse the post (a conflict) when its author posted the same text (trimmed) in the
+    /// same thread within this many microseconds: a double submission.
+    pub duplicate_window_micros: Option<i64>,
+}
+
+/// The thread, the parent (given, or the opening post), whether the post is a duplicate
+/// (`$3` = 1 to check; author `$4`, body `$5` and its hash `$8`, since `$6`) and the new post's
+/// id, in one query.
+macro_rules! post_checks_sql {
+    ($next_id:expr) => {
+        concat!(
+            "SELECT t.region, t.locked, t.opening_post_id, pp.thread_id AS parent_thread, \
+             pp.depth AS parent_depth, pp.path AS parent_path, \
+             CAST(CASE WHEN $3 = 1 AND EXISTS (SELECT 1 FROM posts d WHERE d.author_id = $4 \
+             AND d.body_hash = $8 AND d.created_at > $6 AND d.body = $5 AND d.region = t.region \
+             AND d.thread_id = t.id) \
+             THEN 1 ELSE 0 END AS BIGINT) AS duplicate, ",
+            $next_id,
+            " AS next_id FROM threads t LEFT JOIN posts pp ON pp.id = COALESCE($2, t.opening_post_id) \
+             WHERE t.id = $1"
+        )
+    };
+}
+
+const SQLITE_POST_CHECKS: &str =
+    post_checks_sql!("$7 AS numbering, (SELECT COALESCE(MAX(id), 0) + 1 FROM posts)");
+/// On PostgreSQL the write also tries the event log's numbering lock (`$7`): when it is free,
+/// the write holds it to its commit and numbers its own event (no relay run to wait for);
+/// when it is taken, other writes are numbering or the relay is, and the event is left to the
+/// relay, whose runs number many at a time.
+const PG_POST_CHECKS: &str = post_checks_sql!(
+    "pg_try_advisory_xact_lock($7) AS numbering, nextval(pg_get_serial_sequence('posts', 'id'))"
+);
 
 /// Where a new post goes: the thread and, for a reply, its parent.
 pub(crate) struct Placement {
@@ -170,60 +391,37 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts a post, its objectives and its search terms, and bumps its thread.
+    /// The id the next post gets, taken before its insert so that its `path` (which ends with
+    /// the id) is written with the row instead of by an update afterwards. On SQLite the write
+    /// lock is held, so the next rowid is one more than the largest; on PostgreSQL it is the
+    /// serial's next value.
+    pub(crate) async fn next_post_id(&self, tx: &mut WriteTx) -> Result<i64> {
+        let sql = match self.backend {
+            Backend::Sqlite => "SELECT COALESCE(MAX(id), 0) + 1 FROM posts",
+            Backend::Postgres => "SELECT nextval(pg_get_serial_sequence('posts', 'id'))",
+        };
+        Ok(sqlx::query_scalar(sql).fetch_one(&mut *tx.tx).await?)
+    }
+
+    /// Inserts a post with id `id` (from [`Store::next_post_id`]), its objectives and search
+    /// terms, bumps its thread, and, with `event`, appends its `post.created` event: one
+    /// statement on PostgreSQL (data-modifying CTEs), one batch of statements in one call on
+    /// SQLite (each call is a hop to the connection's worker thread).
     pub(crate) async fn insert_post(
         &self,
         tx: &mut WriteTx,
+        id: i64,
         at: &Placement,
         p: &NewPost,
         now: i64,
+        event: bool,
     ) -> Result<Post> {
         let (depth, parent_path) = match &at.parent {
             Some((_, d, path)) => (d + 1, path.as_str()),
             None => (0, ""),
         };
-        let sql = match self.backend {
-            Backend::Sqlite => "INSERT INTO posts (thread_id, parent_id, region, author_id, depth, path, kind, body, \
-                body_html, language, language_detected, objectives, aspects, status, created_at) \
-                VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-            Backend::Postgres => "INSERT INTO posts (thread_id, parent_id, region, author_id, depth, path, kind, body, \
-                body_html, language, language_detected, objectives, aspects, status, created_at, search_terms) \
-                VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8, $9, $10, $11, $12, $13, $14, string_to_array($15, ' ')) RETURNING id",
-        };
-        let id: i64 = sqlx::query_scalar(sql)
-            .bind(at.thread_id)
-            .bind(at.parent.as_ref().map(|p| p.0))
-            .bind(&at.region)
-            .bind(p.author.id)
-            .bind(depth)
-            .bind(p.kind.as_str())
-            .bind(&p.body)
-            .bind(&p.body_html)
-            .bind(&p.language)
-            .bind(i64::from(p.language_detected))
-            .bind(rows::ids_json(&p.objectives))
-            .bind(rows::aspects_json(&p.aspects))
-            .bind(p.status.as_str())
-            .bind(now)
-            .bind(&p.search_terms)
-            .fetch_one(&mut *tx.tx)
-            .await?;
         let path = format!("{parent_path}{id:0width$}/", width = PATH_SEGMENT);
-        sqlx::query("UPDATE posts SET path = $1 WHERE id = $2")
-            .bind(&path)
-            .bind(id)
-            .execute(&mut *tx.tx)
-            .await?;
-        self.index_post(tx, id, &p.objectives, Some(&p.search_terms), true)
-            .await?;
-        if p.status == PostStatus::Published {
-            sqlx::query("UPDATE threads SET post_count = post_count + 1, last_activity_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(at.thread_id)
-                .execute(&mut *tx.tx)
-                .await?;
-        }
-        Ok(Post {
+        let post = Post {
             id,
             thread_id: at.thread_id,
             region: at.region.clone(),
@@ -243,26 +441,61 @@ impl Store {
             revision: 1,
             created_at: crate::from_micros(now),
             edited_at: None,
-        })
+        };
+        let sql = match (self.backend, event, tx.numbering) {
+            (Backend::Sqlite, false, _) => SQLITE_INSERT_POST,
+            (Backend::Sqlite, true, _) => SQLITE_INSERT_POST_EVENT,
+            (Backend::Postgres, false, _) => PG_INSERT_POST,
+            (Backend::Postgres, true, false) => PG_INSERT_POST_EVENT,
+            (Backend::Postgres, true, true) => PG_INSERT_POST_NUMBERED_EVENT,
+        };
+        let mut q = sqlx::query(sql)
+            .bind(id)
+            .bind(at.thread_id)
+            .bind(post.parent_id)
+            .bind(&at.region)
+            .bind(p.author.id)
+            .bind(depth)
+            .bind(&path)
+            .bind(p.kind.as_str())
+            .bind(&p.body)
+            .bind(&p.body_html)
+            .bind(&p.language)
+            .bind(i64::from(p.language_detected))
+            .bind(rows::ids_json(&p.objectives))
+            .bind(rows::aspects_json(&p.aspects))
+            .bind(p.status.as_str())
+            .bind(now)
+            .bind(&p.search_terms)
+            .bind(body_hash(&p.body));
+        if event {
+            let e = post_event("post.created", &post);
+            q = q.bind(e.kind).bind(e.audience).bind(e.payload);
+        }
+        q.execute(&mut *tx.tx).await?;
+        if event {
+            if tx.numbering {
+                tx.numbered_events = true;
+            } else {
+                tx.wrote_events = true;
+            }
+        }
+        Ok(post)
     }
 
-    /// (Re)writes a post's objective rows and its search terms. `terms` of `None` leaves the
-    /// search index as it is; `fresh` says the post was just inserted (nothing to replace, and
-    /// on PostgreSQL the insert already stored the terms).
+    /// Rewrites a post's objective rows and its search terms (after an edit or a removal).
+    /// `terms` of `None` leaves the search index as it is.
     async fn index_post(
         &self,
         tx: &mut WriteTx,
         id: i64,
         objectives: &[i64],
         terms: Option<&str>,
-        fresh: bool,
     ) -> Result<()> {
-        if !fresh {
-            sqlx::query("DELETE FROM post_objectives WHERE post_id = $1")
-                .bind(id)
-                .execute(&mut *tx.tx)
-                .await?;
-        }
+        sqlx::query("DELETE FROM post_objectives WHERE post_id = $1")
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?;
         if !objectives.is_empty() {
             // One statement for all of them: (objective, post) pairs.
             let values: Vec<String> = objectives.iter().map(|o| format!("({o}, $1)")).collect();
@@ -277,19 +510,16 @@ impl Store {
         if let Some(terms) = terms {
             match self.backend {
                 Backend::Sqlite => {
-                    if !fresh {
-                        sqlx::query("DELETE FROM post_search WHERE rowid = $1")
-                            .bind(id)
-                            .execute(&mut *tx.tx)
-                            .await?;
-                    }
+                    sqlx::query("DELETE FROM post_search WHERE rowid = $1")
+                        .bind(id)
+                        .execute(&mut *tx.tx)
+                        .await?;
                     sqlx::query("INSERT INTO post_search (rowid, terms) VALUES ($1, $2)")
                         .bind(id)
                         .bind(terms)
                         .execute(&mut *tx.tx)
                         .await?;
                 }
-                Backend::Postgres if fresh => {}
                 Backend::Postgres => {
                     sqlx::query(
                         "UPDATE posts SET search_terms = string_to_array($1, ' ') WHERE id = $2",
@@ -311,60 +541,84 @@ impl Store {
         p: &NewPost,
         idem: Option<&IdempotencyKey>,
     ) -> Result<Created<Post>> {
+        self.create_post_checked(thread_id, p, idem, &PostChecks::default())
+            .await
+    }
+
+    /// Adds a reply (or top-level post) to a thread, with `checks` made in its write
+    /// transaction. The thread, the parent, the duplicate check and the new post's id are one
+    /// query; the post, its objectives, search terms, thread counters and event one more.
+    pub async fn create_post_checked(
+        &self,
+        thread_id: i64,
+        p: &NewPost,
+        idem: Option<&IdempotencyKey>,
+        checks: &PostChecks,
+    ) -> Result<Created<Post>> {
         let mut tx = self.begin_write().await?;
         if let Some(key) = idem {
             if let Some(id) = self.claim_idempotency_key(&mut tx, key, "post").await? {
                 return Ok(Created::Replayed(id));
             }
         }
-        let thread =
-            sqlx::query("SELECT region, locked, opening_post_id FROM threads WHERE id = $1")
-                .bind(thread_id)
-                .fetch_optional(&mut *tx.tx)
-                .await?
-                .ok_or(StoreError::NotFound("thread"))?;
-        if thread.try_get::<i64, _>("locked")? != 0 {
+        let now = now_micros();
+        let sql = match self.backend {
+            Backend::Sqlite => SQLITE_POST_CHECKS,
+            Backend::Postgres => PG_POST_CHECKS,
+        };
+        let row = sqlx::query(sql)
+            .bind(thread_id)
+            .bind(p.parent_id)
+            .bind(i64::from(checks.duplicate_window_micros.is_some()))
+            .bind(p.author.id)
+            .bind(p.body.trim())
+            .bind(now - checks.duplicate_window_micros.unwrap_or(0))
+            .bind(crate::events::NUMBERING_LOCK)
+            .bind(body_hash(p.body.trim()))
+            .fetch_optional(&mut *tx.tx)
+            .await?
+            .ok_or(StoreError::NotFound("thread"))?;
+        tx.numbering = self.backend == Backend::Postgres && row.try_get::<bool, _>("numbering")?;
+        if row.try_get::<i64, _>("duplicate")? != 0 {
+            return Err(StoreError::Conflict(
+                "you posted the same text a moment ago".into(),
+            ));
+        }
+        if row.try_get::<i64, _>("locked")? != 0 {
             return Err(StoreError::Conflict("the thread is locked".into()));
         }
         // A reply to the thread itself answers its opening post: every thread is one tree.
         let parent_id = p
             .parent_id
-            .or(thread.try_get::<Option<i64>, _>("opening_post_id")?);
+            .or(row.try_get::<Option<i64>, _>("opening_post_id")?);
         let parent = match parent_id {
             None => None,
-            Some(pid) => {
-                let row = sqlx::query("SELECT thread_id, depth, path FROM posts WHERE id = $1")
-                    .bind(pid)
-                    .fetch_optional(&mut *tx.tx)
-                    .await?;
-                match row {
-                    Some(r) if r.try_get::<i64, _>("thread_id")? == thread_id => {
-                        let depth: i64 = r.try_get("depth")?;
-                        if depth + 1 > DEPTH_MAX {
-                            return Err(StoreError::Invalid {
-                                field: "parent_id",
-                                message: format!("replies nest at most {DEPTH_MAX} deep"),
-                            });
-                        }
-                        Some((pid, depth, r.try_get::<String, _>("path")?))
-                    }
-                    _ => {
+            Some(pid) => match row.try_get::<Option<i64>, _>("parent_thread")? {
+                Some(t) if t == thread_id => {
+                    let depth: i64 = row.try_get("parent_depth")?;
+                    if depth + 1 > DEPTH_MAX {
                         return Err(StoreError::Invalid {
                             field: "parent_id",
-                            message: format!("post {pid} is not in thread {thread_id}"),
-                        })
+                            message: format!("replies nest at most {DEPTH_MAX} deep"),
+                        });
                     }
+                    Some((pid, depth, row.try_get::<String, _>("parent_path")?))
                 }
-            }
+                _ => {
+                    return Err(StoreError::Invalid {
+                        field: "parent_id",
+                        message: format!("post {pid} is not in thread {thread_id}"),
+                    })
+                }
+            },
         };
         let at = Placement {
             thread_id,
-            region: thread.try_get("region")?,
+            region: row.try_get("region")?,
             parent,
         };
-        let post = self.insert_post(&mut tx, &at, p, now_micros()).await?;
-        self.append_event(&mut tx, &post_event("post.created", &post))
-            .await?;
+        let id: i64 = row.try_get("next_id")?;
+        let post = self.insert_post(&mut tx, id, &at, p, now, true).await?;
         if post.status == PostStatus::Pending {
             self.enqueue(&mut tx, &post).await?;
         }
@@ -394,29 +648,84 @@ impl Store {
         cursor: Option<&str>,
         limit: i64,
     ) -> Result<Page<Post>> {
+        Ok(self
+            .thread_page(thread_id, cursor, limit, Bodies::Both)
+            .await?
+            .page)
+    }
+
+    /// A thread's posts in tree order, `limit` at a time from `cursor`, with the texts asked
+    /// for and what decides whether a viewer may see the thread at all (its opening post's
+    /// status, author and region), in one query. `NotFound` when there is no such thread.
+    pub async fn thread_page(
+        &self,
+        thread_id: i64,
+        cursor: Option<&str>,
+        limit: i64,
+        bodies: Bodies,
+    ) -> Result<ThreadPage> {
         let after = match cursor {
             Some(c) => rows::decode_cursor(c, 1)?.remove(0),
             None => String::new(),
         };
-        let rows = sqlx::query(&format!(
-            "SELECT {POST_COLUMNS}, {AUTHOR_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
-             WHERE p.thread_id = $1 AND p.path > $2 ORDER BY p.path LIMIT $3"
-        ))
-        .bind(thread_id)
-        .bind(&after)
-        .bind(limit + 1)
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = match bodies {
+            Bodies::Both => &*THREAD_PAGE_BOTH,
+            Bodies::Markdown => &*THREAD_PAGE_MARKDOWN,
+            Bodies::Html => &*THREAD_PAGE_HTML,
+        };
+        // Through the backend's own driver: (the opening post, the posts with their paths).
+        let (first_opening, rows) = match &self.reads {
+            crate::NativePool::Sqlite(pool) => {
+                native_page!(sql, pool, thread_id, &after, limit)
+            }
+            crate::NativePool::Postgres(pool) => {
+                native_page!(sql, pool, thread_id, &after, limit)
+            }
+        };
+        let opening = match first_opening {
+            Some(o) => o,
+            // An empty page: the thread may not exist.
+            None => sqlx::query(&format!(
+                "SELECT {OPENING_POST} AS opening FROM threads t \
+                 LEFT JOIN posts op ON op.id = t.opening_post_id WHERE t.id = $1"
+            ))
+            .bind(thread_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("thread"))?
+            .try_get::<Option<String>, _>("opening")?,
+        };
+        let opening = match opening {
+            None => None,
+            Some(o) => {
+                let mut parts = o.splitn(3, ':');
+                let (status, author, region) = (parts.next(), parts.next(), parts.next());
+                let bad = || rows::decode_err("opening post", &o);
+                Some(OpeningPost {
+                    status: status.and_then(PostStatus::parse).ok_or_else(bad)?,
+                    author_id: author.and_then(|a| a.parse().ok()).ok_or_else(bad)?,
+                    region: region.ok_or_else(bad)?.to_string(),
+                })
+            }
+        };
         let more = rows.len() as i64 > limit;
         let mut items = Vec::with_capacity(rows.len());
         let mut last_path = String::new();
-        for r in rows.iter().take(usize::try_from(limit).unwrap_or(0)) {
-            last_path = r.try_get("path")?;
-            items.push(rows::post(r)?);
+        for (mut post, path) in rows.into_iter().take(usize::try_from(limit).unwrap_or(0)) {
+            last_path = path;
+            match bodies {
+                Bodies::Both => {}
+                Bodies::Markdown => post.body_html = None,
+                Bodies::Html => post.body = None,
+            }
+            items.push(post);
         }
-        Ok(Page {
-            items,
-            next_cursor: more.then(|| rows::encode_cursor(&[last_path])),
+        Ok(ThreadPage {
+            page: Page {
+                items,
+                next_cursor: more.then(|| rows::encode_cursor(&[last_path])),
+            },
+            opening,
         })
     }
 
@@ -482,7 +791,8 @@ impl Store {
         post.edited_at = Some(crate::from_micros(now));
         sqlx::query(
             "UPDATE posts SET body = $1, body_html = $2, kind = $3, objectives = $4, aspects = $5, \
-             language = $6, language_detected = $7, revision = $8, edited_at = $9, editor_id = $10 WHERE id = $11",
+             language = $6, language_detected = $7, revision = $8, edited_at = $9, editor_id = $10, \
+             body_hash = $12 WHERE id = $11",
         )
         .bind(post.body.clone().unwrap_or_default())
         .bind(post.body_html.clone().unwrap_or_default())
@@ -495,9 +805,10 @@ impl Store {
         .bind(now)
         .bind(e.editor_id)
         .bind(id)
+        .bind(body_hash(post.body.as_deref().unwrap_or_default()))
         .execute(&mut *tx.tx)
         .await?;
-        self.index_post(&mut tx, id, &post.objectives, terms, false)
+        self.index_post(&mut tx, id, &post.objectives, terms)
             .await?;
         self.append_event(&mut tx, &post_event("post.updated", &post))
             .await?;
@@ -588,7 +899,7 @@ impl Store {
 
     /// Takes a removed post out of the search index.
     pub(crate) async fn reindex_removed(&self, tx: &mut WriteTx, post: &Post) -> Result<()> {
-        self.index_post(tx, post.id, &post.objectives, Some(""), false)
+        self.index_post(tx, post.id, &post.objectives, Some(""))
             .await
     }
 

@@ -87,7 +87,10 @@ impl Store {
             region: t.region.clone(),
             parent: None,
         };
-        let post = self.insert_post(&mut tx, &at, &opening, now).await?;
+        let id = self.next_post_id(&mut tx).await?;
+        let post = self
+            .insert_post(&mut tx, id, &at, &opening, now, false)
+            .await?;
         sqlx::query("UPDATE threads SET opening_post_id = $1 WHERE id = $2")
             .bind(post.id)
             .bind(thread_id)

@@ -1,7 +1,7 @@
 //! Accounts, roles and sessions.
 
-use crate::{from_micros, now_micros, Result, Store, StoreError};
-use hub_domain::{Role, RoleKind, StakeholderGroup, User};
+use crate::{from_micros, now_micros, Backend, Result, Store, StoreError};
+use hub_domain::{Role, RoleKind, StakeholderGroup, Suspension, User};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -45,6 +45,30 @@ fn user_row(row: &AnyRow, roles: Vec<Role>) -> std::result::Result<User, sqlx::E
         created_at: from_micros(row.try_get("created_at")?),
     })
 }
+
+/// A live session's user with their roles (`role:region`, comma-separated) and active
+/// suspension; `$1` the token's hash, `$2` now.
+fn session_sql(aggregate: &str) -> String {
+    let columns = USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let suspension = "FROM suspensions x WHERE x.user_id = u.id AND x.lifted_at IS NULL \
+                      AND x.until > $2 ORDER BY x.until DESC LIMIT 1";
+    format!(
+        "SELECT {columns}, (SELECT {aggregate} FROM user_roles r WHERE r.user_id = u.id) AS roles, \
+         (SELECT x.until {suspension}) AS suspended_until, \
+         (SELECT x.reason {suspension}) AS suspension_reason \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2"
+    )
+}
+
+static SESSION_SQLITE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| session_sql("group_concat(r.role || ':' || r.region, ',')"));
+static SESSION_POSTGRES: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| session_sql("string_agg(r.role || ':' || r.region, ',')"));
 
 impl Store {
     /// Creates an account with the stakeholder role. A taken e-mail is a conflict.
@@ -203,26 +227,59 @@ impl Store {
 
     /// The user of a live session, or `None` for an unknown, revoked or expired token.
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<User>> {
-        let columns = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let row = sqlx::query(&format!(
-            "SELECT {columns} FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2"
-        ))
-        .bind(token_hash)
-        .bind(now_micros())
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(row) => {
-                let roles = self.roles(row.try_get("id")?).await?;
-                Ok(Some(user_row(&row, roles)?))
-            }
-            None => Ok(None),
-        }
+        Ok(self.session(token_hash).await?.map(|(user, _)| user))
+    }
+
+    /// The user of a live session with their roles and active suspension, if any, in one
+    /// query (every signed-in request makes it); `None` for an unknown, revoked or expired
+    /// token.
+    pub async fn session(&self, token_hash: &str) -> Result<Option<(User, Option<Suspension>)>> {
+        let sql = match self.backend {
+            Backend::Sqlite => &*SESSION_SQLITE,
+            Backend::Postgres => &*SESSION_POSTGRES,
+        };
+        let row = sqlx::query(sql)
+            .bind(token_hash)
+            .bind(now_micros())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut pairs: Vec<(String, String)> = row
+            .try_get::<Option<String>, _>("roles")?
+            .unwrap_or_default()
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (role, region) = p.split_once(':').unwrap_or((p, ""));
+                (role.to_string(), region.to_string())
+            })
+            .collect();
+        // As `roles` lists them: by role, then region.
+        pairs.sort();
+        let roles = pairs
+            .into_iter()
+            .map(|(role, region)| {
+                Ok(Role {
+                    role: RoleKind::parse(&role)
+                        .ok_or_else(|| crate::rows::decode_err("role", &role))?,
+                    region: (!region.is_empty()).then_some(region),
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let user = user_row(&row, roles)?;
+        let suspension = match row.try_get::<Option<i64>, _>("suspended_until")? {
+            Some(until) => Some(Suspension {
+                user_id: user.id,
+                until: from_micros(until),
+                reason: row
+                    .try_get::<Option<String>, _>("suspension_reason")?
+                    .unwrap_or_default(),
+            }),
+            None => None,
+        };
+        Ok(Some((user, suspension)))
     }
 
     /// Ends a session; true when it existed.

@@ -1,17 +1,21 @@
 //! Threads and the posts under them.
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, Auth, ClientIp, Id, IdempotencyKeyHeader, MaybeAuth};
+use crate::extract::{
+    ApiJson, ApiQuery, Auth, AuthSuspension, ClientIp, Id, IdempotencyKeyHeader, MaybeAuth,
+};
+use crate::ratelimit::Limit;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::Utc;
 use hub_domain::validate::{self, Checker};
 use hub_domain::{
-    lang, markup, search, Aspect, Post, PostKind, PostStatus, Thread, ThreadSort, User,
+    lang, markup, search, Aspect, Post, PostKind, PostStatus, Suspension, Thread, ThreadSort, User,
 };
-use hub_store::{Created, IdempotencyKey, NewPost, NewThread, ThreadQuery};
+use hub_store::{Bodies, Created, IdempotencyKey, NewPost, NewThread, PostChecks, ThreadQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -344,38 +348,102 @@ pub(crate) async fn visible_thread(
 pub struct PostPaging {
     /// Cursor from the previous page.
     pub cursor: Option<String>,
-    /// Page size (1-200, default 50).
+    /// Page size (1-500, default 50): a thread of up to 500 posts reads in one request.
     pub limit: Option<i64>,
+    /// Which texts each post carries: `both` (default) the Markdown `body` and its
+    /// `body_html`; `html` or `markdown` only that one (the other is null), for clients that
+    /// render one of them.
+    pub body: Option<BodyChoice>,
 }
+
+/// Which texts of each post a thread read carries.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyChoice {
+    /// `body` and `body_html`.
+    Both,
+    /// `body_html` only.
+    Html,
+    /// `body` only.
+    Markdown,
+}
+
+/// Most posts in one page of a thread.
+const THREAD_PAGE_MAX: i64 = 500;
 
 /// The posts of a thread in tree order (depth-first, siblings oldest first), each with its
 /// `depth` and `parent_id`. Hidden and removed posts are tombstones for others; pending posts
 /// are shown to their author and the region's moderators only.
 #[utoipa::path(get, path = "/threads/{id}/posts", tag = "threads",
     params(("id" = i64, Path, description = "Thread id"), PostPaging),
-    responses((status = 200, body = Page<Post>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<Post>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn list_posts(
     State(state): State<AppState>,
     Id(id): Id,
     viewer: MaybeAuth,
     ApiQuery(p): ApiQuery<PostPaging>,
-) -> ApiResult<Json<Page<Post>>> {
-    let limit = page_limit(p.limit)?;
-    // 404 for a thread that does not exist (for this viewer), rather than an empty page.
-    visible_thread(&state, id, &viewer).await?;
-    let page = state
+) -> ApiResult<Response> {
+    let limit = match p.limit {
+        None => 50,
+        Some(n) if (1..=THREAD_PAGE_MAX).contains(&n) => n,
+        Some(_) => return Err(ApiError::invalid("limit", "must be 1 to 500")),
+    };
+    let bodies = match p.body.unwrap_or(BodyChoice::Both) {
+        BodyChoice::Both => Bodies::Both,
+        BodyChoice::Html => Bodies::Html,
+        BodyChoice::Markdown => Bodies::Markdown,
+    };
+    // The page and whether the viewer may see the thread, in one query.
+    let tp = state
         .store
-        .thread_posts(id, p.cursor.as_deref(), limit)
+        .thread_page(id, p.cursor.as_deref(), limit, bodies)
         .await?;
     let viewer = viewer.viewer();
-    Ok(Json(Page {
-        items: page
+    // A thread whose opening post awaits pre-moderation does not exist for others than its
+    // author and the region's moderators (as `visible_thread`).
+    if let Some(op) = &tp.opening {
+        if op.status == PostStatus::Pending
+            && viewer.user_id != Some(op.author_id)
+            && !viewer.moderates(&op.region)
+        {
+            return Err(ApiError::not_found("thread"));
+        }
+    }
+    let page = Page {
+        items: tp
+            .page
             .items
             .into_iter()
             .filter_map(|post| post.redacted_for(&viewer))
-            .collect(),
-        next_cursor: page.next_cursor,
-    }))
+            .collect::<Vec<_>>(),
+        next_cursor: tp.page.next_cursor,
+    };
+    // The texts, a little for escapes, and the other fields.
+    let size = page
+        .items
+        .iter()
+        .map(|p| {
+            let text = p.body.as_ref().map_or(0, String::len)
+                + p.body_html.as_ref().map_or(0, String::len);
+            text + text / 16 + 512
+        })
+        .sum::<usize>();
+    json_response(&page, size)
+}
+
+/// A JSON answer serialised into a buffer of about its size (a page of posts can be a
+/// megabyte: no regrowing on the way).
+fn json_response<T: Serialize>(value: &T, size: usize) -> ApiResult<Response> {
+    let mut buf = Vec::with_capacity(size.max(128));
+    serde_json::to_writer(&mut buf, value).map_err(ApiError::internal)?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        buf,
+    )
+        .into_response())
 }
 
 /// A reply.
@@ -403,12 +471,13 @@ pub struct CreatePostRequest {
     params(("id" = i64, Path, description = "Thread id"),
            ("Idempotency-Key" = Option<String>, Header, description = "Retry key: the same key within 24 h returns the first result")),
     request_body = CreatePostRequest,
-    responses((status = 201, body = Post), (status = 401, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Post), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+              (status = 429, body = Problem)))]
 async fn create_post(
     State(state): State<AppState>,
     Id(thread_id): Id,
-    Auth(user): Auth,
+    AuthSuspension { user, suspension }: AuthSuspension,
     ClientIp(ip): ClientIp,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     body: ApiJson<CreatePostRequest>,
@@ -424,27 +493,84 @@ async fn create_post(
     let (Some(objectives), Some(d)) = (objectives, draft) else {
         return Err(ApiError::internal("validation passed without values"));
     };
-    let region = state.store.thread(thread_id).await?.region;
-    let status = screen(
-        &state,
-        &user,
-        &ip,
-        key.as_deref(),
-        (&region, Some(thread_id)),
-        &d.body,
-    )
-    .await?;
+    // The replay of a key already used skips the checks meant for new writes.
+    let replay = match key.as_deref() {
+        Some(k) => state.store.idempotency_seen(user.id, k).await?,
+        None => false,
+    };
+    if !replay {
+        screen_reply(&state, &user, suspension.as_ref(), &ip).await?;
+    }
+    // Pre-moderation depends on the thread's region: read it only where some region
+    // pre-moderates.
+    let status = if state.config.premoderation.is_empty() {
+        PostStatus::Published
+    } else {
+        let region = state.store.thread(thread_id).await?.region;
+        super::moderation::initial_status(&state, &region, &user, &d.body).await?
+    };
+    // Double submissions (without a key to dedupe them) are refused in the write's
+    // transaction, with the thread and parent checks.
+    let checks = PostChecks {
+        duplicate_window_micros: key
+            .is_none()
+            .then(|| state.config.limits.duplicate_window_secs * 1_000_000),
+    };
     let new = d.into_post(&user, r.parent_id, r.kind, objectives, &r.aspects, status);
     match state
         .store
-        .create_post(
+        .create_post_checked(
             thread_id,
             &new,
             idem(&user, key, &body.fingerprint).as_ref(),
+            &checks,
         )
         .await?
     {
         Created::New(post) => Ok(created(post, false)),
         Created::Replayed(id) => Ok(created(state.store.post(id).await?, true)),
     }
+}
+
+/// The checks of a new reply before its write (as `moderation::may_post`, with the suspension
+/// read with the session and the duplicate check left to the write's transaction): a suspended
+/// account is refused, then the per-user and per-address rate limits are counted.
+async fn screen_reply(
+    state: &AppState,
+    user: &User,
+    suspension: Option<&Suspension>,
+    ip: &str,
+) -> ApiResult<()> {
+    if let Some(s) = suspension {
+        return Err(ApiError::forbidden(format!(
+            "your account is suspended until {} ({})",
+            s.until.to_rfc3339(),
+            s.reason
+        )));
+    }
+    let l = &state.config.limits;
+    let new_account = Utc::now() - user.created_at < chrono::Duration::hours(l.new_account_hours);
+    let per_user = if new_account {
+        l.posts_per_new_user_per_minute
+    } else {
+        l.posts_per_user_per_minute
+    };
+    state
+        .limiter
+        .check(
+            "post_user",
+            &user.id.to_string(),
+            Limit::per_minute(per_user),
+            "posts",
+        )
+        .await?;
+    state
+        .limiter
+        .check(
+            "post_ip",
+            ip,
+            Limit::per_minute(l.posts_per_ip_per_minute),
+            "posts from this address",
+        )
+        .await
 }
