@@ -37,7 +37,7 @@ use hub_domain::Viewer;
 use hub_store::{EventFilter, EventRecord, Store};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 
@@ -64,6 +64,26 @@ impl Default for LiveConfig {
             redis_url: None,
         }
     }
+}
+
+/// The process's fan-out runtime (see [`Live::spawn`]), built on first use and kept for the
+/// life of the process (shared by every hub a test process starts). `None` if it cannot be
+/// built (the fan-out then runs on the caller's runtime).
+fn fanout_runtime() -> Option<&'static tokio::runtime::Handle> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .thread_name("hub-live")
+                .enable_all()
+                .build()
+                .map_err(|e| tracing::warn!(error = %e, "no runtime for the fan-out; sharing"))
+                .ok()
+        })
+        .as_ref()
+        .map(tokio::runtime::Runtime::handle)
 }
 
 /// The largest ring a channel gets, whatever the configuration says.
@@ -162,10 +182,33 @@ impl Live {
             None => None,
         };
         let tailer = live.clone();
-        tokio::spawn(async move { tailer.run_tailer().await });
+        live.spawn(async move { tailer.run_tailer().await });
         let watcher = live.clone();
-        tokio::spawn(async move { watcher.watch_local_commits(publisher).await });
+        live.spawn(async move { watcher.watch_local_commits(publisher).await });
         Ok(live)
+    }
+
+    /// Runs a task of the fan-out (a connection's, the tailer) on the fan-out's own runtime,
+    /// or on the current one if that runtime could not be built.
+    ///
+    /// Why a runtime of its own: every event wakes every subscriber's task, and on a shared
+    /// runtime a request's every await (a write transaction has several, some under SQLite's
+    /// writer lock) would queue behind thousands of them, so posting slows to a crawl as the
+    /// fan-out grows. On two runtimes the OS shares the cores between their threads instead,
+    /// and a request waits for a thread, not for the whole fan-out. I/O objects work across
+    /// runtimes (their readiness comes from the runtime that created them).
+    pub fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        match fanout_runtime() {
+            Some(rt) => {
+                rt.spawn(task);
+            }
+            None => {
+                tokio::spawn(task);
+            }
+        }
     }
 
     /// The highest seq delivered so far.

@@ -170,8 +170,12 @@ async fn websocket(
         .read_buffer_size(4096)
         .on_upgrade(move |socket| async move {
             let viewer = viewer_of(user.as_ref());
-            run_socket(socket, state, viewer).await;
-            drop(slot);
+            // On the fan-out's runtime, apart from the one serving requests (see `Live::spawn`).
+            let live = state.live.clone();
+            live.spawn(async move {
+                run_socket(socket, state, viewer).await;
+                drop(slot);
+            });
         }))
 }
 
