@@ -86,6 +86,10 @@ fn fanout_runtime() -> Option<&'static tokio::runtime::Handle> {
         .map(tokio::runtime::Runtime::handle)
 }
 
+/// The shortest time between two reads of the log by the tailer (see `run_tailer`): at most
+/// this much latency added, only while events come faster than this.
+const COALESCE: Duration = Duration::from_millis(10);
+
 /// The largest ring a channel gets, whatever the configuration says.
 const MAX_QUEUE_CAPACITY: usize = 1 << 16;
 
@@ -275,6 +279,7 @@ impl Live {
     }
 
     async fn run_tailer(self) {
+        let mut last_read: Option<tokio::time::Instant> = None;
         loop {
             let interval = if self.redis_healthy() == Some(false) {
                 self.inner.config.degraded_poll_interval
@@ -282,13 +287,23 @@ impl Live {
                 self.inner.config.poll_interval
             };
             let _ = tokio::time::timeout(interval, self.inner.poke.notified()).await;
+            // While the log grows fast, read it at most once per COALESCE: the events of that
+            // time go out together, and each subscriber is woken, and writes to its socket,
+            // once for all of them rather than once per event. An event arriving after a
+            // quiet spell goes out at once.
+            if let Some(at) = last_read.filter(|at| at.elapsed() < COALESCE) {
+                tokio::time::sleep_until(at + COALESCE).await;
+            }
             loop {
                 if self.fast_forward_if_unwatched().await {
                     break;
                 }
                 let after = self.head();
                 match self.inner.store.events_after(after, 1000).await {
-                    Ok(batch) if batch.is_empty() => break,
+                    Ok(batch) if batch.is_empty() => {
+                        last_read = Some(tokio::time::Instant::now());
+                        break;
+                    }
                     Ok(batch) => self.distribute(&batch),
                     Err(e) => {
                         if self.inner.store.pool().is_closed() {
