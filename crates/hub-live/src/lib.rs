@@ -354,7 +354,7 @@ impl Live {
             }
             self.inner.delivered.store(event.seq, Ordering::SeqCst);
         }
-        metrics::counter!("live_events_total").increment(batch.len() as u64);
+        // Entries times the readers of their rings (a reader may still skip one it may not see).
         metrics::counter!("live_deliveries_total").increment(handed);
     }
 }
@@ -546,6 +546,15 @@ impl Subscription {
             .collect();
     }
 
+    /// A ring overran this subscriber: it ends with [`Ended::TooSlow`] once the frames read
+    /// before are out.
+    fn fell_behind(&mut self) {
+        if !self.too_slow {
+            self.too_slow = true;
+            metrics::counter!("live_subscribers_dropped_total").increment(1);
+        }
+    }
+
     /// Whether a live entry goes to this subscriber, and as which frame.
     fn admit(viewer: &Viewer, skip_to: i64, entry: Arc<Entry>) -> Option<Frame> {
         if entry.seq <= skip_to {
@@ -573,7 +582,7 @@ impl Subscription {
                         }
                     }
                     Err(broadcast::error::TryRecvError::Lagged(_)) => {
-                        self.too_slow = true;
+                        self.fell_behind();
                         return any;
                     }
                     Err(_) => break,
@@ -597,7 +606,7 @@ impl Subscription {
                             }
                         }
                         Err(broadcast::error::TryRecvError::Lagged(_)) => {
-                            self.too_slow = true;
+                            self.fell_behind();
                             return true;
                         }
                         Err(_) => break,
@@ -659,7 +668,7 @@ impl Subscription {
                         self.held.push((entry, i));
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => self.too_slow = true,
+                Err(broadcast::error::RecvError::Lagged(_)) => self.fell_behind(),
                 Err(broadcast::error::RecvError::Closed) => return Err(Ended::Closed),
             }
         }
