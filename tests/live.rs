@@ -10,6 +10,7 @@ use std::time::Duration;
 both_backends!(
     new_posts_arrive_live_and_resume_returns_exactly_the_missed_ones,
     thirty_two_writers_one_follower_no_gap_no_duplicate_commit_order,
+    two_channels_merge_in_seq_order_and_resume_exactly,
     pending_posts_and_private_channels_stay_private,
     foreign_origin_reused_ticket_and_oversize_frame_are_refused,
     server_sent_events_carry_the_same_events_and_resume,
@@ -185,6 +186,125 @@ async fn thirty_two_writers_one_follower_no_gap_no_duplicate_commit_order(db: Db
         .collect();
     assert_eq!(log, s);
     assert!(ws.next_json(Duration::from_millis(300)).await.is_none());
+    app.finish().await;
+}
+
+/// A subscriber of a region and of one of its threads gets each post of that thread twice
+/// (once per channel) and everything in `seq` order across both channels, with many writers
+/// at once; resuming both channels replays exactly what it missed, merged in order.
+async fn two_channels_merge_in_seq_order_and_resume_exactly(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let (t, _) = app.thread(&ana, "africa", "Merged", "opening").await;
+    let mut ws = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    let thread_chan = format!("thread:{t}");
+    let (_, head) = ws.subscribe(&["region:africa", &thread_chan], None).await;
+    const WRITERS: usize = 16;
+    const EACH: usize = 6;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let http = app.http.clone();
+            let token = ana.token.clone();
+            // Half reply in the thread (both channels), half open threads (region only).
+            let (url, body) = if w % 2 == 0 {
+                (
+                    app.api(&format!("/threads/{t}/posts")),
+                    json!({"body": format!("reply {w}"), "kind": "comment"}),
+                )
+            } else {
+                (
+                    app.api("/regions/africa/threads"),
+                    json!({"title": format!("Thread {w}"), "body": format!("opening {w}"), "kind": "comment",
+                           "objectives": [1], "language": "en"}),
+                )
+            };
+            tokio::spawn(async move {
+                for i in 0..EACH {
+                    let mut b = body.clone();
+                    b["body"] = json!(format!("{} #{i}", b["body"].as_str().unwrap_or("")));
+                    let res = http
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&b)
+                        .send()
+                        .await
+                        .expect("post");
+                    assert_eq!(res.status(), 201);
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    // The log after `head`, read back: what must arrive, and in which order.
+    let log = app
+        .server
+        .store
+        .events_after(head, 10_000)
+        .await
+        .expect("log");
+    let mut expected = Vec::new();
+    for e in log.iter().filter(|e| e.audience == "public") {
+        if e.region.as_deref() == Some("africa") {
+            expected.push((e.seq, "region:africa".to_string()));
+        }
+        if e.thread_id == Some(t) {
+            expected.push((e.seq, thread_chan.clone()));
+        }
+    }
+    let got = ws.events(expected.len(), Duration::from_secs(30)).await;
+    let got_pairs: Vec<(i64, String)> = got
+        .iter()
+        .map(|e| {
+            (
+                e["seq"].as_i64().unwrap_or_default(),
+                e["channel"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let s = seqs(&got);
+    assert!(
+        s.windows(2).all(|w| w[0] <= w[1]),
+        "seq order across channels: {got_pairs:?}"
+    );
+    let mut sorted_got = got_pairs.clone();
+    sorted_got.sort();
+    assert_eq!(sorted_got, expected, "every event once per channel");
+    assert!(ws.next_json(Duration::from_millis(300)).await.is_none());
+    ws.close().await;
+
+    // Resume both channels from the middle: exactly the rest, merged in order.
+    let middle = expected[expected.len() / 2].0;
+    let mut again = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("reconnect");
+    let (replay, _) = again
+        .subscribe(&["region:africa", &thread_chan], Some(middle))
+        .await;
+    let replay_pairs: Vec<(i64, String)> = replay
+        .iter()
+        .map(|e| {
+            (
+                e["seq"].as_i64().unwrap_or_default(),
+                e["channel"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let rest: Vec<(i64, String)> = expected
+        .iter()
+        .filter(|(seq, _)| *seq > middle)
+        .cloned()
+        .collect();
+    let mut sorted_replay = replay_pairs.clone();
+    sorted_replay.sort();
+    assert_eq!(
+        sorted_replay, rest,
+        "the replay is exactly what came after `since`"
+    );
+    assert!(seqs(&replay).windows(2).all(|w| w[0] <= w[1]));
     app.finish().await;
 }
 

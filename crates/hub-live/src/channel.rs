@@ -1,6 +1,5 @@
 //! Channels, who may subscribe to them, which events go on them, and what each viewer sees.
 
-use crate::Frame;
 use axum::extract::ws::Utf8Bytes;
 use hub_domain::Viewer;
 use hub_store::{EventFilter, EventRecord};
@@ -116,72 +115,105 @@ pub(crate) fn channels_of(e: &EventRecord) -> Vec<Channel> {
     out
 }
 
-/// Whether `viewer` may receive `e` at all, and whether in full.
-fn access(e: &EventRecord, viewer: &Viewer) -> Option<bool> {
-    let region_mod = e.region.as_deref().is_some_and(|r| viewer.moderates(r));
-    let is_subject = viewer.user_id.is_some() && viewer.user_id == e.user_id;
-    match e.audience.as_str() {
-        "public" => Some(region_mod || is_subject),
-        "restricted" => (region_mod || is_subject).then_some(true),
-        "moderators" => region_mod.then_some(true),
-        "user" => is_subject.then_some(true),
-        _ => None,
-    }
+/// One event on one channel, serialised once (and once more without the content of a hidden,
+/// removed or pending post when others than its author and moderators may see it), shared by
+/// every subscriber of the channel.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    /// The event's position in the log.
+    pub(crate) seq: i64,
+    /// The channel it goes on.
+    pub(crate) channel: Arc<str>,
+    /// The event type.
+    pub(crate) kind: Arc<str>,
+    /// Who may receive it.
+    audience: Audience,
+    /// The region of the event (moderators of it may see everything).
+    region: Option<String>,
+    /// The user the event concerns (the author, or the addressee of a `user:` event).
+    user_id: Option<i64>,
+    /// `{"op":"event",...}` with the full payload.
+    full: Utf8Bytes,
+    /// The same with a tombstone instead of the post, when others may see only that.
+    redacted: Option<Utf8Bytes>,
 }
 
-/// The frames of one event on one channel, built on first need and shared by every receiver:
-/// the full payload, and a public one with the content of a hidden or removed post taken out.
-pub(crate) struct Frames<'a> {
-    event: &'a EventRecord,
-    channel: Arc<str>,
-    kind: Arc<str>,
-    full: Option<Frame>,
-    public: Option<Frame>,
-    /// Whether others than the author and moderators must get a tombstone (checked once).
-    redact: bool,
+/// The `audience` of an event, parsed once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// Anyone, in full.
+    Everyone,
+    /// Anyone; in full only to the region's moderators and the subject, a tombstone to others.
+    Redacted,
+    /// The region's moderators and the subject only.
+    Restricted,
+    /// The region's moderators only.
+    Moderators,
+    /// The subject only.
+    User,
+    /// Unknown audience: nobody.
+    Nobody,
 }
 
-impl<'a> Frames<'a> {
-    pub(crate) fn new(event: &'a EventRecord, channel: &Channel) -> Self {
+impl Entry {
+    /// Serialises `event` for `channel`.
+    pub(crate) fn new(event: &EventRecord, channel: &Channel) -> Self {
+        let channel: Arc<str> = Arc::from(channel.to_string());
+        let kind: Arc<str> = Arc::from(event.kind.as_str());
+        let audience = match event.audience.as_str() {
+            "public" if needs_redaction(&event.payload) => Audience::Redacted,
+            "public" => Audience::Everyone,
+            "restricted" => Audience::Restricted,
+            "moderators" => Audience::Moderators,
+            "user" => Audience::User,
+            _ => Audience::Nobody,
+        };
+        let build = |data: &str| {
+            Utf8Bytes::from(format!(
+                "{{\"op\":\"event\",\"seq\":{},\"channel\":{},\"type\":{},\"data\":{}}}",
+                event.seq,
+                serde_json::to_string(&*channel).unwrap_or_default(),
+                serde_json::to_string(&*kind).unwrap_or_default(),
+                data
+            ))
+        };
+        let full = build(&event.payload);
+        let redacted = (audience == Audience::Redacted).then(|| build(&redact(&event.payload)));
         Self {
-            event,
-            channel: Arc::from(channel.to_string()),
-            kind: Arc::from(event.kind.as_str()),
-            full: None,
-            public: None,
-            redact: needs_redaction(&event.payload),
+            seq: event.seq,
+            channel,
+            kind,
+            audience,
+            region: event.region.clone(),
+            user_id: event.user_id,
+            full,
+            redacted,
         }
     }
 
-    fn build(&self, data: &str) -> Frame {
-        let text = format!(
-            "{{\"op\":\"event\",\"seq\":{},\"channel\":{},\"type\":{},\"data\":{}}}",
-            self.event.seq,
-            serde_json::to_string(&*self.channel).unwrap_or_default(),
-            serde_json::to_string(&*self.kind).unwrap_or_default(),
-            data
-        );
-        Frame {
-            seq: self.event.seq,
-            channel: self.channel.clone(),
-            kind: self.kind.clone(),
-            text: Utf8Bytes::from(text),
+    /// Whether `viewer` receives this entry, and if so whether the redacted variant (`Some(true)`).
+    pub(crate) fn access(&self, viewer: &Viewer) -> Option<bool> {
+        if self.audience == Audience::Everyone {
+            return Some(false);
+        }
+        let region_mod = self.region.as_deref().is_some_and(|r| viewer.moderates(r));
+        let is_subject = viewer.user_id.is_some() && viewer.user_id == self.user_id;
+        match self.audience {
+            Audience::Everyone => Some(false),
+            Audience::Redacted => Some(!(region_mod || is_subject)),
+            Audience::Restricted => (region_mod || is_subject).then_some(false),
+            Audience::Moderators => region_mod.then_some(false),
+            Audience::User => is_subject.then_some(false),
+            Audience::Nobody => None,
         }
     }
 
-    /// The frame `viewer` receives, if any.
-    pub(crate) fn for_viewer(&mut self, viewer: &Viewer) -> Option<Frame> {
-        let full = access(self.event, viewer)?;
-        if full || !self.redact {
-            if self.full.is_none() {
-                self.full = Some(self.build(&self.event.payload));
-            }
-            return self.full.clone();
+    /// The serialised frame, full or redacted.
+    pub(crate) fn text(&self, redacted: bool) -> &Utf8Bytes {
+        match (&self.redacted, redacted) {
+            (Some(r), true) => r,
+            _ => &self.full,
         }
-        if self.public.is_none() {
-            self.public = Some(self.build(&redact(&self.event.payload)));
-        }
-        self.public.clone()
     }
 }
 

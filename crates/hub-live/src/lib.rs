@@ -6,16 +6,24 @@
 //! the subscribers of its channels. Redis carries notifications only ("the log grew"), never
 //! events, so a Redis outage delays delivery by at most the poll interval and loses nothing.
 //!
-//! Each subscriber has a bounded queue drained by its own writer; the tailer never waits on a
-//! subscriber: a full queue marks it too slow, and it is dropped (the client resumes with
-//! `since`). Each event is serialised once per channel and visibility variant, and the bytes are
-//! shared by every connection that receives them.
+//! Each channel with subscribers has one bounded broadcast ring. The tailer serialises an
+//! event once per channel (and once more, redacted, when others than the author and the
+//! moderators may see only a tombstone), and puts one shared [`Entry`](channel::Entry) in the
+//! channel's ring: its work per event does not grow with the number of subscribers, and it
+//! never waits on one. Each subscriber reads the rings of its channels at its own pace and
+//! picks the variant its viewer may see; one that falls `queue_capacity` entries behind on a
+//! channel is too slow and is dropped (the client resumes with `since`).
 //!
-//! Exactly-once resume: a subscription is registered before its replay is read, under the same
-//! lock the tailer holds while it distributes a batch and advances its cursor. So every event is
-//! either distributed to the new subscription (seq above the cursor it read) or already
-//! committed and below that cursor, where the replay finds it; per-channel `last seq` drops the
-//! overlap.
+//! Exactly-once resume: a subscription joins its channels' rings before its replay is read,
+//! under the same lock the tailer holds while it distributes a batch and advances its cursor.
+//! So every event is either in the ring for the new subscription (seq above the cursor it
+//! read) or already committed and at most the head the replay reads to; live entries up to that
+//! head are skipped once.
+//!
+//! Order across channels: entries reach each ring in `seq` order, and a subscriber of several
+//! channels merges them: an entry seen on one ring was put there after every entry of a lower
+//! seq was put in its own ring, so after draining every ring once more, all entries up to the
+//! highest seq seen before are at hand and go out in order.
 #![forbid(unsafe_code)]
 
 mod channel;
@@ -24,18 +32,20 @@ mod redis_bus;
 pub use channel::{Channel, ChannelError};
 
 use axum::extract::ws::Utf8Bytes;
+use channel::Entry;
 use hub_domain::Viewer;
 use hub_store::{EventFilter, EventRecord, Store};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{broadcast, Notify};
 
 /// Settings of the fan-out.
 #[derive(Debug, Clone)]
 pub struct LiveConfig {
-    /// Frames a subscriber may have queued before it is too slow.
+    /// Entries a subscriber may fall behind on a channel before it is too slow (rounded up to
+    /// a power of two).
     pub queue_capacity: usize,
     /// How often the tailer reads the log when nothing told it to (Redis healthy or unused).
     pub poll_interval: Duration,
@@ -56,27 +66,70 @@ impl Default for LiveConfig {
     }
 }
 
-/// One message for one subscriber: an event on a channel, already serialised.
+/// The process's fan-out runtime (see [`Live::spawn`]), built on first use and kept for the
+/// life of the process (shared by every hub a test process starts). `None` if it cannot be
+/// built (the fan-out then runs on the caller's runtime).
+fn fanout_runtime() -> Option<&'static tokio::runtime::Handle> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .thread_name("hub-live")
+                .enable_all()
+                .build()
+                .map_err(|e| tracing::warn!(error = %e, "no runtime for the fan-out; sharing"))
+                .ok()
+        })
+        .as_ref()
+        .map(tokio::runtime::Runtime::handle)
+}
+
+/// The shortest time between two reads of the log by the tailer (see `run_tailer`): at most
+/// this much latency added, only while events come faster than this.
+const COALESCE: Duration = Duration::from_millis(10);
+
+/// The largest ring a channel gets, whatever the configuration says.
+const MAX_QUEUE_CAPACITY: usize = 1 << 16;
+
+/// One message for one subscriber: an event on a channel, already serialised, in the variant
+/// its viewer may see. Cheap to clone (the bytes are shared).
 #[derive(Debug, Clone)]
 pub struct Frame {
+    entry: Arc<Entry>,
+    redacted: bool,
+}
+
+impl Frame {
     /// The event's position in the log.
-    pub seq: i64,
+    pub fn seq(&self) -> i64 {
+        self.entry.seq
+    }
+
     /// The channel it is delivered on.
-    pub channel: Arc<str>,
+    pub fn channel(&self) -> &str {
+        &self.entry.channel
+    }
+
     /// The event type.
-    pub kind: Arc<str>,
+    pub fn kind(&self) -> &str {
+        &self.entry.kind
+    }
+
     /// `{"op":"event",...}`, shared by every receiver (WebSocket frame and SSE `data`).
-    pub text: Utf8Bytes,
+    pub fn text(&self) -> &Utf8Bytes {
+        self.entry.text(self.redacted)
+    }
+
+    /// The same bytes, owned (a reference count, no copy).
+    pub fn to_text(&self) -> Utf8Bytes {
+        self.text().clone()
+    }
 }
 
-struct Conn {
-    viewer: Viewer,
-    tx: mpsc::Sender<Frame>,
-    slow: AtomicBool,
-    slow_notify: Notify,
-}
-
-type Registry = HashMap<Arc<str>, HashMap<u64, Arc<Conn>>>;
+/// The channels with subscribers, each with its ring.
+type Registry = HashMap<Channel, broadcast::Sender<Arc<Entry>>>;
 
 struct Inner {
     store: Store,
@@ -84,7 +137,6 @@ struct Inner {
     registry: RwLock<Registry>,
     /// Highest seq handed to subscribers (read under the registry lock).
     delivered: AtomicI64,
-    next_id: AtomicU64,
     poke: Notify,
     redis_healthy: AtomicBool,
     connections: AtomicI64,
@@ -107,7 +159,7 @@ impl std::fmt::Debug for Live {
 /// Why a subscription stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
-    /// Its queue filled: it fell behind.
+    /// It fell too far behind on a channel.
     TooSlow,
     /// The fan-out stopped.
     Closed,
@@ -124,7 +176,6 @@ impl Live {
                 config,
                 registry: RwLock::new(HashMap::new()),
                 delivered: AtomicI64::new(head),
-                next_id: AtomicU64::new(1),
                 poke: Notify::new(),
                 redis_healthy: AtomicBool::new(false),
                 connections: AtomicI64::new(0),
@@ -135,10 +186,33 @@ impl Live {
             None => None,
         };
         let tailer = live.clone();
-        tokio::spawn(async move { tailer.run_tailer().await });
+        live.spawn(async move { tailer.run_tailer().await });
         let watcher = live.clone();
-        tokio::spawn(async move { watcher.watch_local_commits(publisher).await });
+        live.spawn(async move { watcher.watch_local_commits(publisher).await });
         Ok(live)
+    }
+
+    /// Runs a task of the fan-out (a connection's, the tailer) on the fan-out's own runtime,
+    /// or on the current one if that runtime could not be built.
+    ///
+    /// Why a runtime of its own: every event wakes every subscriber's task, and on a shared
+    /// runtime a request's every await (a write transaction has several, some under SQLite's
+    /// writer lock) would queue behind thousands of them, so posting slows to a crawl as the
+    /// fan-out grows. On two runtimes the OS shares the cores between their threads instead,
+    /// and a request waits for a thread, not for the whole fan-out. I/O objects work across
+    /// runtimes (their readiness comes from the runtime that created them).
+    pub fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        match fanout_runtime() {
+            Some(rt) => {
+                rt.spawn(task);
+            }
+            None => {
+                tokio::spawn(task);
+            }
+        }
     }
 
     /// The highest seq delivered so far.
@@ -167,19 +241,28 @@ impl Live {
 
     /// A new subscriber for `viewer`, with no channels yet.
     pub fn subscriber(&self, viewer: Viewer) -> Subscription {
-        let (tx, rx) = mpsc::channel(self.inner.config.queue_capacity.max(1));
         self.inner.connections.fetch_add(1, Ordering::SeqCst);
         Subscription {
-            id: self.inner.next_id.fetch_add(1, Ordering::SeqCst),
-            conn: Arc::new(Conn {
-                viewer,
-                tx,
-                slow: AtomicBool::new(false),
-                slow_notify: Notify::new(),
-            }),
-            rx,
+            viewer,
             live: self.clone(),
-            last: HashMap::new(),
+            feeds: Vec::new(),
+            held: Vec::new(),
+            ready: VecDeque::new(),
+            too_slow: false,
+        }
+    }
+
+    fn registry_write(&self) -> std::sync::RwLockWriteGuard<'_, Registry> {
+        match self.inner.registry.write() {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn registry_read(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
+        match self.inner.registry.read() {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
         }
     }
 
@@ -196,6 +279,7 @@ impl Live {
     }
 
     async fn run_tailer(self) {
+        let mut last_read: Option<tokio::time::Instant> = None;
         loop {
             let interval = if self.redis_healthy() == Some(false) {
                 self.inner.config.degraded_poll_interval
@@ -203,13 +287,23 @@ impl Live {
                 self.inner.config.poll_interval
             };
             let _ = tokio::time::timeout(interval, self.inner.poke.notified()).await;
+            // While the log grows fast, read it at most once per COALESCE: the events of that
+            // time go out together, and each subscriber is woken, and writes to its socket,
+            // once for all of them rather than once per event. An event arriving after a
+            // quiet spell goes out at once.
+            if let Some(at) = last_read.filter(|at| at.elapsed() < COALESCE) {
+                tokio::time::sleep_until(at + COALESCE).await;
+            }
             loop {
                 if self.fast_forward_if_unwatched().await {
                     break;
                 }
                 let after = self.head();
                 match self.inner.store.events_after(after, 1000).await {
-                    Ok(batch) if batch.is_empty() => break,
+                    Ok(batch) if batch.is_empty() => {
+                        last_read = Some(tokio::time::Instant::now());
+                        break;
+                    }
                     Ok(batch) => self.distribute(&batch),
                     Err(e) => {
                         if self.inner.store.pool().is_closed() {
@@ -228,16 +322,13 @@ impl Live {
     /// the log without reading the events. Decided under the registry lock, so a subscription
     /// registered meanwhile makes the tailer read normally instead. True when it did.
     async fn fast_forward_if_unwatched(&self) -> bool {
-        if !self.registry_is_empty() {
+        if !self.registry_read().is_empty() {
             return false;
         }
         let Ok(head) = self.inner.store.head_seq().await else {
             return false;
         };
-        let registry = match self.inner.registry.read() {
-            Ok(r) => r,
-            Err(p) => p.into_inner(),
-        };
+        let registry = self.registry_read();
         if !registry.is_empty() {
             return false;
         }
@@ -245,70 +336,66 @@ impl Live {
         true
     }
 
-    fn registry_is_empty(&self) -> bool {
-        match self.inner.registry.read() {
-            Ok(r) => r.is_empty(),
-            Err(p) => p.into_inner().is_empty(),
-        }
-    }
-
-    /// Hands a batch to subscribers, then advances the cursor, all under the registry lock
-    /// (see the crate docs for why).
+    /// Puts each event of a batch in the rings of its channels, then advances the cursor, all
+    /// under the registry lock (see the crate docs for why). Work per event and channel, not
+    /// per subscriber.
     fn distribute(&self, batch: &[EventRecord]) {
-        let registry = match self.inner.registry.read() {
-            Ok(r) => r,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let registry = self.registry_read();
+        let mut handed = 0u64;
         for event in batch {
             for channel in channel::channels_of(event) {
-                let name = channel.to_string();
-                let Some(subs) = registry.get(name.as_str()) else {
+                let Some(ring) = registry.get(&channel) else {
                     continue;
                 };
-                let mut frames = channel::Frames::new(event, &channel);
-                for conn in subs.values() {
-                    if conn.slow.load(Ordering::Relaxed) {
-                        continue;
-                    }
-                    let Some(frame) = frames.for_viewer(&conn.viewer) else {
-                        continue;
-                    };
-                    if conn.tx.try_send(frame).is_err() {
-                        conn.slow.store(true, Ordering::SeqCst);
-                        conn.slow_notify.notify_one();
-                        metrics::counter!("live_subscribers_dropped_total").increment(1);
-                    } else {
-                        metrics::counter!("live_deliveries_total").increment(1);
-                    }
+                // Err: nobody reads this ring any more (it goes when its last reader does).
+                if let Ok(readers) = ring.send(Arc::new(Entry::new(event, &channel))) {
+                    handed += readers as u64;
                 }
             }
             self.inner.delivered.store(event.seq, Ordering::SeqCst);
         }
+        // Entries times the readers of their rings (a reader may still skip one it may not see).
+        metrics::counter!("live_deliveries_total").increment(handed);
     }
 }
 
-/// One subscriber: its channels, its queue, and where each channel stands.
+/// One channel of a subscription: its ring, and the head its replay reached (entries up to it
+/// came, or had to come, through the replay).
+struct Feed {
+    channel: Channel,
+    rx: broadcast::Receiver<Arc<Entry>>,
+    skip_to: i64,
+}
+
+/// One subscriber: its channels and where it stands in their rings.
 pub struct Subscription {
-    id: u64,
-    conn: Arc<Conn>,
-    rx: mpsc::Receiver<Frame>,
+    viewer: Viewer,
     live: Live,
-    /// Per channel: the last seq delivered (or replayed).
-    last: HashMap<Arc<str>, i64>,
+    feeds: Vec<Feed>,
+    /// With several channels: entries read from the rings, not yet known to be next in order
+    /// (with the index of their feed).
+    held: Vec<(Arc<Entry>, usize)>,
+    /// Frames in order, ready to go out.
+    ready: VecDeque<Frame>,
+    /// A ring overran this subscriber.
+    too_slow: bool,
 }
 
 /// Most events replayed in one subscribe; older gaps must be read through the API.
 pub const MAX_REPLAY: usize = 10_000;
 
+/// Most frames one merge round of a several-channel subscription makes ready.
+const MERGE_BATCH: usize = 256;
+
 impl Subscription {
     /// The viewer.
     pub fn viewer(&self) -> &Viewer {
-        &self.conn.viewer
+        &self.viewer
     }
 
     /// Channels subscribed.
     pub fn channels(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.last.keys().map(|c| c.to_string()).collect();
+        let mut v: Vec<String> = self.feeds.iter().map(|f| f.channel.to_string()).collect();
         v.sort();
         v
     }
@@ -322,140 +409,284 @@ impl Subscription {
         channels: &[Channel],
         since: Option<i64>,
     ) -> Result<(Vec<Frame>, i64), hub_store::StoreError> {
-        let names: Vec<Arc<str>> = channels
-            .iter()
-            .map(|c| Arc::<str>::from(c.to_string()))
-            .collect();
         let head = {
-            let mut reg = match self.live.inner.registry.write() {
-                Ok(r) => r,
-                Err(p) => p.into_inner(),
-            };
-            for n in &names {
-                reg.entry(n.clone())
-                    .or_default()
-                    .insert(self.id, self.conn.clone());
+            let mut reg = self.live.registry_write();
+            for c in channels {
+                if self.feeds.iter().any(|f| f.channel == *c) {
+                    continue;
+                }
+                let capacity = self
+                    .live
+                    .inner
+                    .config
+                    .queue_capacity
+                    .clamp(1, MAX_QUEUE_CAPACITY);
+                let rx = reg
+                    .entry(c.clone())
+                    .or_insert_with(|| broadcast::channel(capacity).0)
+                    .subscribe();
+                self.feeds.push(Feed {
+                    channel: c.clone(),
+                    rx,
+                    skip_to: i64::MAX,
+                });
             }
             self.live.inner.delivered.load(Ordering::SeqCst)
         };
         // Everything committed before this call belongs to the replay, even what the tailer has
-        // not handed out yet: read the log's head too (after registering, so any event above
-        // it reaches this subscription live; the overlap is dropped by `last`).
-        let head = head.max(self.live.inner.store.head_seq().await?);
+        // not handed out yet: read the log's head too (after joining the rings, so any event
+        // above it reaches this subscription live; live entries up to it are skipped).
+        let head = match self.live.inner.store.head_seq().await {
+            Ok(h) => head.max(h),
+            Err(e) => {
+                // Not subscribed after all: leave the rings just joined.
+                self.leave(|f| f.skip_to == i64::MAX);
+                return Err(e);
+            }
+        };
         let mut replay = Vec::new();
         if let Some(since) = since.filter(|s| *s < head) {
-            let mut filter = EventFilter::default();
-            for c in channels {
-                c.add_to(&mut filter);
-            }
-            let mut after = since.max(0);
-            'pages: while after < head {
-                let batch = self
-                    .live
-                    .inner
-                    .store
-                    .events_for(after, &filter, 500)
-                    .await?;
-                if batch.is_empty() {
-                    break;
-                }
-                for e in &batch {
-                    if e.seq > head {
-                        break 'pages;
-                    }
-                    after = e.seq;
-                    for ch in channel::channels_of(e) {
-                        let name = ch.to_string();
-                        if names.iter().any(|n| **n == *name) {
-                            if let Some(f) =
-                                channel::Frames::new(e, &ch).for_viewer(&self.conn.viewer)
-                            {
-                                replay.push(f);
-                            }
-                        }
-                    }
-                    if replay.len() > MAX_REPLAY {
-                        break 'pages;
-                    }
-                }
+            if let Err(e) = self.read_replay(channels, since, head, &mut replay).await {
+                self.leave(|f| f.skip_to == i64::MAX);
+                return Err(e);
             }
         }
-        for n in names {
-            self.last.insert(n, head);
+        for f in &mut self.feeds {
+            if channels.contains(&f.channel) {
+                f.skip_to = head;
+            }
         }
+        // Frames already read on these channels are superseded by the replay and the head.
+        let names: Vec<String> = channels.iter().map(ToString::to_string).collect();
+        self.ready
+            .retain(|fr| fr.seq() > head || !names.iter().any(|n| n == fr.channel()));
+        let feeds = &self.feeds;
+        self.held.retain(|(e, i)| {
+            e.seq > head || !feeds.get(*i).is_some_and(|f| channels.contains(&f.channel))
+        });
         Ok((replay, head))
+    }
+
+    async fn read_replay(
+        &self,
+        channels: &[Channel],
+        since: i64,
+        head: i64,
+        replay: &mut Vec<Frame>,
+    ) -> Result<(), hub_store::StoreError> {
+        let mut filter = EventFilter::default();
+        for c in channels {
+            c.add_to(&mut filter);
+        }
+        let mut after = since.max(0);
+        while after < head {
+            let batch = self
+                .live
+                .inner
+                .store
+                .events_for(after, &filter, 500)
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            for e in &batch {
+                if e.seq > head {
+                    return Ok(());
+                }
+                after = e.seq;
+                for ch in channel::channels_of(e) {
+                    if !channels.contains(&ch) {
+                        continue;
+                    }
+                    let entry = Arc::new(Entry::new(e, &ch));
+                    if let Some(redacted) = entry.access(&self.viewer) {
+                        replay.push(Frame { entry, redacted });
+                    }
+                }
+                if replay.len() > MAX_REPLAY {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Leaves channels.
     pub fn unsubscribe(&mut self, channels: &[Channel]) {
-        let mut reg = match self.live.inner.registry.write() {
-            Ok(r) => r,
-            Err(p) => p.into_inner(),
-        };
-        for c in channels {
-            let name = c.to_string();
-            if let Some(subs) = reg.get_mut(name.as_str()) {
-                subs.remove(&self.id);
-                if subs.is_empty() {
-                    reg.remove(name.as_str());
+        self.leave(|f| channels.contains(&f.channel));
+    }
+
+    /// Leaves the feeds `which` selects, and forgets what was read from them.
+    fn leave(&mut self, which: impl Fn(&Feed) -> bool) {
+        let mut reg = self.live.registry_write();
+        let mut kept = Vec::with_capacity(self.feeds.len());
+        let mut index = Vec::with_capacity(self.feeds.len());
+        let mut gone = Vec::new();
+        for f in self.feeds.drain(..) {
+            if which(&f) {
+                index.push(None);
+                gone.push(f.channel.to_string());
+                let channel = f.channel.clone();
+                drop(f);
+                if reg.get(&channel).is_some_and(|r| r.receiver_count() == 0) {
+                    reg.remove(&channel);
+                }
+            } else {
+                index.push(Some(kept.len()));
+                kept.push(f);
+            }
+        }
+        drop(reg);
+        self.feeds = kept;
+        self.ready
+            .retain(|fr| !gone.iter().any(|g| g == fr.channel()));
+        self.held = std::mem::take(&mut self.held)
+            .into_iter()
+            .filter_map(|(e, i)| Some((e, index.get(i).copied().flatten()?)))
+            .collect();
+    }
+
+    /// A ring overran this subscriber: it ends with [`Ended::TooSlow`] once the frames read
+    /// before are out.
+    fn fell_behind(&mut self) {
+        if !self.too_slow {
+            self.too_slow = true;
+            metrics::counter!("live_subscribers_dropped_total").increment(1);
+        }
+    }
+
+    /// Whether a live entry goes to this subscriber, and as which frame.
+    fn admit(viewer: &Viewer, skip_to: i64, entry: Arc<Entry>) -> Option<Frame> {
+        if entry.seq <= skip_to {
+            return None;
+        }
+        let redacted = entry.access(viewer)?;
+        Some(Frame { entry, redacted })
+    }
+
+    /// Reads what the rings hold without waiting. With one channel, frames go straight to
+    /// `ready`; with several, through the merge (see the crate docs). Returns whether anything
+    /// was read.
+    fn gather(&mut self) -> bool {
+        if self.too_slow {
+            return false;
+        }
+        if let [feed] = self.feeds.as_mut_slice() {
+            let mut any = false;
+            while self.ready.len() < MERGE_BATCH {
+                match feed.rx.try_recv() {
+                    Ok(entry) => {
+                        any = true;
+                        if let Some(f) = Self::admit(&self.viewer, feed.skip_to, entry) {
+                            self.ready.push_back(f);
+                        }
+                    }
+                    Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                        self.fell_behind();
+                        return any;
+                    }
+                    Err(_) => break,
                 }
             }
-            self.last.remove(name.as_str());
+            return any;
+        }
+        let mut any = false;
+        loop {
+            // Everything put in a ring before the entries already held were is read by the
+            // drain below: up to their highest seq, the order is known.
+            let bound = self.held.iter().map(|(e, _)| e.seq).max();
+            let mut drained = 0usize;
+            for (i, feed) in self.feeds.iter_mut().enumerate() {
+                loop {
+                    match feed.rx.try_recv() {
+                        Ok(entry) => {
+                            drained += 1;
+                            if entry.seq > feed.skip_to {
+                                self.held.push((entry, i));
+                            }
+                        }
+                        Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                            self.fell_behind();
+                            return true;
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+            any |= drained > 0;
+            if let Some(bound) = bound {
+                self.held.sort_by_key(|(e, i)| (e.seq, *i));
+                let n = self.held.partition_point(|(e, _)| e.seq <= bound);
+                for (entry, _) in self.held.drain(..n) {
+                    if let Some(redacted) = entry.access(&self.viewer) {
+                        self.ready.push_back(Frame { entry, redacted });
+                    }
+                }
+            }
+            if self.held.is_empty() || self.ready.len() >= MERGE_BATCH {
+                return any;
+            }
         }
     }
 
-    /// The next live frame, skipping any the replay already gave; `Err` when the subscriber
-    /// fell behind or the fan-out closed.
+    /// The next live frame; `Err` when the subscriber fell behind or the fan-out closed.
+    /// Cancel-safe: what was read before a cancellation stays for the next call.
     pub async fn next(&mut self) -> Result<Frame, Ended> {
         loop {
-            if self.conn.slow.load(Ordering::SeqCst) {
+            if let Some(f) = self.ready.pop_front() {
+                return Ok(f);
+            }
+            if self.too_slow {
                 return Err(Ended::TooSlow);
             }
-            let frame = tokio::select! {
-                f = self.rx.recv() => f.ok_or(Ended::Closed)?,
-                _ = self.conn.slow_notify.notified() => return Err(Ended::TooSlow),
+            if self.gather() || !self.held.is_empty() {
+                continue;
+            }
+            // Nothing at hand: wait for any ring to grow.
+            let received = match self.feeds.as_mut_slice() {
+                [] => std::future::pending().await,
+                [feed] => feed.rx.recv().await.map(|e| (e, 0)),
+                feeds => {
+                    let waits = feeds
+                        .iter_mut()
+                        .map(|f| Box::pin(f.rx.recv()))
+                        .collect::<Vec<_>>();
+                    let (r, i, _) = futures::future::select_all(waits).await;
+                    r.map(|e| (e, i))
+                }
             };
-            if self.accept(&frame) {
-                return Ok(frame);
+            match received {
+                Ok((entry, i)) => {
+                    let Some(feed) = self.feeds.get(i) else {
+                        continue;
+                    };
+                    if self.feeds.len() == 1 {
+                        if let Some(f) = Self::admit(&self.viewer, feed.skip_to, entry) {
+                            self.ready.push_back(f);
+                        }
+                    } else if entry.seq > feed.skip_to {
+                        self.held.push((entry, i));
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => self.fell_behind(),
+                Err(broadcast::error::RecvError::Closed) => return Err(Ended::Closed),
             }
         }
     }
 
-    /// A frame already queued, without waiting (to coalesce writes).
+    /// A frame ready now, without waiting (to coalesce writes). `None` also when the
+    /// subscriber fell behind: [`Subscription::next`] then says so.
     pub fn try_next(&mut self) -> Option<Frame> {
-        while let Ok(frame) = self.rx.try_recv() {
-            if self.accept(&frame) {
-                return Some(frame);
-            }
+        if self.ready.is_empty() {
+            self.gather();
         }
-        None
-    }
-
-    fn accept(&mut self, frame: &Frame) -> bool {
-        match self.last.get_mut(&frame.channel) {
-            Some(last) if frame.seq > *last => {
-                *last = frame.seq;
-                true
-            }
-            _ => false,
-        }
+        self.ready.pop_front()
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        let mut reg = match self.live.inner.registry.write() {
-            Ok(r) => r,
-            Err(p) => p.into_inner(),
-        };
-        for name in self.last.keys() {
-            if let Some(subs) = reg.get_mut(name) {
-                subs.remove(&self.id);
-                if subs.is_empty() {
-                    reg.remove(name);
-                }
-            }
-        }
+        self.leave(|_| true);
         self.live.inner.connections.fetch_sub(1, Ordering::SeqCst);
     }
 }

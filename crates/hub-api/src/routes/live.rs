@@ -170,8 +170,12 @@ async fn websocket(
         .read_buffer_size(4096)
         .on_upgrade(move |socket| async move {
             let viewer = viewer_of(user.as_ref());
-            run_socket(socket, state, viewer).await;
-            drop(slot);
+            // On the fan-out's runtime, apart from the one serving requests (see `Live::spawn`).
+            let live = state.live.clone();
+            live.spawn(async move {
+                run_socket(socket, state, viewer).await;
+                drop(slot);
+            });
         }))
 }
 
@@ -289,6 +293,9 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
 
     let mut sub = state.live.subscriber(viewer.clone());
     let mut shutdown = state.shutdown.clone();
+    // One wait for shutdown for the whole connection (not one registration per frame).
+    let shutdown_changed = shutdown.changed();
+    tokio::pin!(shutdown_changed);
     let heartbeat_every = Duration::from_secs(state.config.ws_heartbeat_secs.max(1));
     let mut heartbeat = tokio::time::interval(heartbeat_every);
     heartbeat.tick().await;
@@ -332,10 +339,10 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
                         // Coalesce: feed what is queued, flush once. A client that does not
                         // read for WRITE_TIMEOUT is gone.
                         let write = async {
-                            sink.feed(Message::Text(frame.text)).await?;
+                            sink.feed(Message::Text(frame.to_text())).await?;
                             for _ in 0..256 {
                                 let Some(f) = sub.try_next() else { break };
-                                sink.feed(Message::Text(f.text)).await?;
+                                sink.feed(Message::Text(f.to_text())).await?;
                             }
                             sink.flush().await
                         };
@@ -360,7 +367,7 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
                     break;
                 }
             }
-            _ = shutdown.changed() => {
+            _ = &mut shutdown_changed => {
                 let _ = sink.send(close(1001, "server shutting down")).await;
                 break;
             }
@@ -405,7 +412,7 @@ where
     }
     match sub.subscribe(&chans, since).await {
         Ok((replay, head)) => {
-            out.extend(replay.into_iter().map(|f| Message::Text(f.text)));
+            out.extend(replay.iter().map(|f| Message::Text(f.to_text())));
             let ack = serde_json::json!({"op": "subscribed", "channels": chans.iter().map(ToString::to_string).collect::<Vec<_>>(), "head": head});
             out.push(Message::Text(Utf8Bytes::from(ack.to_string())));
         }
@@ -469,9 +476,9 @@ async fn events(
     let shutdown = state.shutdown.clone();
     let to_event = |f: hub_live::Frame| {
         Event::default()
-            .id(f.seq.to_string())
-            .event(&*f.kind)
-            .data(f.text.as_str())
+            .id(f.seq().to_string())
+            .event(f.kind())
+            .data(f.text().as_str())
     };
     let replayed = futures::stream::iter(
         replay
