@@ -7,6 +7,7 @@
 
 use crate::model::{self, *};
 use crate::text::{self, Analyzer, Corpus, TermCounts};
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use hub_domain::objectives::objective;
 use hub_domain::{Aspect, PostKind, StakeholderGroup};
@@ -14,7 +15,7 @@ use hub_store::analysis::{Snapshot, SnapshotPost, SnapshotText};
 use hub_store::StoreError;
 use sha2::{Digest, Sha256};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::io::Write;
 use std::sync::Arc;
 
@@ -718,6 +719,7 @@ pub async fn build(
     let worker = TextWorker::start(analyzer.clone(), prominent.clone());
     snap.texts(
         BATCH,
+        Some(&prominent),
         |t| t.objectives.is_empty() || t.objectives.iter().any(|o| prominent.contains(o)),
         &worker.tx,
     )
@@ -1101,24 +1103,39 @@ pub async fn build(
         contributions: Vec::new(),
     };
 
-    // The content hash: the document with version, changes, the event head and the hash
-    // itself empty, so it depends on the posts read and the cutoff only.
-    let mut hasher = HashWriter(Sha256::new());
+    // One pass over the contributions, the largest part by far: their JSON goes to the content
+    // hash (after the document's head with version, changes, the event head and the hash
+    // itself empty) and, compressed, to the second gzip member of the output; the first member,
+    // the real head, is written once the hash is known. Readers use a multi-member decoder.
     doc.cutoff_seq = 0;
-    write_json(&mut hasher, &doc, &c)?;
-    doc.content_sha256 = hex::encode(hasher.0.finalize());
+    let blank_head = json_head(&doc)?;
     doc.cutoff_seq = cutoff_seq;
     doc.version = subject.version;
     doc.changes = previous.map(|p| changes(p, &doc, &c));
-
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut counter = CountWriter {
-        inner: &mut gz,
-        n: 0,
-    };
-    write_json(&mut counter, &doc, &c)?;
-    let size = counter.n;
-    let json_gz = gz.finish()?;
+    let mut hasher = Sha256::new();
+    hasher.update(&blank_head);
+    let mut tail = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tail_size = 0usize;
+    {
+        let mut tee = std::io::BufWriter::with_capacity(
+            1 << 16,
+            Tee {
+                hasher: &mut hasher,
+                out: &mut tail,
+                n: &mut tail_size,
+            },
+        );
+        write_contributions(&mut tee, &c)?;
+        tee.flush()?;
+    }
+    let tail = tail.finish()?;
+    doc.content_sha256 = hex::encode(hasher.finalize());
+    let head = json_head(&doc)?;
+    let mut first = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    first.write_all(&head)?;
+    let mut json_gz = first.finish()?;
+    json_gz.extend_from_slice(&tail);
+    let size = head.len() + tail_size;
     Ok(Built {
         json_gz,
         size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
@@ -1235,19 +1252,24 @@ fn changes(p: &Previous, doc: &Document, c: &Counts) -> Changes {
     }
 }
 
-/// Writes the document's JSON with its contributions streamed from the compact rows: the same
-/// bytes as serialising the whole [`Document`] (contributions is its last field), without
-/// holding a million contributions as structs.
-fn write_json<W: Write>(w: &mut W, doc: &Document, c: &Counts) -> Result<(), BuildError> {
-    let head = serde_json::to_vec(doc)?;
-    const TAIL: &[u8] = b"\"contributions\":[]}";
-    let Some(prefix) = head.strip_suffix(TAIL) else {
+/// The document's JSON up to its contributions: `{..., "contributions":[`. With
+/// [`write_contributions`] after it, the same bytes as serialising the whole [`Document`]
+/// (contributions is its last field), without holding a million contributions as structs.
+fn json_head(doc: &Document) -> Result<Vec<u8>, BuildError> {
+    let mut head = serde_json::to_vec(doc)?;
+    const TAIL: &[u8] = b"[]}";
+    if !head.ends_with(b"\"contributions\":[]}") {
         return Err(BuildError::Worker(
             "the document does not end with its contributions".into(),
         ));
-    };
-    w.write_all(prefix)?;
-    w.write_all(b"\"contributions\":[")?;
+    }
+    head.truncate(head.len() - TAIL.len());
+    head.push(b'[');
+    Ok(head)
+}
+
+/// The contributions' JSON from the compact rows, and the document's closing `]}`.
+fn write_contributions<W: Write>(w: &mut W, c: &Counts) -> Result<(), BuildError> {
     for (i, r) in c.rows.iter().enumerate() {
         if i > 0 {
             w.write_all(b",")?;
@@ -1258,31 +1280,22 @@ fn write_json<W: Write>(w: &mut W, doc: &Document, c: &Counts) -> Result<(), Bui
     Ok(())
 }
 
-struct HashWriter(Sha256);
+/// Writes to a hash and a compressor at once, counting the bytes.
+struct Tee<'a, W: Write> {
+    hasher: &'a mut Sha256,
+    out: &'a mut W,
+    n: &'a mut usize,
+}
 
-impl Write for HashWriter {
+impl<W: Write> Write for Tee<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
+        self.out.write_all(buf)?;
+        self.hasher.update(buf);
+        *self.n += buf.len();
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-struct CountWriter<'a, W: Write> {
-    inner: &'a mut W,
-    n: usize,
-}
-
-impl<W: Write> Write for CountWriter<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.n += n;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+        self.out.flush()
     }
 }
 
@@ -1290,13 +1303,13 @@ impl<W: Write> Write for CountWriter<'_, W> {
 pub fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out)?;
+    flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out)?;
     Ok(out)
 }
 
 /// Reads a stored document's parts the next version's changes need.
 pub fn previous_of(json_gz: &[u8]) -> Result<Previous, BuildError> {
-    let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(json_gz));
+    let reader = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(json_gz));
     Ok(serde_json::from_reader(reader)?)
 }
 

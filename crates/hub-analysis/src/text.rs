@@ -6,8 +6,9 @@
 //! is segmented with jieba-rs. A term is kept by its stem and shown as the form most often
 //! written.
 
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use rust_stemmers::{Algorithm, Stemmer};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// Languages with a Snowball stemmer here, by ISO 639-1 code.
@@ -420,7 +421,7 @@ pub fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
 }
 
 /// A stable, sorted view of a map (for deterministic iteration).
-pub fn sorted<K: Ord + Clone, V: Clone>(m: &HashMap<K, V>) -> BTreeMap<K, V> {
+pub fn sorted<K: Ord + Clone + std::hash::Hash, V: Clone>(m: &HashMap<K, V>) -> BTreeMap<K, V> {
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 

@@ -713,15 +713,31 @@ impl Snapshot {
 
     /// Streams the texts of counted posts that `keep` selects, by id, in batches of `batch`
     /// to `out` (so another thread can work on them while the next rows are read). One query.
+    ///
+    /// With `objectives`, only posts tagged with one of them or with none are read (the
+    /// filter runs in the database, so the other posts' text is never copied out).
     pub async fn texts(
         &mut self,
         batch: usize,
+        objectives: Option<&[i64]>,
         keep: impl Fn(&SnapshotText) -> bool,
         out: &tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
     ) -> Result<i64> {
+        let only = match objectives {
+            Some(list) if !list.is_empty() => format!(
+                " AND (p.objectives = '[]' OR EXISTS (SELECT 1 FROM post_objectives po \
+                 WHERE po.post_id = p.id AND po.objective IN ({})))",
+                list.iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            Some(_) => " AND p.objectives = '[]'".to_string(),
+            None => String::new(),
+        };
         let sql = format!(
             "SELECT p.id, p.body, p.language, p.objectives FROM {scan} \
-             WHERE {COUNTED} ORDER BY p.id",
+             WHERE {COUNTED}{only} ORDER BY p.id",
             scan = self.scan()
         );
         let rows = sqlx::query(&sql)

@@ -137,6 +137,8 @@ async fn seed(store: &Store, n: i64) -> Result<()> {
     let total = n + n / 50 + n / 10;
     let mut tx = pool.begin().await?;
     let mut q = String::new();
+    // Posts get ids 1, 2, ... in this order (a fresh database), so objectives can name them.
+    let mut po = String::new();
     let mut in_batch = 0;
     for i in 1..=total {
         let b = &bodies[(i as usize * 7919) % bodies.len()];
@@ -198,10 +200,26 @@ async fn seed(store: &Store, n: i64) -> Result<()> {
             b.kind,
             i % 5
         ));
+        if i % 9 != 0 {
+            for o in &b.objectives {
+                if !po.is_empty() {
+                    po.push(',');
+                }
+                po.push_str(&format!("({o}, {i})"));
+            }
+        }
         in_batch += 1;
         if in_batch == 400 || i == total {
             sqlx::query(&q).execute(&mut *tx).await?;
             q.clear();
+            if !po.is_empty() {
+                sqlx::query(&format!(
+                    "INSERT INTO post_objectives (objective, post_id) VALUES {po}"
+                ))
+                .execute(&mut *tx)
+                .await?;
+                po.clear();
+            }
             in_batch = 0;
         }
         if i % 100_000 == 0 {
