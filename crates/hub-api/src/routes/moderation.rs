@@ -37,11 +37,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 /// Refuses a suspended user, saying why and until when.
 pub(crate) async fn not_suspended(state: &AppState, user: &User) -> ApiResult<()> {
     match state.store.active_suspension(user.id).await? {
-        Some(s) => Err(ApiError::forbidden(format!(
-            "your account is suspended until {} ({})",
-            s.until.to_rfc3339(),
-            s.reason
-        ))),
+        Some(s) => Err(suspended(&s)),
         None => Ok(()),
     }
 }
@@ -51,18 +47,8 @@ fn is_new(state: &AppState, user: &User) -> bool {
     Utc::now() - user.created_at < chrono::Duration::hours(state.config.limits.new_account_hours)
 }
 
-/// Everything checked before a post is written: suspension, rate limits, and (when the client
-/// sent no Idempotency-Key to dedupe its own retries) double submissions.
-pub(crate) async fn may_post(
-    state: &AppState,
-    user: &User,
-    ip: &str,
-    body: &str,
-    keyed: bool,
-    thread_id: Option<i64>,
-    region: &str,
-) -> ApiResult<()> {
-    not_suspended(state, user).await?;
+/// Counts a post against the per-user (stricter for new accounts) and per-address limits.
+pub(crate) async fn post_rate_limits(state: &AppState, user: &User, ip: &str) -> ApiResult<()> {
     let l = &state.config.limits;
     let per_user = if is_new(state, user) {
         l.posts_per_new_user_per_minute
@@ -86,7 +72,32 @@ pub(crate) async fn may_post(
             Limit::per_minute(l.posts_per_ip_per_minute),
             "posts from this address",
         )
-        .await?;
+        .await
+}
+
+/// The refusal of a suspended account, saying why and until when.
+pub(crate) fn suspended(s: &hub_domain::Suspension) -> ApiError {
+    ApiError::forbidden(format!(
+        "your account is suspended until {} ({})",
+        s.until.to_rfc3339(),
+        s.reason
+    ))
+}
+
+/// Everything checked before a post is written: suspension, rate limits, and (when the client
+/// sent no Idempotency-Key to dedupe its own retries) double submissions.
+pub(crate) async fn may_post(
+    state: &AppState,
+    user: &User,
+    ip: &str,
+    body: &str,
+    keyed: bool,
+    thread_id: Option<i64>,
+    region: &str,
+) -> ApiResult<()> {
+    not_suspended(state, user).await?;
+    post_rate_limits(state, user, ip).await?;
+    let l = &state.config.limits;
     if !keyed
         && state
             .store

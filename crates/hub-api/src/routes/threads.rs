@@ -4,13 +4,11 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{
     ApiJson, ApiQuery, Auth, AuthSuspension, ClientIp, Id, IdempotencyKeyHeader, MaybeAuth,
 };
-use crate::ratelimit::Limit;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::Utc;
 use hub_domain::validate::{self, Checker};
 use hub_domain::{
     lang, markup, search, Aspect, Post, PostKind, PostStatus, Suspension, Thread, ThreadSort, User,
@@ -542,35 +540,7 @@ async fn screen_reply(
     ip: &str,
 ) -> ApiResult<()> {
     if let Some(s) = suspension {
-        return Err(ApiError::forbidden(format!(
-            "your account is suspended until {} ({})",
-            s.until.to_rfc3339(),
-            s.reason
-        )));
+        return Err(super::moderation::suspended(s));
     }
-    let l = &state.config.limits;
-    let new_account = Utc::now() - user.created_at < chrono::Duration::hours(l.new_account_hours);
-    let per_user = if new_account {
-        l.posts_per_new_user_per_minute
-    } else {
-        l.posts_per_user_per_minute
-    };
-    state
-        .limiter
-        .check(
-            "post_user",
-            &user.id.to_string(),
-            Limit::per_minute(per_user),
-            "posts",
-        )
-        .await?;
-    state
-        .limiter
-        .check(
-            "post_ip",
-            ip,
-            Limit::per_minute(l.posts_per_ip_per_minute),
-            "posts from this address",
-        )
-        .await
+    super::moderation::post_rate_limits(state, user, ip).await
 }
