@@ -603,7 +603,27 @@ pub fn reason_code(status: &str, reason: Option<&str>) -> &'static str {
 /// The text worker: segments texts on its own thread and sums term counts per section.
 struct TextWorker {
     tx: tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
-    handle: tokio::task::JoinHandle<TextTotals>,
+    done: tokio::sync::oneshot::Receiver<TextTotals>,
+}
+
+/// Puts the calling thread at idle priority (Linux `SCHED_IDLE`): it then runs only on CPU
+/// time nothing else wants, so a build never delays posting. Elsewhere, or if refused, the
+/// thread keeps its priority.
+fn idle_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::{
+            set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+            ThreadPriority, ThreadSchedulePolicy,
+        };
+        if let Err(e) = set_thread_priority_and_policy(
+            thread_native_id(),
+            ThreadPriority::Min,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+        ) {
+            tracing::debug!(error = ?e, "the analysis text thread keeps its priority");
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -620,7 +640,9 @@ struct TextTotals {
 impl TextWorker {
     fn start(analyzer: Arc<Analyzer>, prominent: Vec<i64>) -> Self {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<SnapshotText>>(4);
-        let handle = tokio::task::spawn_blocking(move || {
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        let mut work = move || {
+            idle_priority();
             let mut totals = TextTotals {
                 groups: vec![TermCounts::default(); prominent.len() + 1],
                 ..TextTotals::default()
@@ -660,8 +682,17 @@ impl TextWorker {
                 }
             }
             totals
-        });
-        Self { tx, handle }
+        };
+        // A thread of its own (not the blocking pool), since its priority is lowered.
+        let spawned = std::thread::Builder::new()
+            .name("analysis-text".into())
+            .spawn(move || {
+                let _ = done_tx.send(work());
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the analysis text thread");
+        }
+        Self { tx, done }
     }
 
     async fn send(&self, batch: Vec<SnapshotText>) -> Result<(), BuildError> {
@@ -673,9 +704,9 @@ impl TextWorker {
 
     async fn finish(self) -> Result<TextTotals, BuildError> {
         drop(self.tx);
-        self.handle
+        self.done
             .await
-            .map_err(|e| BuildError::Worker(e.to_string()))
+            .map_err(|_| BuildError::Worker("the text thread stopped".into()))
     }
 }
 

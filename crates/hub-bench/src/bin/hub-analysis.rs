@@ -407,7 +407,7 @@ async fn run(backend: Backend, n: i64, a: &Args) -> Result<Outcome> {
     let rate = 20;
     let stop = Arc::new(AtomicBool::new(false));
     let idle = tokio::spawn(writer(store.clone(), rate, stop.clone(), 1));
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(20)).await;
     stop.store(true, Ordering::Relaxed);
     let idle = idle.await??;
 
