@@ -814,366 +814,377 @@ pub async fn build(
     let cutoff_seq = snap.head_seq();
     snap.finish().await?;
 
-    let mut terms_of: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-    for (id, t) in &texts {
-        let mut v = Vec::new();
-        let lang = text::base_language(t.language.as_deref());
-        analyzer.terms(&hub_domain::markup::plain_text(&t.body), &lang, &mut v);
-        terms_of.insert(*id, v);
-    }
+    // The rest is CPU work on what was read (quotes, key terms, the JSON and its compression):
+    // on a blocking thread, so that it never holds up the runtime that serves requests.
+    let subject = subject.clone();
+    let previous = previous.cloned();
+    let params = params.clone();
+    tokio::task::spawn_blocking(move || -> Result<Built, BuildError> {
+        let (subject, previous, params) = (&subject, previous.as_ref(), &params);
 
-    // Picks quotes from candidates: key-term coverage plus support, one per stakeholder group
-    // while other groups remain.
-    let pick = |candidates: &[i64], keys: &[text::Scored]| -> Vec<Quote> {
-        let key_weight: HashMap<&str, f64> =
-            keys.iter().map(|k| (k.stem.as_str(), k.score)).collect();
-        let mut scored: Vec<(f64, i64)> = candidates
-            .iter()
-            .filter(|id| texts.contains_key(id))
-            .map(|id| {
-                let coverage: f64 = terms_of
-                    .get(id)
-                    .map(|t| {
-                        let stems: HashSet<&str> = t.iter().map(|(s, _)| s.as_str()).collect();
-                        stems.iter().filter_map(|s| key_weight.get(s)).sum()
-                    })
-                    .unwrap_or(0.0);
-                let support = c.row(*id).map_or(0, |r| r.endorsements);
-                (
-                    text::round4(coverage + 5.0 * (1.0 + support as f64).ln()),
-                    *id,
-                )
-            })
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut out: Vec<Quote> = Vec::new();
-        let mut groups = HashSet::new();
-        for pass in 0..2 {
-            for (_, id) in &scored {
-                if out.len() >= params.quotes {
-                    break;
-                }
-                if out.iter().any(|q| q.post_id == *id) {
-                    continue;
-                }
-                let g = c.row(*id).map_or(0, |r| r.group);
-                if pass == 0 && !groups.insert(g) {
-                    continue;
-                }
-                if let Some(q) = c.quote(*id, &texts) {
-                    out.push(q);
-                }
-            }
+        let mut terms_of: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        for (id, t) in &texts {
+            let mut v = Vec::new();
+            let lang = text::base_language(t.language.as_deref());
+            analyzer.terms(&hub_domain::markup::plain_text(&t.body), &lang, &mut v);
+            terms_of.insert(*id, v);
         }
-        out
-    };
-    let key = |t: &text::Scored| KeyTerm {
-        term: t.term.clone(),
-        score: t.score,
-        posts: i64::try_from(t.posts).unwrap_or(i64::MAX),
-    };
 
-    let objectives: Vec<ObjectiveStat> = ranked
-        .iter()
-        .enumerate()
-        .map(|(rank, &o)| {
-            let t = &c.objectives[o as usize];
-            let prominent_at = prominent.iter().position(|p| *p == o);
-            let (key_terms, quotes) = match prominent_at {
-                Some(i) => {
-                    let keys = totals_text
-                        .groups
-                        .get(i)
-                        .map(|g| {
-                            text::key_terms(
-                                g,
-                                &totals_text.corpus,
-                                &totals_text.vocab,
-                                params.key_terms,
-                            )
-                        })
-                        .unwrap_or_default();
-                    let quotes = pick(&c.objective_quotes[o as usize].ids(), &keys);
-                    (keys.iter().map(key).collect(), quotes)
-                }
-                None => (Vec::new(), Vec::new()),
-            };
-            ObjectiveStat {
-                id: o,
-                rank: i64::try_from(rank).unwrap_or(0) + 1,
-                cluster: objective(o).map_or(0, |ob| i64::from(ob.cluster)),
-                posts: t.posts,
-                endorsements: t.endorsements,
-                recommendations: t.recommendations,
-                authors: i64::try_from(t.authors.len()).unwrap_or(0),
-                stakeholder_groups: {
-                    let mut v: Vec<String> =
-                        t.groups.iter().map(|g| group_str(*g).to_string()).collect();
-                    v.sort();
-                    v
-                },
-                countries: {
-                    let mut v: Vec<String> = t
-                        .countries
-                        .iter()
-                        .map(|x| c.strings.name(*x).to_string())
-                        .collect();
-                    v.sort();
-                    v
-                },
-                prominent: prominent_at.is_some(),
-                key_terms,
-                quotes,
-            }
-        })
-        .collect();
-
-    let clusters: Vec<ClusterStat> = (1..=4)
-        .map(|k: i64| ClusterStat {
-            id: k,
-            objectives: ranked
+        // Picks quotes from candidates: key-term coverage plus support, one per stakeholder group
+        // while other groups remain.
+        let pick = |candidates: &[i64], keys: &[text::Scored]| -> Vec<Quote> {
+            let key_weight: HashMap<&str, f64> =
+                keys.iter().map(|k| (k.stem.as_str(), k.score)).collect();
+            let mut scored: Vec<(f64, i64)> = candidates
                 .iter()
-                .copied()
-                .filter(|o| objective(*o).is_some_and(|ob| i64::from(ob.cluster) == k))
-                .collect(),
-            posts: c.clusters[(k - 1) as usize].0,
-            endorsements: c.clusters[(k - 1) as usize].1,
-        })
-        .collect();
-
-    let aspects: Vec<AspectSection> = ASPECTS
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let (posts, per_objective, top) = &c.aspects[i];
-            let mut objs: Vec<ObjectiveCount> = (1..=23)
-                .filter(|o| per_objective[*o as usize] > 0)
-                .map(|o| ObjectiveCount {
-                    id: o,
-                    posts: per_objective[o as usize],
+                .filter(|id| texts.contains_key(id))
+                .map(|id| {
+                    let coverage: f64 = terms_of
+                        .get(id)
+                        .map(|t| {
+                            let stems: HashSet<&str> = t.iter().map(|(s, _)| s.as_str()).collect();
+                            stems.iter().filter_map(|s| key_weight.get(s)).sum()
+                        })
+                        .unwrap_or(0.0);
+                    let support = c.row(*id).map_or(0, |r| r.endorsements);
+                    (
+                        text::round4(coverage + 5.0 * (1.0 + support as f64).ln()),
+                        *id,
+                    )
                 })
                 .collect();
-            objs.sort_by(|a, b| b.posts.cmp(&a.posts).then(a.id.cmp(&b.id)));
-            objs.truncate(5);
-            AspectSection {
-                aspect: a.as_str().into(),
-                posts: *posts,
-                objectives: objs,
-                quotes: pick(&top.ids(), &[]),
-            }
-        })
-        .collect();
-
-    // Near-duplicates merge into the better-ranked recommendation.
-    let mut kept: Vec<(i64, Vec<i64>, HashSet<String>)> = Vec::new();
-    for id in &rec_pool {
-        let sh = terms_of
-            .get(id)
-            .map(|t| text::shingles(t))
-            .unwrap_or_default();
-        match kept
-            .iter_mut()
-            .find(|(_, _, s)| text::jaccard(s, &sh) >= params.near_duplicate)
-        {
-            Some(k) => k.1.push(*id),
-            None => kept.push((*id, Vec::new(), sh)),
-        }
-    }
-    let mut recommendations: Vec<Recommendation> = kept
-        .into_iter()
-        .filter_map(|(id, merged, _)| {
-            let r = c.row(id)?;
-            let mut groups: BTreeMap<String, i64> = BTreeMap::new();
-            let mut endorsements = r.endorsements;
-            for g in by_post.get(&id).into_iter().flatten() {
-                *groups.entry(g.0.clone()).or_default() += g.1;
-            }
-            for m in &merged {
-                endorsements += c.row(*m).map_or(0, |x| x.endorsements);
-                for g in by_post.get(m).into_iter().flatten() {
-                    *groups.entry(g.0.clone()).or_default() += g.1;
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let mut out: Vec<Quote> = Vec::new();
+            let mut groups = HashSet::new();
+            for pass in 0..2 {
+                for (_, id) in &scored {
+                    if out.len() >= params.quotes {
+                        break;
+                    }
+                    if out.iter().any(|q| q.post_id == *id) {
+                        continue;
+                    }
+                    let g = c.row(*id).map_or(0, |r| r.group);
+                    if pass == 0 && !groups.insert(g) {
+                        continue;
+                    }
+                    if let Some(q) = c.quote(*id, &texts) {
+                        out.push(q);
+                    }
                 }
             }
-            let (breadth, consensus) = consensus_of(&groups, group_str(r.group));
-            let mut merged = merged;
-            merged.sort_unstable();
-            Some(Recommendation {
-                rank: 0,
-                quote: c.quote(id, &texts)?,
-                objectives: objective_ids(r.objectives),
-                endorsements,
-                endorsements_by_group: groups,
-                groups: breadth,
-                consensus,
-                merged,
+            out
+        };
+        let key = |t: &text::Scored| KeyTerm {
+            term: t.term.clone(),
+            score: t.score,
+            posts: i64::try_from(t.posts).unwrap_or(i64::MAX),
+        };
+
+        let objectives: Vec<ObjectiveStat> = ranked
+            .iter()
+            .enumerate()
+            .map(|(rank, &o)| {
+                let t = &c.objectives[o as usize];
+                let prominent_at = prominent.iter().position(|p| *p == o);
+                let (key_terms, quotes) = match prominent_at {
+                    Some(i) => {
+                        let keys = totals_text
+                            .groups
+                            .get(i)
+                            .map(|g| {
+                                text::key_terms(
+                                    g,
+                                    &totals_text.corpus,
+                                    &totals_text.vocab,
+                                    params.key_terms,
+                                )
+                            })
+                            .unwrap_or_default();
+                        let quotes = pick(&c.objective_quotes[o as usize].ids(), &keys);
+                        (keys.iter().map(key).collect(), quotes)
+                    }
+                    None => (Vec::new(), Vec::new()),
+                };
+                ObjectiveStat {
+                    id: o,
+                    rank: i64::try_from(rank).unwrap_or(0) + 1,
+                    cluster: objective(o).map_or(0, |ob| i64::from(ob.cluster)),
+                    posts: t.posts,
+                    endorsements: t.endorsements,
+                    recommendations: t.recommendations,
+                    authors: i64::try_from(t.authors.len()).unwrap_or(0),
+                    stakeholder_groups: {
+                        let mut v: Vec<String> =
+                            t.groups.iter().map(|g| group_str(*g).to_string()).collect();
+                        v.sort();
+                        v
+                    },
+                    countries: {
+                        let mut v: Vec<String> = t
+                            .countries
+                            .iter()
+                            .map(|x| c.strings.name(*x).to_string())
+                            .collect();
+                        v.sort();
+                        v
+                    },
+                    prominent: prominent_at.is_some(),
+                    key_terms,
+                    quotes,
+                }
             })
-        })
-        .collect();
-    recommendations.sort_by(|a, b| {
-        b.consensus
-            .total_cmp(&a.consensus)
-            .then(b.endorsements.cmp(&a.endorsements))
-            .then(a.quote.post_id.cmp(&b.quote.post_id))
-    });
-    recommendations.truncate(params.recommendations);
-    for (i, r) in recommendations.iter_mut().enumerate() {
-        r.rank = i64::try_from(i).unwrap_or(0) + 1;
-    }
+            .collect();
 
-    let emerging_keys = totals_text
-        .groups
-        .last()
-        .map(|g| text::key_terms(g, &totals_text.corpus, &totals_text.vocab, params.key_terms))
-        .unwrap_or_default();
-    let emerging = Emerging {
-        posts: c.emerging.0,
-        key_terms: emerging_keys.iter().map(key).collect(),
-        quotes: pick(&c.emerging.1.ids(), &emerging_keys),
-    };
+        let clusters: Vec<ClusterStat> = (1..=4)
+            .map(|k: i64| ClusterStat {
+                id: k,
+                objectives: ranked
+                    .iter()
+                    .copied()
+                    .filter(|o| objective(*o).is_some_and(|ob| i64::from(ob.cluster) == k))
+                    .collect(),
+                posts: c.clusters[(k - 1) as usize].0,
+                endorsements: c.clusters[(k - 1) as usize].1,
+            })
+            .collect();
 
-    let mut excluded = Excluded::default();
-    let mut reasons: BTreeMap<&str, i64> = BTreeMap::new();
-    for (status, reason, n) in &excluded_rows {
-        excluded.total += n;
-        match status.as_str() {
-            "pending" => excluded.pending += n,
-            "hidden" => excluded.hidden += n,
-            "removed" => excluded.removed += n,
-            _ => {}
+        let aspects: Vec<AspectSection> = ASPECTS
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let (posts, per_objective, top) = &c.aspects[i];
+                let mut objs: Vec<ObjectiveCount> = (1..=23)
+                    .filter(|o| per_objective[*o as usize] > 0)
+                    .map(|o| ObjectiveCount {
+                        id: o,
+                        posts: per_objective[o as usize],
+                    })
+                    .collect();
+                objs.sort_by(|a, b| b.posts.cmp(&a.posts).then(a.id.cmp(&b.id)));
+                objs.truncate(5);
+                AspectSection {
+                    aspect: a.as_str().into(),
+                    posts: *posts,
+                    objectives: objs,
+                    quotes: pick(&top.ids(), &[]),
+                }
+            })
+            .collect();
+
+        // Near-duplicates merge into the better-ranked recommendation.
+        let mut kept: Vec<(i64, Vec<i64>, HashSet<String>)> = Vec::new();
+        for id in &rec_pool {
+            let sh = terms_of
+                .get(id)
+                .map(|t| text::shingles(t))
+                .unwrap_or_default();
+            match kept
+                .iter_mut()
+                .find(|(_, _, s)| text::jaccard(s, &sh) >= params.near_duplicate)
+            {
+                Some(k) => k.1.push(*id),
+                None => kept.push((*id, Vec::new(), sh)),
+            }
         }
-        if status != "pending" {
-            *reasons
-                .entry(reason_code(status, reason.as_deref()))
-                .or_default() += n;
+        let mut recommendations: Vec<Recommendation> = kept
+            .into_iter()
+            .filter_map(|(id, merged, _)| {
+                let r = c.row(id)?;
+                let mut groups: BTreeMap<String, i64> = BTreeMap::new();
+                let mut endorsements = r.endorsements;
+                for g in by_post.get(&id).into_iter().flatten() {
+                    *groups.entry(g.0.clone()).or_default() += g.1;
+                }
+                for m in &merged {
+                    endorsements += c.row(*m).map_or(0, |x| x.endorsements);
+                    for g in by_post.get(m).into_iter().flatten() {
+                        *groups.entry(g.0.clone()).or_default() += g.1;
+                    }
+                }
+                let (breadth, consensus) = consensus_of(&groups, group_str(r.group));
+                let mut merged = merged;
+                merged.sort_unstable();
+                Some(Recommendation {
+                    rank: 0,
+                    quote: c.quote(id, &texts)?,
+                    objectives: objective_ids(r.objectives),
+                    endorsements,
+                    endorsements_by_group: groups,
+                    groups: breadth,
+                    consensus,
+                    merged,
+                })
+            })
+            .collect();
+        recommendations.sort_by(|a, b| {
+            b.consensus
+                .total_cmp(&a.consensus)
+                .then(b.endorsements.cmp(&a.endorsements))
+                .then(a.quote.post_id.cmp(&b.quote.post_id))
+        });
+        recommendations.truncate(params.recommendations);
+        for (i, r) in recommendations.iter_mut().enumerate() {
+            r.rank = i64::try_from(i).unwrap_or(0) + 1;
         }
-    }
-    let mut reasons: Vec<ReasonCount> = reasons
-        .into_iter()
-        .map(|(reason, posts)| ReasonCount {
-            reason: reason.into(),
-            posts,
-        })
-        .collect();
-    reasons.sort_by(|a, b| b.posts.cmp(&a.posts).then_with(|| a.reason.cmp(&b.reason)));
-    excluded.reasons = reasons;
 
-    let (weekly, weekly_earlier) = weeks(&c.weeks, subject.cutoff_at);
-    let len = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-    let totals = Totals {
-        posts: len(c.rows.len()),
-        threads: len(c.threads.len()),
-        authors: len(c.authors.len()),
-        organisations: len(c.organisations.len()),
-        countries: len(c.countries.keys().filter(|k| **k != NONE).count()),
-        stakeholder_groups: len(c.groups.len()),
-        languages: len(c
-            .languages
-            .keys()
-            .filter(|k| c.strings.name(**k) != "und")
-            .count()),
-        endorsements: c.endorsements,
-    };
-    let mut stemmed: Vec<String> = text::STEMMED.iter().map(|(l, _)| l.to_string()).collect();
-    stemmed.push("zh (jieba segmentation)".into());
+        let emerging_keys = totals_text
+            .groups
+            .last()
+            .map(|g| text::key_terms(g, &totals_text.corpus, &totals_text.vocab, params.key_terms))
+            .unwrap_or_default();
+        let emerging = Emerging {
+            posts: c.emerging.0,
+            key_terms: emerging_keys.iter().map(key).collect(),
+            quotes: pick(&c.emerging.1.ids(), &emerging_keys),
+        };
 
-    let mut doc = Document {
-        schema: model::SCHEMA.into(),
-        region: subject.region.slug.clone(),
-        space: subject.region.clone(),
-        review: subject.review.clone(),
-        cutoff: rfc3339(subject.cutoff_at),
-        cutoff_seq,
-        version: 0,
-        content_sha256: String::new(),
-        changes: None,
-        licence: params.licence.clone(),
-        sources: subject.sources.clone(),
-        totals: totals.clone(),
-        by_kind: ByKind {
-            comment: c.by_kind[0],
-            recommendation: c.by_kind[1],
-            report: c.by_kind[2],
-        },
-        stakeholder_groups: breakdown(
-            c.groups
-                .iter()
-                .map(|(g, t)| (group_str(*g).to_string(), t.posts, len(t.authors.len()))),
-        ),
-        countries: breakdown(c.countries.iter().map(|(k, t)| {
-            let key = if *k == NONE {
-                "unknown".to_string()
-            } else {
-                c.strings.name(*k).to_string()
-            };
-            (key, t.posts, len(t.authors.len()))
-        })),
-        languages: breakdown(c.languages.iter().map(|(k, t)| {
-            (
-                c.strings.name(*k).to_string(),
-                t.posts,
-                len(t.authors.len()),
-            )
-        })),
-        weekly,
-        weekly_earlier,
-        excluded,
-        objectives,
-        clusters,
-        aspects,
-        recommendations,
-        emerging,
-        methodology: Methodology {
-            prominent_objectives: len(params.prominent),
-            key_terms: len(params.key_terms),
-            quotes: len(params.quotes),
-            recommendations: len(params.recommendations),
-            near_duplicate_jaccard: params.near_duplicate,
-            background_posts: totals_text.background,
-            stemmed_languages: stemmed,
-        },
-        contributions: Vec::new(),
-    };
+        let mut excluded = Excluded::default();
+        let mut reasons: BTreeMap<&str, i64> = BTreeMap::new();
+        for (status, reason, n) in &excluded_rows {
+            excluded.total += n;
+            match status.as_str() {
+                "pending" => excluded.pending += n,
+                "hidden" => excluded.hidden += n,
+                "removed" => excluded.removed += n,
+                _ => {}
+            }
+            if status != "pending" {
+                *reasons
+                    .entry(reason_code(status, reason.as_deref()))
+                    .or_default() += n;
+            }
+        }
+        let mut reasons: Vec<ReasonCount> = reasons
+            .into_iter()
+            .map(|(reason, posts)| ReasonCount {
+                reason: reason.into(),
+                posts,
+            })
+            .collect();
+        reasons.sort_by(|a, b| b.posts.cmp(&a.posts).then_with(|| a.reason.cmp(&b.reason)));
+        excluded.reasons = reasons;
 
-    // One pass over the contributions, the largest part by far: their JSON goes to the content
-    // hash (after the document's head with version, changes, the event head and the hash
-    // itself empty) and, compressed, to the second gzip member of the output; the first member,
-    // the real head, is written once the hash is known. Readers use a multi-member decoder.
-    doc.cutoff_seq = 0;
-    let blank_head = json_head(&doc)?;
-    doc.cutoff_seq = cutoff_seq;
-    doc.version = subject.version;
-    doc.changes = previous.map(|p| changes(p, &doc, &c));
-    let mut hasher = Sha256::new();
-    hasher.update(&blank_head);
-    let mut tail = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut tail_size = 0usize;
-    {
-        let mut tee = std::io::BufWriter::with_capacity(
-            1 << 16,
-            Tee {
-                hasher: &mut hasher,
-                out: &mut tail,
-                n: &mut tail_size,
+        let (weekly, weekly_earlier) = weeks(&c.weeks, subject.cutoff_at);
+        let len = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let totals = Totals {
+            posts: len(c.rows.len()),
+            threads: len(c.threads.len()),
+            authors: len(c.authors.len()),
+            organisations: len(c.organisations.len()),
+            countries: len(c.countries.keys().filter(|k| **k != NONE).count()),
+            stakeholder_groups: len(c.groups.len()),
+            languages: len(c
+                .languages
+                .keys()
+                .filter(|k| c.strings.name(**k) != "und")
+                .count()),
+            endorsements: c.endorsements,
+        };
+        let mut stemmed: Vec<String> = text::STEMMED.iter().map(|(l, _)| l.to_string()).collect();
+        stemmed.push("zh (jieba segmentation)".into());
+
+        let mut doc = Document {
+            schema: model::SCHEMA.into(),
+            region: subject.region.slug.clone(),
+            space: subject.region.clone(),
+            review: subject.review.clone(),
+            cutoff: rfc3339(subject.cutoff_at),
+            cutoff_seq,
+            version: 0,
+            content_sha256: String::new(),
+            changes: None,
+            licence: params.licence.clone(),
+            sources: subject.sources.clone(),
+            totals: totals.clone(),
+            by_kind: ByKind {
+                comment: c.by_kind[0],
+                recommendation: c.by_kind[1],
+                report: c.by_kind[2],
             },
-        );
-        write_contributions(&mut tee, &c)?;
-        tee.flush()?;
-    }
-    let tail = tail.finish()?;
-    doc.content_sha256 = hex::encode(hasher.finalize());
-    let head = json_head(&doc)?;
-    let mut first = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    first.write_all(&head)?;
-    let mut json_gz = first.finish()?;
-    json_gz.extend_from_slice(&tail);
-    let size = head.len() + tail_size;
-    Ok(Built {
-        json_gz,
-        size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
-        content_sha256: doc.content_sha256,
-        posts: totals.posts,
-        cutoff_seq,
+            stakeholder_groups: breakdown(
+                c.groups
+                    .iter()
+                    .map(|(g, t)| (group_str(*g).to_string(), t.posts, len(t.authors.len()))),
+            ),
+            countries: breakdown(c.countries.iter().map(|(k, t)| {
+                let key = if *k == NONE {
+                    "unknown".to_string()
+                } else {
+                    c.strings.name(*k).to_string()
+                };
+                (key, t.posts, len(t.authors.len()))
+            })),
+            languages: breakdown(c.languages.iter().map(|(k, t)| {
+                (
+                    c.strings.name(*k).to_string(),
+                    t.posts,
+                    len(t.authors.len()),
+                )
+            })),
+            weekly,
+            weekly_earlier,
+            excluded,
+            objectives,
+            clusters,
+            aspects,
+            recommendations,
+            emerging,
+            methodology: Methodology {
+                prominent_objectives: len(params.prominent),
+                key_terms: len(params.key_terms),
+                quotes: len(params.quotes),
+                recommendations: len(params.recommendations),
+                near_duplicate_jaccard: params.near_duplicate,
+                background_posts: totals_text.background,
+                stemmed_languages: stemmed,
+            },
+            contributions: Vec::new(),
+        };
+
+        // One pass over the contributions, the largest part by far: their JSON goes to the content
+        // hash (after the document's head with version, changes, the event head and the hash
+        // itself empty) and, compressed, to the second gzip member of the output; the first member,
+        // the real head, is written once the hash is known. Readers use a multi-member decoder.
+        doc.cutoff_seq = 0;
+        let blank_head = json_head(&doc)?;
+        doc.cutoff_seq = cutoff_seq;
+        doc.version = subject.version;
+        doc.changes = previous.map(|p| changes(p, &doc, &c));
+        let mut hasher = Sha256::new();
+        hasher.update(&blank_head);
+        let mut tail = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tail_size = 0usize;
+        {
+            let mut tee = std::io::BufWriter::with_capacity(
+                1 << 16,
+                Tee {
+                    hasher: &mut hasher,
+                    out: &mut tail,
+                    n: &mut tail_size,
+                },
+            );
+            write_contributions(&mut tee, &c)?;
+            tee.flush()?;
+        }
+        let tail = tail.finish()?;
+        doc.content_sha256 = hex::encode(hasher.finalize());
+        let head = json_head(&doc)?;
+        let mut first = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        first.write_all(&head)?;
+        let mut json_gz = first.finish()?;
+        json_gz.extend_from_slice(&tail);
+        let size = head.len() + tail_size;
+        Ok(Built {
+            json_gz,
+            size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
+            content_sha256: doc.content_sha256,
+            posts: totals.posts,
+            cutoff_seq,
+        })
     })
+    .await
+    .map_err(|e| BuildError::Worker(e.to_string()))?
 }
 
 /// How many weeks before the cutoff the week-by-week series covers at most.
