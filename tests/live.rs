@@ -580,7 +580,14 @@ async fn server_sent_events_carry_the_same_events_and_resume(db: Db) {
 }
 
 async fn protocol_errors_and_ping(db: Db) {
-    let app = TestApp::spawn(db).await;
+    // Five messages a second (bursts of ten): the six before the flood pass, and a flood of a
+    // hundred is limited however slowly a loaded machine reads it (it would have to take
+    // eighteen seconds to stay under the limit).
+    use figment::providers::Serialized;
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default("live.messages_per_second", 5))
+    })
+    .await;
     let mut ws = WsClient::connect(&app.ws_url(""), &[])
         .await
         .expect("connect");
