@@ -8,7 +8,6 @@
 
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use rust_stemmers::{Algorithm, Stemmer};
-use std::collections::BTreeMap;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// Languages with a Snowball stemmer here, by ISO 639-1 code.
@@ -264,14 +263,6 @@ impl Vocab {
     pub fn form(&self, id: u32) -> &str {
         self.forms.get(id as usize).map_or("", String::as_str)
     }
-    /// How many stems.
-    pub fn len(&self) -> usize {
-        self.stems.len()
-    }
-    /// Whether empty.
-    pub fn is_empty(&self) -> bool {
-        self.stems.is_empty()
-    }
 }
 
 /// Term counts of a set of posts, by stem id.
@@ -418,11 +409,6 @@ pub fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
     } else {
         inter / union
     }
-}
-
-/// A stable, sorted view of a map (for deterministic iteration).
-pub fn sorted<K: Ord + Clone + std::hash::Hash, V: Clone>(m: &HashMap<K, V>) -> BTreeMap<K, V> {
-    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 #[cfg(test)]

@@ -651,11 +651,6 @@ impl Snapshot {
         self.head
     }
 
-    /// The region.
-    pub fn region(&self) -> &str {
-        &self.region
-    }
-
     /// How the ordered passes read `posts`: on SQLite in rowid order (`NOT INDEXED`), which is
     /// id order, rather than through the region index and a sort of every row (with its body)
     /// in a temporary B-tree; PostgreSQL is steered the same way by `enable_sort = off` in the
