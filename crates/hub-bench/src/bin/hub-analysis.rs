@@ -20,6 +20,10 @@
 #[allow(dead_code)]
 mod text;
 
+#[path = "../backend.rs"]
+#[allow(dead_code)]
+mod backend;
+
 use anyhow::{bail, Context, Result};
 use futures::TryStreamExt;
 use hdrhistogram::Histogram;
@@ -29,7 +33,6 @@ use hub_store::analysis::Origin;
 use hub_store::{Backend, NewPost, Store};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use sqlx::Connection;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -360,28 +363,12 @@ struct Outcome {
 }
 
 async fn run(backend: Backend, n: i64, a: &Args) -> Result<Outcome> {
-    let (url, drop_pg, dir) = match backend {
-        Backend::Sqlite => {
-            let dir = std::env::temp_dir().join(format!("hub-analysis-{}-{n}", std::process::id()));
-            std::fs::create_dir_all(&dir)?;
-            (
-                format!("sqlite://{}/hub.db", dir.display()),
-                None,
-                Some(dir),
-            )
-        }
-        Backend::Postgres => {
-            let name = format!("hub_bench_analysis_{}_{n}", std::process::id());
-            let mut c = sqlx::PgConnection::connect(&a.pg)
-                .await
-                .context("PostgreSQL")?;
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut c)
-                .await?;
-            let base = a.pg.rsplit_once('/').map_or(a.pg.as_str(), |(b, _)| b);
-            (format!("{base}/{name}"), Some(name), None)
-        }
+    let kind = match backend {
+        Backend::Sqlite => backend::Kind::Sqlite,
+        Backend::Postgres => backend::Kind::Postgres,
     };
+    let mut dbs = backend::Databases::new(kind, &a.pg)?;
+    let url = dbs.fresh(&format!("analysis_{n}")).await?;
     let store = Store::connect(&url, &Default::default()).await?;
     store.migrate().await?;
     let t = Instant::now();
@@ -439,15 +426,7 @@ async fn run(backend: Backend, n: i64, a: &Args) -> Result<Outcome> {
     );
     let json_mib = done.size_bytes.unwrap_or(0) as f64 / 1_048_576.0;
     store.close().await;
-    if let Some(name) = drop_pg {
-        let mut c = sqlx::PgConnection::connect(&a.pg).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut c)
-            .await?;
-    }
-    if let Some(dir) = dir {
-        let _ = std::fs::remove_dir_all(dir);
-    }
+    dbs.cleanup().await?;
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     Ok(Outcome {
         backend: backend.name(),
