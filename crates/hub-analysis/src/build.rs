@@ -600,16 +600,10 @@ pub fn reason_code(status: &str, reason: Option<&str>) -> &'static str {
     }
 }
 
-/// The text worker: segments texts on its own thread and sums term counts per section.
-struct TextWorker {
-    tx: tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
-    done: tokio::sync::oneshot::Receiver<TextTotals>,
-}
-
 /// Puts the calling thread at idle priority (Linux `SCHED_IDLE`): it then runs only on CPU
-/// time nothing else wants, so a build never delays posting. Elsewhere, or if refused, the
-/// thread keeps its priority.
-fn idle_priority() {
+/// time nothing else wants, so a build never delays posting. Threads it starts afterwards
+/// inherit the policy. Elsewhere, or if refused, the thread keeps its priority.
+pub(crate) fn idle_priority() {
     #[cfg(target_os = "linux")]
     {
         use thread_priority::{
@@ -621,93 +615,158 @@ fn idle_priority() {
             ThreadPriority::Min,
             ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
         ) {
-            tracing::debug!(error = ?e, "the analysis text thread keeps its priority");
+            tracing::debug!(error = ?e, "an analysis thread keeps its priority");
         }
     }
 }
 
+/// The term counts of the texts read so far: per prominent objective (index in the prominent
+/// list) and, last, the posts with no objective (emerging issues); document frequencies over
+/// every text; the stems and forms their ids stand for.
 #[derive(Debug, Default)]
 struct TextTotals {
-    /// Per prominent objective (index in the prominent list), then emerging at the end.
     groups: Vec<TermCounts>,
-    /// Every text read in the region and the background.
     corpus: Corpus,
-    /// Stems and forms of the region (the background only counts these stems).
     vocab: text::Vocab,
+    /// Background texts counted.
     background: i64,
 }
 
-impl TextWorker {
-    fn start(analyzer: Arc<Analyzer>, prominent: Vec<i64>) -> Self {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<SnapshotText>>(4);
-        let (done_tx, done) = tokio::sync::oneshot::channel();
-        let mut work = move || {
-            idle_priority();
-            let mut totals = TextTotals {
-                groups: vec![TermCounts::default(); prominent.len() + 1],
-                ..TextTotals::default()
-            };
-            let mut terms = Vec::new();
-            let mut distinct: Vec<u32> = Vec::new();
-            let mut foreground = true;
-            while let Some(batch) = rx.blocking_recv() {
-                if batch.is_empty() {
-                    // An empty batch separates the region's texts from the background.
-                    foreground = false;
-                    continue;
-                }
-                for t in batch {
-                    let lang = text::base_language(t.language.as_deref());
-                    let words = text::words_of_markdown(&t.body);
-                    analyzer.term_ids(&words, &lang, &mut totals.vocab, foreground, &mut terms);
-                    distinct.clear();
-                    distinct.extend(terms.iter().map(|t| t.0));
-                    distinct.sort_unstable();
-                    distinct.dedup();
-                    if foreground {
-                        for (i, o) in prominent.iter().enumerate() {
-                            if t.objectives.contains(o) {
-                                totals.groups[i].add(&terms, &distinct);
-                            }
-                        }
-                        if t.objectives.is_empty() {
-                            if let Some(g) = totals.groups.last_mut() {
-                                g.add(&terms, &distinct);
-                            }
-                        }
-                    } else {
-                        totals.background += 1;
-                    }
-                    totals.corpus.add(&distinct);
-                }
+impl TextTotals {
+    /// Adds `other`'s counts, whose ids are those of `other.vocab`.
+    fn merge(&mut self, other: TextTotals) {
+        let (stems, forms) = self.vocab.absorb(&other.vocab);
+        if self.groups.len() < other.groups.len() {
+            self.groups
+                .resize(other.groups.len(), TermCounts::default());
+        }
+        for (mine, theirs) in self.groups.iter_mut().zip(&other.groups) {
+            mine.absorb(theirs, &stems, &forms);
+        }
+        self.corpus.absorb(&other.corpus, &stems);
+        self.background += other.background;
+    }
+}
+
+/// Text workers: threads that segment and stem texts and sum their term counts, fed batches
+/// through one queue (whichever thread is free takes the next batch). One core fewer than
+/// the machine has (at least one, at most four): they run at idle priority like the rest of a
+/// build, but a machine whose every core is busy, even with idle work, answers its requests
+/// later (measured on a 2-core virtual machine: a commit's p99 tripled with two idle-priority
+/// spinners, see the README), so one core is left to requests. Each keeps its own counts and
+/// vocabulary, merged at the end; nothing a document shows depends on the ids or on which
+/// thread counted what.
+struct TextWorkers {
+    tx: tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
+    done: Vec<tokio::sync::oneshot::Receiver<TextTotals>>,
+}
+
+/// What the text workers count.
+#[derive(Clone)]
+enum TextPass {
+    /// The region's texts: every stem is interned; per prominent objective and emerging.
+    Region { prominent: Arc<Vec<i64>> },
+    /// The background sample: only document frequencies of the region's stems.
+    Background { vocab: Arc<text::Vocab> },
+}
+
+fn text_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).clamp(1, 4))
+}
+
+impl TextWorkers {
+    fn start(analyzer: Arc<Analyzer>, pass: TextPass) -> Self {
+        let threads = text_threads();
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<SnapshotText>>(2 * threads);
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let mut done = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+            let (analyzer, pass, rx) = (analyzer.clone(), pass.clone(), rx.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("analysis-text-{i}"))
+                .spawn(move || {
+                    idle_priority();
+                    let _ = done_tx.send(count_texts(&analyzer, &pass, &rx));
+                });
+            match spawned {
+                Ok(_) => done.push(done_rx),
+                Err(e) => tracing::error!(error = %e, "cannot start an analysis text thread"),
             }
-            totals
-        };
-        // A thread of its own (not the blocking pool), since its priority is lowered.
-        let spawned = std::thread::Builder::new()
-            .name("analysis-text".into())
-            .spawn(move || {
-                let _ = done_tx.send(work());
-            });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the analysis text thread");
         }
         Self { tx, done }
     }
 
-    async fn send(&self, batch: Vec<SnapshotText>) -> Result<(), BuildError> {
-        self.tx
-            .send(batch)
-            .await
-            .map_err(|_| BuildError::Worker("channel closed".into()))
-    }
-
     async fn finish(self) -> Result<TextTotals, BuildError> {
         drop(self.tx);
-        self.done
-            .await
-            .map_err(|_| BuildError::Worker("the text thread stopped".into()))
+        let mut totals: Option<TextTotals> = None;
+        for d in self.done {
+            let part = d
+                .await
+                .map_err(|_| BuildError::Worker("a text thread stopped".into()))?;
+            match totals.as_mut() {
+                None => totals = Some(part),
+                Some(t) => t.merge(part),
+            }
+        }
+        totals.ok_or_else(|| BuildError::Worker("no text thread could start".into()))
     }
+}
+
+/// One text worker's loop: takes batches until the queue is closed and empty.
+fn count_texts(
+    analyzer: &Analyzer,
+    pass: &TextPass,
+    rx: &std::sync::Mutex<tokio::sync::mpsc::Receiver<Vec<SnapshotText>>>,
+) -> TextTotals {
+    let mut totals = TextTotals::default();
+    if let TextPass::Region { prominent } = pass {
+        totals.groups = vec![TermCounts::default(); prominent.len() + 1];
+    }
+    let mut terms = Vec::new();
+    let mut distinct: Vec<u32> = Vec::new();
+    let mut words = text::WordCache::default();
+    loop {
+        // The lock is held only while waiting for the next batch, never while counting.
+        let batch = match rx.lock() {
+            Ok(mut rx) => rx.blocking_recv(),
+            Err(_) => None,
+        };
+        let Some(batch) = batch else { break };
+        for t in batch {
+            let lang = text::base_language(t.language.as_deref());
+            let plain = text::words_of_markdown(&t.body);
+            match pass {
+                TextPass::Region { .. } => {
+                    analyzer.term_ids(&plain, &lang, &mut totals.vocab, &mut words, &mut terms);
+                }
+                TextPass::Background { vocab } => {
+                    analyzer.known_term_ids(&plain, &lang, vocab, &mut words, &mut terms);
+                }
+            }
+            distinct.clear();
+            distinct.extend(terms.iter().map(|t| t.0));
+            distinct.sort_unstable();
+            distinct.dedup();
+            match pass {
+                TextPass::Region { prominent } => {
+                    for (i, o) in prominent.iter().enumerate() {
+                        if t.objectives.contains(o) {
+                            totals.groups[i].add(&terms, &distinct);
+                        }
+                    }
+                    if t.objectives.is_empty() {
+                        if let Some(g) = totals.groups.last_mut() {
+                            g.add(&terms, &distinct);
+                        }
+                    }
+                }
+                TextPass::Background { .. } => totals.background += 1,
+            }
+            totals.corpus.add(&distinct);
+        }
+    }
+    totals
 }
 
 const BATCH: usize = 1_000;
@@ -727,6 +786,7 @@ pub async fn build(
         Ok(())
     })
     .await?;
+    tracing::debug!(posts = c.rows.len(), "analysis: posts read");
     let excluded_rows = snap.excluded().await?;
     let rec_groups = snap.recommendation_endorsements().await?;
 
@@ -746,19 +806,37 @@ pub async fn build(
         .take(params.prominent)
         .collect();
 
-    // Key terms: the region's texts, then the background sample, on the worker thread.
-    let worker = TextWorker::start(analyzer.clone(), prominent.clone());
+    // Key terms: the region's texts, then the background sample, on the text workers.
+    let workers = TextWorkers::start(
+        analyzer.clone(),
+        TextPass::Region {
+            prominent: Arc::new(prominent.clone()),
+        },
+    );
     snap.texts(
         BATCH,
         Some(&prominent),
         |t| t.objectives.is_empty() || t.objectives.iter().any(|o| prominent.contains(o)),
-        &worker.tx,
+        &workers.tx,
     )
     .await?;
-    worker.send(Vec::new()).await?;
+    let mut totals_text = workers.finish().await?;
+    tracing::debug!("analysis: region texts read");
+    // The background counts only the region's stems, so it starts once they are all known.
+    let vocab = Arc::new(std::mem::take(&mut totals_text.vocab));
+    let workers = TextWorkers::start(
+        analyzer.clone(),
+        TextPass::Background {
+            vocab: vocab.clone(),
+        },
+    );
     let (_, step) = snap.background_step(params.background).await?;
-    snap.background(step, BATCH, &worker.tx).await?;
-    let totals_text = worker.finish().await?;
+    snap.background(step, BATCH, &workers.tx).await?;
+    let background = workers.finish().await?;
+    totals_text.vocab = Arc::try_unwrap(vocab).unwrap_or_else(|shared| (*shared).clone());
+    totals_text.corpus.absorb_same(&background.corpus);
+    totals_text.background = background.background;
+    tracing::debug!("analysis: background read, texts analysed");
 
     // Recommendations: consensus over endorsers' groups (the author's group counts one).
     let mut by_post: HashMap<i64, BTreeMap<String, i64>> = HashMap::new();
@@ -813,6 +891,7 @@ pub async fn build(
         .collect();
     let cutoff_seq = snap.head_seq();
     snap.finish().await?;
+    tracing::debug!("analysis: snapshot closed");
 
     // The rest is CPU work on what was read (quotes, key terms, the JSON and its compression):
     // on a blocking thread, so that it never holds up the runtime that serves requests.

@@ -161,12 +161,6 @@ impl Analyses {
         &self.worker
     }
 
-    fn analyzer(&self) -> Arc<Analyzer> {
-        self.analyzer
-            .get_or_init(|| Arc::new(Analyzer::new()))
-            .clone()
-    }
-
     fn region(&self, slug: &str) -> Result<&RegionDef, JobError> {
         self.regions
             .iter()
@@ -349,14 +343,14 @@ impl Analyses {
                 None => None,
             };
         let subject = self.subject(region, job.cutoff_at, version, job.cycle.as_deref());
-        let snap = self.store.snapshot(&region.slug, job.cutoff_at).await?;
-        let built = build::build(
-            snap,
-            &subject,
-            previous.as_ref(),
-            &self.settings.params,
-            self.analyzer(),
-        )
+        let (store, slug, cutoff_at) = (self.store.clone(), region.slug.clone(), job.cutoff_at);
+        let (params, analyzer) = (self.settings.params.clone(), self.analyzer.clone());
+        let built = on_idle_thread(move || async move {
+            // Loaded once per process, on the build's thread (the dictionaries take a while).
+            let analyzer = analyzer.get_or_init(|| Arc::new(Analyzer::new())).clone();
+            let snap = store.snapshot(&slug, cutoff_at).await?;
+            Ok(build::build(snap, &subject, previous.as_ref(), &params, analyzer).await?)
+        })
         .await?;
         Ok((built, version))
     }
@@ -440,6 +434,53 @@ impl Analyses {
             }
         })
     }
+}
+
+/// Runs a build on a thread of its own at idle priority (see [`build::idle_priority`]), with a
+/// runtime of its own, and waits for it.
+///
+/// Everything the build does then yields to the process's requests: its queries and their
+/// decoding, its text analysis and its JSON, and, on SQLite, the database work itself (the
+/// snapshot's connection is opened on this thread, and its worker thread inherits the
+/// priority). On the request runtime a build's reading held up posting for milliseconds at a
+/// time. Dropping the returned future (a worker stopped at shutdown) stops the build at its
+/// next await.
+async fn on_idle_thread<T, F, Fut>(work: F) -> Result<T, JobError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, JobError>>,
+{
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("analysis-build".into())
+        .spawn(move || {
+            build::idle_priority();
+            let mut done = done;
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = done.send(Err(build::BuildError::Worker(e.to_string()).into()));
+                    return;
+                }
+            };
+            let outcome = runtime.block_on(async {
+                tokio::select! {
+                    r = work() => Some(r),
+                    () = done.closed() => None,
+                }
+            });
+            if let Some(r) = outcome {
+                let _ = done.send(r);
+            }
+        })
+        .map_err(|e| build::BuildError::Worker(format!("cannot start the build thread: {e}")))?;
+    result
+        .await
+        .map_err(|_| build::BuildError::Worker("the build thread stopped".into()))?
 }
 
 /// Aborts a background task when dropped.

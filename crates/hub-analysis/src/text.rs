@@ -128,52 +128,99 @@ impl Analyzer {
         });
     }
 
-    /// The terms of `text` as interned ids `(stem, form)`. With `grow` false, stems not yet in
-    /// `vocab` are skipped (and forms are not interned).
+    /// The terms of `text` as interned ids `(stem, form)`, interning new ones into `vocab`.
+    /// `cache` remembers what each word of a language came to, so a word met again costs one
+    /// lookup instead of the stop-word check, the stemmer and two interning lookups (words
+    /// repeat: most of a corpus is a few thousand of them). Use one cache with one `vocab`.
     pub fn term_ids(
         &self,
         text: &str,
         lang: &str,
         vocab: &mut Vocab,
-        grow: bool,
+        cache: &mut WordCache,
         out: &mut Vec<(u32, u32)>,
     ) {
         out.clear();
-        self.each_term(text, lang, |stem, form| {
-            if grow {
-                let s = vocab.stem_id(stem);
-                let f = vocab.form_id(form);
-                out.push((s, f));
-            } else if let Some(s) = vocab.known_stem(stem) {
-                out.push((s, u32::MAX));
+        if is_cjk(lang, text) {
+            self.each_term_cjk(text, |stem, form| {
+                out.push((vocab.stem_id(stem), vocab.form_id(form)));
+            });
+            return;
+        }
+        let stemmer = self.stemmers.get(lang);
+        let words = cache.of(lang);
+        each_word(text, |lower| {
+            if let Some(known) = words.get(lower) {
+                out.extend(*known);
+                return;
             }
+            let ids = (!self.is_stop(lang, lower)).then(|| {
+                let stem = stemmer.map_or(std::borrow::Cow::Borrowed(lower), |s| s.stem(lower));
+                (vocab.stem_id(&stem), vocab.form_id(lower))
+            });
+            if words.len() < WordCache::MAX_WORDS {
+                words.insert(lower.to_string(), ids);
+            }
+            out.extend(ids);
+        });
+    }
+
+    /// The terms of `text` whose stems `vocab` knows, as `(stem id, u32::MAX)`: the
+    /// background's terms, counted only against the region's stems. `cache` as for
+    /// [`Analyzer::term_ids`], with this `vocab` only.
+    pub fn known_term_ids(
+        &self,
+        text: &str,
+        lang: &str,
+        vocab: &Vocab,
+        cache: &mut WordCache,
+        out: &mut Vec<(u32, u32)>,
+    ) {
+        out.clear();
+        if is_cjk(lang, text) {
+            self.each_term_cjk(text, |stem, _| {
+                if let Some(s) = vocab.known_stem(stem) {
+                    out.push((s, u32::MAX));
+                }
+            });
+            return;
+        }
+        let stemmer = self.stemmers.get(lang);
+        let words = cache.of(lang);
+        each_word(text, |lower| {
+            if let Some(known) = words.get(lower) {
+                out.extend(*known);
+                return;
+            }
+            let ids = if self.is_stop(lang, lower) {
+                None
+            } else {
+                let stem = stemmer.map_or(std::borrow::Cow::Borrowed(lower), |s| s.stem(lower));
+                vocab.known_stem(&stem).map(|s| (s, u32::MAX))
+            };
+            if words.len() < WordCache::MAX_WORDS {
+                words.insert(lower.to_string(), ids);
+            }
+            out.extend(ids);
         });
     }
 
     /// Calls `f(stem, form)` for each term of `text`, allocating as little as it can.
     fn each_term(&self, text: &str, lang: &str, mut f: impl FnMut(&str, &str)) {
-        if lang == "zh" || lang == "ja" || text.chars().any(is_han) {
+        if is_cjk(lang, text) {
             self.each_term_cjk(text, f);
             return;
         }
         let stemmer = self.stemmers.get(lang);
-        let mut lower = String::new();
-        for w in text.unicode_words() {
-            lower.clear();
-            for c in w.chars() {
-                lower.extend(c.to_lowercase());
-            }
-            if lower.chars().count() < 3 || lower.chars().all(|c| c.is_numeric()) {
-                continue;
-            }
-            if self.is_stop(lang, &lower) {
-                continue;
+        each_word(text, |lower| {
+            if self.is_stop(lang, lower) {
+                return;
             }
             match stemmer {
-                Some(s) => f(&s.stem(&lower), &lower),
-                None => f(&lower, &lower),
+                Some(s) => f(&s.stem(lower), lower),
+                None => f(lower, lower),
             }
-        }
+        });
     }
 
     fn each_term_cjk(&self, text: &str, mut f: impl FnMut(&str, &str)) {
@@ -203,6 +250,44 @@ impl Analyzer {
                 }
             }
         }
+    }
+}
+
+/// Whether `text` goes through the Chinese segmenter.
+fn is_cjk(lang: &str, text: &str) -> bool {
+    lang == "zh" || lang == "ja" || text.chars().any(is_han)
+}
+
+/// Calls `f` with each word of `text` lower-cased, skipping words under three letters and
+/// numbers.
+fn each_word(text: &str, mut f: impl FnMut(&str)) {
+    let mut lower = String::new();
+    for w in text.unicode_words() {
+        lower.clear();
+        for c in w.chars() {
+            lower.extend(c.to_lowercase());
+        }
+        if lower.chars().count() < 3 || lower.chars().all(|c| c.is_numeric()) {
+            continue;
+        }
+        f(&lower);
+    }
+}
+
+/// What each lower-cased word of a language came to as a term: `(stem id, form id)` in one
+/// [`Vocab`], or `None` (a stop word, or a stem that vocabulary does not know).
+#[derive(Debug, Default)]
+pub struct WordCache {
+    by_lang: HashMap<String, HashMap<String, Option<(u32, u32)>>>,
+}
+
+impl WordCache {
+    /// Words remembered per language at most (a bound on memory; later words are still
+    /// counted, only not remembered).
+    const MAX_WORDS: usize = 500_000;
+
+    fn of(&mut self, lang: &str) -> &mut HashMap<String, Option<(u32, u32)>> {
+        self.by_lang.entry(lang.to_string()).or_default()
     }
 }
 
@@ -255,6 +340,13 @@ impl Vocab {
     fn known_stem(&self, s: &str) -> Option<u32> {
         self.stem_ids.get(s).copied()
     }
+    /// Interns every stem and form of `other`; returns what each of its stem ids and form ids
+    /// is here.
+    pub fn absorb(&mut self, other: &Vocab) -> (Vec<u32>, Vec<u32>) {
+        let stems = other.stems.iter().map(|s| self.stem_id(s)).collect();
+        let forms = other.forms.iter().map(|f| self.form_id(f)).collect();
+        (stems, forms)
+    }
     /// The stem of an id.
     pub fn stem(&self, id: u32) -> &str {
         self.stems.get(id as usize).map_or("", String::as_str)
@@ -294,6 +386,24 @@ impl TermCounts {
         }
     }
 
+    /// Adds `other`'s counts, mapping its stem and form ids through `stems` and `forms` (from
+    /// [`Vocab::absorb`]).
+    pub fn absorb(&mut self, other: &TermCounts, stems: &[u32], forms: &[u32]) {
+        let stem = |s: u32| stems.get(s as usize).copied().unwrap_or(u32::MAX);
+        let form = |f: u32| forms.get(f as usize).copied().unwrap_or(u32::MAX);
+        for (&s, &n) in &other.tf {
+            *self.tf.entry(stem(s)).or_default() += n;
+        }
+        for (&s, &n) in &other.df {
+            *self.df.entry(stem(s)).or_default() += n;
+        }
+        for (&(s, f), &n) in &other.forms {
+            *self.forms.entry((stem(s), form(f))).or_default() += n;
+        }
+        self.total += other.total;
+        self.posts += other.posts;
+    }
+
     /// The most written form of a stem (ties: the alphabetically first).
     pub fn form(&self, stem: u32, vocab: &Vocab) -> String {
         self.forms
@@ -328,6 +438,39 @@ impl Corpus {
             }
             self.df[i] += 1;
         }
+    }
+}
+
+impl Corpus {
+    /// Adds `other`'s counts, mapping its stem ids through `stems` (from [`Vocab::absorb`]).
+    pub fn absorb(&mut self, other: &Corpus, stems: &[u32]) {
+        for (i, &n) in other.df.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            if let Some(&s) = stems.get(i) {
+                self.add_n(s, n);
+            }
+        }
+        self.posts += other.posts;
+    }
+
+    /// Adds `other`'s counts, whose ids are this corpus's own.
+    pub fn absorb_same(&mut self, other: &Corpus) {
+        for (i, &n) in other.df.iter().enumerate() {
+            if n > 0 {
+                self.add_n(u32::try_from(i).unwrap_or(u32::MAX), n);
+            }
+        }
+        self.posts += other.posts;
+    }
+
+    fn add_n(&mut self, stem: u32, n: u64) {
+        let i = stem as usize;
+        if self.df.len() <= i {
+            self.df.resize(i + 1, 0);
+        }
+        self.df[i] += n;
     }
 }
 
@@ -431,6 +574,109 @@ mod tests {
         assert!(stems.contains(&"condit"));
     }
 
+    /// Counts `texts` into one vocabulary, group and corpus, as one text worker does.
+    fn count(a: &Analyzer, texts: &[&str], v: &mut Vocab, g: &mut TermCounts, c: &mut Corpus) {
+        let mut terms = Vec::new();
+        for t in texts {
+            a.term_ids(t, "en", v, &mut WordCache::default(), &mut terms);
+            let mut distinct: Vec<u32> = terms.iter().map(|t| t.0).collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            g.add(&terms, &distinct);
+            c.add(&distinct);
+        }
+    }
+
+    #[test]
+    fn counts_merged_from_two_workers_score_as_counted_by_one() {
+        let a = Analyzer::new();
+        let texts = [
+            "Migrant workers need access to health care and decent work.",
+            "Decent work and fair recruitment for migrant domestic workers.",
+            "Health care for children on the move; birth registration.",
+            "Fair recruitment: no fees charged to workers, ever.",
+            "Access to justice and health care for workers in irregular situations.",
+            "Remittances cost too much; cheaper transfers help families.",
+        ];
+        let (mut v1, mut g1, mut c1) = (Vocab::default(), TermCounts::default(), Corpus::default());
+        count(&a, &texts, &mut v1, &mut g1, &mut c1);
+        // Split unevenly across two "workers" whose ids differ, then merged.
+        let (mut va, mut ga, mut ca) = (Vocab::default(), TermCounts::default(), Corpus::default());
+        let (mut vb, mut gb, mut cb) = (Vocab::default(), TermCounts::default(), Corpus::default());
+        count(&a, &texts[4..], &mut va, &mut ga, &mut ca);
+        count(&a, &texts[..4], &mut vb, &mut gb, &mut cb);
+        let (stems, forms) = va.absorb(&vb);
+        ga.absorb(&gb, &stems, &forms);
+        ca.absorb(&cb, &stems);
+        assert_eq!(
+            (ga.posts, ga.total, ca.posts),
+            (g1.posts, g1.total, c1.posts)
+        );
+        let one = key_terms(&g1, &c1, &v1, 10);
+        let merged = key_terms(&ga, &ca, &va, 10);
+        assert!(one.len() >= 5, "{one:?}");
+        assert_eq!(one, merged);
+        // Document frequencies agree stem by stem, whatever the ids.
+        for (i, stem) in v1.stems.iter().enumerate() {
+            let j = va
+                .known_stem(stem)
+                .expect("merged vocabulary has every stem") as usize;
+            assert_eq!(c1.df[i], ca.df[j], "{stem}");
+        }
+    }
+
+    #[test]
+    fn remembered_words_give_the_terms_the_analyzer_gives() {
+        let a = Analyzer::new();
+        let texts = [
+            (
+                "en",
+                "The workers and the working conditions of migrant workers",
+            ),
+            (
+                "en",
+                "Workers, workers: the conditions! 2024 and 12 of them",
+            ),
+            (
+                "fr",
+                "Les travailleurs migrants et les conditions de travail des travailleurs",
+            ),
+            ("fr", "conditions des travailleuses; les travailleurs"),
+            ("zh", "外籍劳工需要获得医疗服务和法律援助 workers"),
+        ];
+        let (mut vocab, mut cache, mut ids) = (Vocab::default(), WordCache::default(), Vec::new());
+        let mut strings = Vec::new();
+        // Twice over, so the second pass answers from the cache.
+        for (lang, t) in texts.iter().chain(texts.iter()) {
+            a.terms(t, lang, &mut strings);
+            a.term_ids(t, lang, &mut vocab, &mut cache, &mut ids);
+            let back: Vec<(String, String)> = ids
+                .iter()
+                .map(|&(s, f)| (vocab.stem(s).to_string(), vocab.form(f).to_string()))
+                .collect();
+            assert_eq!(back, strings, "{t}");
+        }
+        // The background's lookups: only known stems, the same ids.
+        let mut bg_cache = WordCache::default();
+        a.known_term_ids(
+            "workers and employers",
+            "en",
+            &vocab,
+            &mut bg_cache,
+            &mut ids,
+        );
+        assert_eq!(ids.len(), 1);
+        assert_eq!(vocab.stem(ids[0].0), "worker");
+        a.known_term_ids(
+            "workers and employers",
+            "en",
+            &vocab,
+            &mut bg_cache,
+            &mut ids,
+        );
+        assert_eq!(ids.len(), 1, "the same from the cache");
+    }
+
     #[test]
     fn segments_chinese() {
         let a = Analyzer::new();
@@ -444,6 +690,7 @@ mod tests {
     #[test]
     fn key_terms_prefer_distinctive_words() {
         let a = Analyzer::new();
+        let mut cache = WordCache::default();
         let mut vocab = Vocab::default();
         let mut group = TermCounts::default();
         let mut corpus = Corpus::default();
@@ -459,7 +706,7 @@ mod tests {
             "lower remittance fees through digital transfers",
             "families depend on remittance transfers",
         ] {
-            a.term_ids(text, "en", &mut vocab, true, &mut out);
+            a.term_ids(text, "en", &mut vocab, &mut cache, &mut out);
             let d = distinct(&out);
             group.add(&out, &d);
             corpus.add(&d);
@@ -469,7 +716,7 @@ mod tests {
             "families and schools",
             "families first",
         ] {
-            a.term_ids(text, "en", &mut vocab, true, &mut out);
+            a.term_ids(text, "en", &mut vocab, &mut cache, &mut out);
             corpus.add(&distinct(&out));
         }
         let top = key_terms(&group, &corpus, &vocab, 3);

@@ -471,15 +471,26 @@ impl Store {
 
     /// Opens a snapshot of `region` at `cutoff_at`: one read transaction (repeatable read on
     /// PostgreSQL), so every query of the build sees the same database.
+    ///
+    /// The snapshot has a connection of its own, opened here, not one of the pool: a build
+    /// reads for many seconds and must not hold a connection that requests are waiting for.
+    /// Opened from a thread of lowered priority, its SQLite worker thread inherits that
+    /// priority (a new thread takes its creator's), so the database work of a build yields to
+    /// posting as the rest of the build does. Open and use it on one runtime, and
+    /// [`Snapshot::finish`] it there.
     pub async fn snapshot(&self, region: &str, cutoff_at: i64) -> Result<Snapshot> {
-        let mut tx = match self.backend {
+        use sqlx::{ConnectOptions, Executor};
+        let mut tx = self.pool.connect_options().connect().await?;
+        match self.backend {
             Backend::Postgres => {
-                self.pool
-                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    .await?
+                tx.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?;
             }
-            Backend::Sqlite => self.pool.begin().await?,
-        };
+            Backend::Sqlite => {
+                tx.execute("PRAGMA busy_timeout = 10000; PRAGMA mmap_size = 268435456; BEGIN")
+                    .await?;
+            }
+        }
         // The first read fixes the snapshot; the event head is read inside it. Analysis
         // events are left out: they change nothing a document reads, and counting them made
         // the `analysis.ready` of one build change the next build's `cutoff.seq` (and so its
@@ -488,12 +499,12 @@ impl Store {
             "SELECT seq FROM events WHERE seq IS NOT NULL AND type NOT LIKE 'analysis.%' \
              ORDER BY seq DESC LIMIT 1",
         )
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await?
         .unwrap_or(0);
         if self.backend == Backend::Postgres {
             sqlx::query("SET LOCAL enable_sort = off")
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
         }
         Ok(Snapshot {
@@ -554,7 +565,8 @@ pub struct SnapshotText {
 /// A consistent read of one region up to a cutoff. Rows are streamed to callbacks, never
 /// loaded whole.
 pub struct Snapshot {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    /// The snapshot's own connection, inside its read transaction.
+    tx: sqlx::AnyConnection,
     region: String,
     cutoff_at: i64,
     head: i64,
@@ -679,7 +691,7 @@ impl Snapshot {
         let mut rows = sqlx::query(&sql)
             .bind(&self.region)
             .bind(self.cutoff_at)
-            .fetch(&mut *self.tx);
+            .fetch(&mut self.tx);
         while let Some(r) = rows.try_next().await? {
             let kind: String = r.try_get("kind")?;
             let group: String = r.try_get("stakeholder_group")?;
@@ -738,7 +750,7 @@ impl Snapshot {
         let rows = sqlx::query(&sql)
             .bind(&self.region)
             .bind(self.cutoff_at)
-            .fetch(&mut *self.tx);
+            .fetch(&mut self.tx);
         send_batches(rows, batch, keep, out).await
     }
 
@@ -757,7 +769,7 @@ impl Snapshot {
             ))
             .bind(&self.region)
             .bind(self.cutoff_at)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(&mut self.tx)
             .await?;
             for r in &rows {
                 out.push(text_row(r)?);
@@ -776,7 +788,7 @@ impl Snapshot {
         )
         .bind(&self.region)
         .bind(self.cutoff_at)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.tx)
         .await?;
         let step = if cap <= 0 {
             1
@@ -802,7 +814,7 @@ impl Snapshot {
         .bind(&self.region)
         .bind(self.cutoff_at)
         .bind(step)
-        .fetch(&mut *self.tx);
+        .fetch(&mut self.tx);
         send_batches(rows, batch, |_| true, out).await
     }
 
@@ -842,7 +854,7 @@ impl Snapshot {
         let rows = sqlx::query(sql)
             .bind(&self.region)
             .bind(self.cutoff_at)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(&mut self.tx)
             .await?;
         rows.iter()
             .map(|r| Ok((r.try_get(keys[0])?, r.try_get(keys[1])?, r.try_get("n")?)))
@@ -851,8 +863,10 @@ impl Snapshot {
     }
 
     /// Ends the read.
-    pub async fn finish(self) -> Result<()> {
-        self.tx.rollback().await?;
+    pub async fn finish(mut self) -> Result<()> {
+        use sqlx::{Connection, Executor};
+        self.tx.execute("ROLLBACK").await?;
+        self.tx.close().await?;
         Ok(())
     }
 }

@@ -446,6 +446,11 @@ async fn run(backend: Backend, n: i64, a: &Args) -> Result<Outcome> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // Quiet unless RUST_LOG asks (e.g. RUST_LOG=hub_analysis=debug shows the build's phases).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
     let a = args()?;
     let mut out = Vec::new();
     for &n in &a.sizes {
