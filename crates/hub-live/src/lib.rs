@@ -90,6 +90,9 @@ fn fanout_runtime() -> Option<&'static tokio::runtime::Handle> {
 /// this much latency added, only while events come faster than this.
 const COALESCE: Duration = Duration::from_millis(10);
 
+/// Most events the tailer reads from the log at once.
+const TAIL_BATCH: i64 = 1000;
+
 /// The largest ring a channel gets, whatever the configuration says.
 const MAX_QUEUE_CAPACITY: usize = 1 << 16;
 
@@ -299,8 +302,15 @@ impl Live {
                     break;
                 }
                 let after = self.head();
-                match self.inner.store.events_after(after, 1000).await {
-                    Ok(batch) if batch.is_empty() => {
+                match self.inner.store.events_after(after, TAIL_BATCH).await {
+                    // A short batch reached the head of the log as it was when read: stop
+                    // there rather than read again only to find nothing. A commit after that
+                    // read poked the tailer, and `Notify` keeps that poke for the next wait,
+                    // which therefore returns at once.
+                    Ok(batch) if batch.len() < TAIL_BATCH as usize => {
+                        if !batch.is_empty() {
+                            self.distribute(&batch);
+                        }
                         last_read = Some(tokio::time::Instant::now());
                         break;
                     }
