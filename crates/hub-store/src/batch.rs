@@ -1,39 +1,41 @@
 //! Group commit of new posts on PostgreSQL.
 //!
 //! Each post written in a transaction of its own costs PostgreSQL a `BEGIN`, a `COMMIT` with its
-//! WAL flush, the statements' planning and execution overhead, and, when many write at once,
-//! a relay run to number the events. Under load that overhead, not the rows, was most of the
-//! CPU of a post. So concurrent new posts (published, without an `Idempotency-Key`) are handed
-//! to one committer task, which writes whatever has queued up in one transaction:
+//! WAL flush, the statements' planning and execution overhead, four round trips, and, when many
+//! write at once, a relay run to number the events. Under load that overhead, not the rows, was
+//! most of the CPU of a post. So concurrent new posts (published, without an `Idempotency-Key`)
+//! are handed to one committer task, which writes whatever has queued up in two statements,
+//! each its own transaction (no `BEGIN`/`COMMIT` round trips):
 //!
-//! 1. `BEGIN` and the event log's numbering lock (`events.rs`), waited for, in one round trip:
-//!    the batch numbers its own events, so they are in the log when each post is answered;
-//! 2. one query checks every post (thread, parent, duplicate) and reserves their ids;
-//! 3. one statement inserts the posts that passed, their objectives, the threads' counters and
-//!    their events, numbered in the batch's order after the current highest `seq`;
-//! 4. `COMMIT`: every post of the batch is durable before any is answered.
+//! 1. one query checks every post (thread, parent, duplicate) and reserves their ids;
+//! 2. one statement inserts the posts that passed, their objectives, the threads' counters and
+//!    their events, numbered in the batch's order after the highest `seq`, read by
+//!    `hub_numbering_base()` (migration 0006) once it holds the event log's numbering lock
+//!    (`events.rs`), which the statement keeps until it has committed: numberings commit one
+//!    at a time, in `seq` order, and every post is durable, its event in the log, before any
+//!    post of the batch is answered.
 //!
-//! A post that fails its checks gets the answer it would get alone (a missing thread, a
-//! duplicate, a locked thread, a bad parent) and the others go on. Should a statement of the
-//! batch fail, its posts are sent back to be written one by one ([`Outcome::Alone`]), so one
-//! bad post cannot fail the others. While a batch commits the next one gathers, so the batch
-//! size follows the load: one post at a time when writes are few.
+//! The checks read committed data outside the insert's transaction, as the single write's
+//! checks do within theirs (read committed, no row locks): a thread locked meanwhile or a
+//! parent deleted meanwhile is the same race either way. A post that fails its checks gets the
+//! answer it would get alone (a missing thread, a duplicate, a locked thread, a bad parent) and
+//! the others go on; a duplicate of an earlier post of the same batch is refused as if that
+//! one had committed. Should the insert fail, nothing of it is committed and its posts are
+//! sent back to be written one by one ([`Outcome::Alone`]), so one bad post cannot fail the
+//! others. While a batch is written the next one gathers, so the batch size follows the load:
+//! one post at a time when writes are few.
 
 use crate::posts::{body_hash, new_post_record, post_event, Checked};
 use crate::{now_micros, NewPost, Result, StoreError};
 use hub_domain::Post;
-use sqlx::postgres::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Row;
+use std::str::FromStr;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Most posts written in one transaction.
 const MAX_BATCH: usize = 64;
-
-/// Opens a batch's transaction holding the numbering lock (`events::NUMBERING_LOCK`, written
-/// out: a `BEGIN` statement takes no parameters). Taken first, before any row lock, so a batch
-/// waiting for it holds nothing another numbering writer could wait for.
-const BEGIN_NUMBERING: &str = "BEGIN; SELECT pg_advisory_xact_lock(78354384966978)";
 
 /// The checks of every post of a batch (`unnest` of one array per field, in the batch's order)
 /// and a reserved id for each: the same conditions as the single write's query in `posts.rs`.
@@ -50,12 +52,14 @@ const CHECKS: &str = "SELECT t.region, t.locked, t.opening_post_id, pp.thread_id
      ORDER BY j.n";
 
 /// The posts that passed, their objectives, their threads' counters and their `post.created`
-/// events, numbered in order after the highest `seq` (read after the numbering lock was taken,
-/// by an earlier statement, so this statement's snapshot sees every number given before).
-const INSERT: &str = "WITH j AS (SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], \
+/// events, numbered in order after the highest `seq`. Every row written comes through `j`,
+/// which joins the numbering base: the numbering lock is taken before any row is written or
+/// locked, so a statement waiting for it holds nothing that a numbering writer could wait for.
+const INSERT: &str = "WITH b AS (SELECT hub_numbering_base() AS base), \
+     j AS (SELECT u.*, b.base FROM b, unnest($1::int8[], $2::int8[], $3::int8[], \
      $4::text[], $5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[], $10::text[], \
      $11::text[], $12::int8[], $13::text[], $14::text[], $15::text[], $16::text[], $17::int8[], \
-     $18::text[], $19::text[]) WITH ORDINALITY AS j(id, thread_id, parent_id, region, author_id, \
+     $18::text[], $19::text[]) WITH ORDINALITY AS u(id, thread_id, parent_id, region, author_id, \
      depth, path, kind, body, body_html, language, language_detected, objectives, aspects, \
      status, search_terms, body_hash, audience, payload, n)), \
      p AS (INSERT INTO posts (id, thread_id, parent_id, region, author_id, depth, path, kind, \
@@ -71,7 +75,7 @@ const INSERT: &str = "WITH j AS (SELECT * FROM unnest($1::int8[], $2::int8[], $3
      WHERE threads.id = c.thread_id), \
      e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, payload, \
      created_at, seq) SELECT 'post.created', region, thread_id, id, author_id, audience, payload, \
-     $20, (SELECT COALESCE(MAX(seq), 0) FROM events) + n FROM j ORDER BY n) \
+     $20, base + n FROM j ORDER BY n) \
      SELECT CAST(count(*) AS BIGINT) FROM p";
 
 /// A post waiting for its batch.
@@ -95,24 +99,47 @@ pub(crate) enum Outcome {
 #[derive(Clone)]
 pub(crate) struct Batcher {
     jobs: mpsc::UnboundedSender<Job>,
+    /// The committer's own connection.
+    pool: PgPool,
 }
 
 impl Batcher {
-    /// Starts the committer on `pool`; it ticks `log_tick` after each batch with events and
-    /// stops when every handle is dropped.
-    pub(crate) fn start(pool: PgPool, log_tick: Arc<watch::Sender<u64>>) -> Self {
+    /// Starts the committer on a connection of its own to `url` (its prepared statements stay
+    /// cached there); it ticks `log_tick` after each batch with events and stops when every
+    /// handle is dropped.
+    ///
+    /// Its statements are planned for each batch (PostgreSQL's default for statements with
+    /// array parameters): forcing generic plans, planned once on a connection while the tables
+    /// were small, made the batches slower in the benchmark, not faster.
+    pub(crate) fn start(
+        url: &str,
+        opts: &crate::StoreOptions,
+        log_tick: Arc<watch::Sender<u64>>,
+    ) -> Result<Self> {
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("database URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(opts.acquire_timeout)
+            .connect_lazy_with(connect);
         let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+        let committer = pool.clone();
         tokio::spawn(async move {
             let mut jobs = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
                 // Requests whose client went away need no write.
                 jobs.retain(|j| !j.reply.is_closed());
                 if !jobs.is_empty() {
-                    commit_batch(&pool, &log_tick, std::mem::take(&mut jobs)).await;
+                    commit_batch(&committer, &log_tick, std::mem::take(&mut jobs)).await;
                 }
             }
         });
-        Self { jobs: tx }
+        Ok(Self { jobs: tx, pool })
+    }
+
+    /// Closes the committer's connection (posts submitted afterwards are written alone).
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// Writes `post` in the next batch and waits for its outcome.
@@ -146,14 +173,14 @@ struct Accepted {
 /// Writes one batch and answers each of its posts.
 async fn commit_batch(pool: &PgPool, log_tick: &watch::Sender<u64>, jobs: Vec<Job>) {
     let now = now_micros();
-    let mut tx = match pool.begin_with(BEGIN_NUMBERING).await {
-        Ok(tx) => tx,
+    let mut conn = match pool.acquire().await {
+        Ok(c) => c,
         Err(e) => {
-            tracing::warn!(error = %e, "post batch: cannot begin; writing its posts one by one");
+            tracing::warn!(error = %e, "post batch: no connection; writing its posts one by one");
             return alone(jobs);
         }
     };
-    let checked = match check(&mut tx, &jobs, now).await {
+    let checked = match check(&mut conn, &jobs, now).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "post batch: checks failed; writing its posts one by one");
@@ -177,28 +204,27 @@ async fn commit_batch(pool: &PgPool, log_tick: &watch::Sender<u64>, jobs: Vec<Jo
         }
     }
     if accepted.is_empty() {
-        let _ = tx.rollback().await;
         return;
     }
-    if let Err(e) = insert(&mut tx, &accepted, now).await {
-        tracing::warn!(error = %e, "post batch: insert failed; writing its posts one by one");
-        let _ = tx.rollback().await;
-        return alone(accepted.into_iter().map(|a| a.job).collect());
-    }
-    match tx.commit().await {
+    match insert(&mut conn, &accepted, now).await {
         Ok(()) => {
             log_tick.send_modify(|n| *n = n.wrapping_add(1));
             for a in accepted {
                 let _ = a.job.reply.send(Outcome::Done(Ok(a.post)));
             }
         }
+        // The database refused the statement: nothing of it was committed.
+        Err(StoreError::Db(sqlx::Error::Database(e))) => {
+            tracing::warn!(error = %e, "post batch: insert failed; writing its posts one by one");
+            alone(accepted.into_iter().map(|a| a.job).collect());
+        }
         Err(e) => {
-            // Whether a failed COMMIT committed is unknown (a lost connection): answer with the
+            // Whether the statement committed is unknown (a lost connection): answer with the
             // error rather than write the posts again.
-            tracing::error!(error = %e, "post batch: commit failed");
+            tracing::error!(error = %e, "post batch: insert failed");
             let msg = e.to_string();
             for a in accepted {
-                let err = sqlx::Error::Protocol(format!("commit of a batch of posts: {msg}"));
+                let err = sqlx::Error::Protocol(format!("insert of a batch of posts: {msg}"));
                 let _ = a.job.reply.send(Outcome::Done(Err(err.into())));
             }
         }

@@ -230,9 +230,9 @@ impl Store {
             .await?;
         let reads = NativePool::open(backend, &url, opts)?;
         let log_tick = Arc::new(tokio::sync::watch::channel(0).0);
-        let batcher = match &reads {
-            NativePool::Postgres(pg) => Some(batch::Batcher::start(pg.clone(), log_tick.clone())),
-            NativePool::Sqlite(_) => None,
+        let batcher = match backend {
+            Backend::Postgres => Some(batch::Batcher::start(&url, opts, log_tick.clone())?),
+            Backend::Sqlite => None,
         };
         let store = Self {
             pool,
@@ -285,6 +285,9 @@ impl Store {
 
     /// Closes the pool, waiting for connections in use.
     pub async fn close(&self) {
+        if let Some(b) = &self.batcher {
+            b.close().await;
+        }
         self.reads.close().await;
         self.pool.close().await;
     }
