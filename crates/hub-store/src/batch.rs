@@ -89,8 +89,9 @@ struct Job {
 
 /// What became of a post handed to the committer.
 pub(crate) enum Outcome {
-    /// Written and committed, or refused by its checks, or the batch's commit failed.
-    Done(Result<Post>),
+    /// Written and committed, or refused by its checks, or the batch's insert failed in a way
+    /// that leaves unknown whether it committed.
+    Done(Box<Result<Post>>),
     /// Not written: the caller writes it in a transaction of its own.
     Alone,
 }
@@ -199,7 +200,7 @@ async fn commit_batch(pool: &PgPool, log_tick: &watch::Sender<u64>, jobs: Vec<Jo
                 accepted.push(Accepted { job, post, path });
             }
             Err(e) => {
-                let _ = job.reply.send(Outcome::Done(Err(e)));
+                let _ = job.reply.send(Outcome::Done(Box::new(Err(e))));
             }
         }
     }
@@ -210,7 +211,7 @@ async fn commit_batch(pool: &PgPool, log_tick: &watch::Sender<u64>, jobs: Vec<Jo
         Ok(()) => {
             log_tick.send_modify(|n| *n = n.wrapping_add(1));
             for a in accepted {
-                let _ = a.job.reply.send(Outcome::Done(Ok(a.post)));
+                let _ = a.job.reply.send(Outcome::Done(Box::new(Ok(a.post))));
             }
         }
         // The database refused the statement: nothing of it was committed.
@@ -225,7 +226,7 @@ async fn commit_batch(pool: &PgPool, log_tick: &watch::Sender<u64>, jobs: Vec<Jo
             let msg = e.to_string();
             for a in accepted {
                 let err = sqlx::Error::Protocol(format!("insert of a batch of posts: {msg}"));
-                let _ = a.job.reply.send(Outcome::Done(Err(err.into())));
+                let _ = a.job.reply.send(Outcome::Done(Box::new(Err(err.into()))));
             }
         }
     }

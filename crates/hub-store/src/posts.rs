@@ -623,7 +623,7 @@ impl Store {
                 .submit(thread_id, p.clone(), checks.duplicate_window_micros)
                 .await
             {
-                crate::batch::Outcome::Done(r) => return r.map(Created::New),
+                crate::batch::Outcome::Done(r) => return (*r).map(Created::New),
                 crate::batch::Outcome::Alone => {}
             }
         }
