@@ -12,6 +12,7 @@ both_backends!(
     replies_nest_to_the_depth_limit,
     concurrent_writers_leave_a_gapless_log_in_commit_order,
     double_submissions_are_refused_in_the_write,
+    posts_written_together_each_get_their_own_answer,
 );
 
 async fn user(store: &Store, name: &str) -> hub_domain::User {
@@ -412,6 +413,115 @@ async fn double_submissions_are_refused_in_the_write(db: Db) {
         (s.user_id, s.until.timestamp_micros(), s.reason.as_str()),
         (a.id, until, "spam")
     );
+    store.close().await;
+    tdb.cleanup().await;
+}
+
+/// Posts sent at the same moment (on PostgreSQL they share a group commit) each get the
+/// answer they would get alone: the valid ones are written, numbered and counted; a duplicate
+/// of another post of the same moment, a post to a locked or missing thread and one under a
+/// parent elsewhere are refused and refuse no other; then a post by an author who does not
+/// exist (the batch's insert fails, its posts are written one by one) fails alone.
+async fn posts_written_together_each_get_their_own_answer(db: Db) {
+    let tdb = TestDb::new(db).await.expect("db");
+    let store = tdb.store().await.expect("store");
+    let a = author(&user(&store, "ama").await);
+    let (t, root) = thread(&store, &a).await;
+    let (locked, _) = thread(&store, &a).await;
+    let (_, elsewhere) = thread(&store, &a).await;
+    sqlx::query("UPDATE threads SET locked = 1 WHERE id = $1")
+        .bind(locked)
+        .execute(store.pool())
+        .await
+        .expect("lock");
+    let head = store.sequence_events().await.expect("relay");
+    let mut ghost = a.clone();
+    ghost.id += 1000;
+    // (thread, post, what it must get), sent together.
+    let rounds: Vec<Vec<(i64, NewPost, &str)>> = vec![
+        vec![
+            (t, post(&a, None, "valid one"), "new"),
+            (t, post(&a, Some(root), "twice"), "new-or-duplicate"),
+            (t, post(&a, None, " twice\n"), "new-or-duplicate"),
+            (locked, post(&a, None, "to a locked thread"), "locked"),
+            (t + 1000, post(&a, None, "to no thread"), "no thread"),
+            (
+                t,
+                post(&a, Some(elsewhere), "parent elsewhere"),
+                "bad parent",
+            ),
+            (t, post(&a, Some(root), "valid two"), "new"),
+        ],
+        vec![
+            (t, post(&a, None, "valid three"), "new"),
+            (t, post(&ghost, None, "by nobody"), "db error"),
+            (t, post(&a, Some(root), "valid four"), "new"),
+        ],
+    ];
+    let window = PostChecks {
+        duplicate_window_micros: Some(600_000_000),
+    };
+    let mut created = Vec::new();
+    let mut twice = 0;
+    for cases in rounds {
+        let tasks: Vec<_> = cases
+            .iter()
+            .map(|(thread_id, p, _)| {
+                let (store, p, window, thread_id) =
+                    (store.clone(), p.clone(), window.clone(), *thread_id);
+                tokio::spawn(async move {
+                    store
+                        .create_post_checked(thread_id, &p, None, &window)
+                        .await
+                })
+            })
+            .collect();
+        for ((_, _, want), task) in cases.iter().zip(tasks) {
+            let got = task.await.expect("task");
+            match (*want, &got) {
+                ("new", Ok(Created::New(p))) => created.push(p.id),
+                ("new-or-duplicate", Ok(Created::New(p))) => {
+                    created.push(p.id);
+                    twice += 1;
+                }
+                ("new-or-duplicate", Err(StoreError::Conflict(m))) if m.contains("same text") => {}
+                ("locked", Err(StoreError::Conflict(m))) if m.contains("locked") => {}
+                ("no thread", Err(StoreError::NotFound("thread"))) => {}
+                (
+                    "bad parent",
+                    Err(StoreError::Invalid {
+                        field: "parent_id", ..
+                    }),
+                ) => {}
+                ("db error", Err(StoreError::Db(_))) => {}
+                _ => panic!("{want}: got {got:?}"),
+            }
+        }
+    }
+    assert_eq!(twice, 1, "one of the same text is written");
+    assert_eq!(created.len(), 5);
+    // Each written post is stored, counted once, and has one event, numbered after the head
+    // with no gap.
+    let after = store.sequence_events().await.expect("relay");
+    let events = store.events_after(head, 100).await.expect("events");
+    let mut numbered: Vec<i64> = events.iter().filter_map(|e| e.post_id).collect();
+    numbered.sort_unstable();
+    created.sort_unstable();
+    assert_eq!(numbered, created);
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        ((head + 1)..=after).collect::<Vec<_>>()
+    );
+    for id in &created {
+        assert_eq!(store.post(*id).await.expect("stored").thread_id, t);
+    }
+    let count: i64 = sqlx::query_scalar("SELECT post_count FROM threads WHERE id = $1")
+        .bind(t)
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    // The opening post and the five replies.
+    assert_eq!(count, 6);
     store.close().await;
     tdb.cleanup().await;
 }

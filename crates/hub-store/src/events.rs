@@ -9,7 +9,8 @@
 //! order, and within a batch numbers follow insertion order. A write that finds that lock free
 //! may take it instead and number its own event (the next after the maximum) as it commits:
 //! one transaction per write instead of two when writes are few; when they are many, the lock
-//! is busy and the relay numbers them in batches.
+//! is busy and the relay numbers them in batches. New posts, the bulk of writes, are numbered
+//! by their group commit (`batch.rs`), which waits for the lock in `hub_numbering_base()`.
 
 use crate::{from_micros, now_micros, Backend, Result, Store, WriteTx};
 use serde::Serialize;

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+mod batch;
 mod error;
 mod events;
 mod moderation;
@@ -134,6 +135,9 @@ pub struct Store {
     /// converts every row and its column list into its own representation, which showed in
     /// the profile of large pages.
     reads: NativePool,
+    /// PostgreSQL: the committer that writes concurrent new posts in one transaction
+    /// (`batch.rs`).
+    batcher: Option<batch::Batcher>,
 }
 
 /// A pool of the backend's own driver, opened lazily.
@@ -224,14 +228,21 @@ impl Store {
             })
             .connect_with(connect)
             .await?;
+        let reads = NativePool::open(backend, &url, opts)?;
+        let log_tick = Arc::new(tokio::sync::watch::channel(0).0);
+        let batcher = match backend {
+            Backend::Postgres => Some(batch::Batcher::start(&url, opts, log_tick.clone())?),
+            Backend::Sqlite => None,
+        };
         let store = Self {
             pool,
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             relay: Arc::new(Notify::new()),
             relay_runs: Arc::new(events::RelayRuns::default()),
-            log_tick: Arc::new(tokio::sync::watch::channel(0).0),
-            reads: NativePool::open(backend, &url, opts)?,
+            log_tick,
+            reads,
+            batcher,
         };
         store.spawn_relay();
         Ok(store)
@@ -274,6 +285,9 @@ impl Store {
 
     /// Closes the pool, waiting for connections in use.
     pub async fn close(&self) {
+        if let Some(b) = &self.batcher {
+            b.close().await;
+        }
         self.reads.close().await;
         self.pool.close().await;
     }

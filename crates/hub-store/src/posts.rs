@@ -287,6 +287,92 @@ pub(crate) struct Placement {
     pub parent: Option<(i64, i64, String)>,
 }
 
+/// What the checks of a new post read: its thread (no region: no such thread), the parent
+/// (given, or the opening post) and whether the text is a recent duplicate.
+pub(crate) struct Checked {
+    pub region: Option<String>,
+    pub locked: bool,
+    pub opening_post_id: Option<i64>,
+    pub parent_thread: Option<i64>,
+    pub parent_depth: Option<i64>,
+    pub parent_path: Option<String>,
+    pub duplicate: bool,
+}
+
+impl Checked {
+    /// Where a post to `thread_id` replying to `parent_id` goes, or why it may not: checked in
+    /// this order (a missing thread, a duplicate, a locked thread, a bad parent), the same on
+    /// every write path.
+    pub(crate) fn placement(self, thread_id: i64, parent_id: Option<i64>) -> Result<Placement> {
+        let region = self.region.ok_or(StoreError::NotFound("thread"))?;
+        if self.duplicate {
+            return Err(StoreError::Conflict(
+                "you posted the same text a moment ago".into(),
+            ));
+        }
+        if self.locked {
+            return Err(StoreError::Conflict("the thread is locked".into()));
+        }
+        // A reply to the thread itself answers its opening post: every thread is one tree.
+        let parent = match parent_id.or(self.opening_post_id) {
+            None => None,
+            Some(pid) => match (self.parent_thread, self.parent_depth, self.parent_path) {
+                (Some(t), Some(depth), Some(path)) if t == thread_id => {
+                    if depth + 1 > DEPTH_MAX {
+                        return Err(StoreError::Invalid {
+                            field: "parent_id",
+                            message: format!("replies nest at most {DEPTH_MAX} deep"),
+                        });
+                    }
+                    Some((pid, depth, path))
+                }
+                _ => {
+                    return Err(StoreError::Invalid {
+                        field: "parent_id",
+                        message: format!("post {pid} is not in thread {thread_id}"),
+                    })
+                }
+            },
+        };
+        Ok(Placement {
+            thread_id,
+            region,
+            parent,
+        })
+    }
+}
+
+/// A new post as stored and returned, with its `path`.
+pub(crate) fn new_post_record(id: i64, at: &Placement, p: &NewPost, now: i64) -> (Post, String) {
+    let (depth, parent_path) = match &at.parent {
+        Some((_, d, path)) => (d + 1, path.as_str()),
+        None => (0, ""),
+    };
+    let path = format!("{parent_path}{id:0width$}/", width = PATH_SEGMENT);
+    let post = Post {
+        id,
+        thread_id: at.thread_id,
+        region: at.region.clone(),
+        parent_id: at.parent.as_ref().map(|p| p.0),
+        depth,
+        author: p.author.clone(),
+        kind: p.kind,
+        body: Some(p.body.clone()),
+        body_html: Some(p.body_html.clone()),
+        language: p.language.clone(),
+        language_detected: p.language_detected,
+        objectives: p.objectives.clone(),
+        aspects: p.aspects.clone(),
+        status: p.status,
+        status_reason: None,
+        endorsements: 0,
+        revision: 1,
+        created_at: crate::from_micros(now),
+        edited_at: None,
+    };
+    (post, path)
+}
+
 /// The audience of events about a post with this status.
 pub(crate) fn audience(status: PostStatus) -> &'static str {
     if status == PostStatus::Published {
@@ -416,32 +502,7 @@ impl Store {
         now: i64,
         event: bool,
     ) -> Result<Post> {
-        let (depth, parent_path) = match &at.parent {
-            Some((_, d, path)) => (d + 1, path.as_str()),
-            None => (0, ""),
-        };
-        let path = format!("{parent_path}{id:0width$}/", width = PATH_SEGMENT);
-        let post = Post {
-            id,
-            thread_id: at.thread_id,
-            region: at.region.clone(),
-            parent_id: at.parent.as_ref().map(|p| p.0),
-            depth,
-            author: p.author.clone(),
-            kind: p.kind,
-            body: Some(p.body.clone()),
-            body_html: Some(p.body_html.clone()),
-            language: p.language.clone(),
-            language_detected: p.language_detected,
-            objectives: p.objectives.clone(),
-            aspects: p.aspects.clone(),
-            status: p.status,
-            status_reason: None,
-            endorsements: 0,
-            revision: 1,
-            created_at: crate::from_micros(now),
-            edited_at: None,
-        };
+        let (post, path) = new_post_record(id, at, p, now);
         let sql = match (self.backend, event, tx.numbering) {
             (Backend::Sqlite, false, _) => SQLITE_INSERT_POST,
             (Backend::Sqlite, true, _) => SQLITE_INSERT_POST_EVENT,
@@ -455,7 +516,7 @@ impl Store {
             .bind(post.parent_id)
             .bind(&at.region)
             .bind(p.author.id)
-            .bind(depth)
+            .bind(post.depth)
             .bind(&path)
             .bind(p.kind.as_str())
             .bind(&p.body)
@@ -555,6 +616,17 @@ impl Store {
         idem: Option<&IdempotencyKey>,
         checks: &PostChecks,
     ) -> Result<Created<Post>> {
+        // PostgreSQL: a published post without a key joins the next group commit
+        // (`batch.rs`); keyed and pending posts, which write more rows, go alone.
+        if let (Some(batcher), None, PostStatus::Published) = (&self.batcher, idem, p.status) {
+            match batcher
+                .submit(thread_id, p.clone(), checks.duplicate_window_micros)
+                .await
+            {
+                crate::batch::Outcome::Done(r) => return (*r).map(Created::New),
+                crate::batch::Outcome::Alone => {}
+            }
+        }
         let mut tx = self.begin_write().await?;
         if let Some(key) = idem {
             if let Some(id) = self.claim_idempotency_key(&mut tx, key, "post").await? {
@@ -579,44 +651,16 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound("thread"))?;
         tx.numbering = self.backend == Backend::Postgres && row.try_get::<bool, _>("numbering")?;
-        if row.try_get::<i64, _>("duplicate")? != 0 {
-            return Err(StoreError::Conflict(
-                "you posted the same text a moment ago".into(),
-            ));
-        }
-        if row.try_get::<i64, _>("locked")? != 0 {
-            return Err(StoreError::Conflict("the thread is locked".into()));
-        }
-        // A reply to the thread itself answers its opening post: every thread is one tree.
-        let parent_id = p
-            .parent_id
-            .or(row.try_get::<Option<i64>, _>("opening_post_id")?);
-        let parent = match parent_id {
-            None => None,
-            Some(pid) => match row.try_get::<Option<i64>, _>("parent_thread")? {
-                Some(t) if t == thread_id => {
-                    let depth: i64 = row.try_get("parent_depth")?;
-                    if depth + 1 > DEPTH_MAX {
-                        return Err(StoreError::Invalid {
-                            field: "parent_id",
-                            message: format!("replies nest at most {DEPTH_MAX} deep"),
-                        });
-                    }
-                    Some((pid, depth, row.try_get::<String, _>("parent_path")?))
-                }
-                _ => {
-                    return Err(StoreError::Invalid {
-                        field: "parent_id",
-                        message: format!("post {pid} is not in thread {thread_id}"),
-                    })
-                }
-            },
-        };
-        let at = Placement {
-            thread_id,
+        let checked = Checked {
             region: row.try_get("region")?,
-            parent,
+            locked: row.try_get::<i64, _>("locked")? != 0,
+            opening_post_id: row.try_get("opening_post_id")?,
+            parent_thread: row.try_get("parent_thread")?,
+            parent_depth: row.try_get("parent_depth")?,
+            parent_path: row.try_get("parent_path")?,
+            duplicate: row.try_get::<i64, _>("duplicate")? != 0,
         };
+        let at = checked.placement(thread_id, p.parent_id)?;
         let id: i64 = row.try_get("next_id")?;
         let post = self.insert_post(&mut tx, id, &at, p, now, true).await?;
         if post.status == PostStatus::Pending {

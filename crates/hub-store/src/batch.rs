@@ -1,0 +1,365 @@
+//! Group commit of new posts on PostgreSQL.
+//!
+//! Each post written in a transaction of its own costs PostgreSQL a `BEGIN`, a `COMMIT` with its
+//! WAL flush, the statements' planning and execution overhead, four round trips, and, when many
+//! write at once, a relay run to number the events. Under load that overhead, not the rows, was
+//! most of the CPU of a post. So concurrent new posts (published, without an `Idempotency-Key`)
+//! are handed to one committer task, which writes whatever has queued up in two statements,
+//! each its own transaction (no `BEGIN`/`COMMIT` round trips):
+//!
+//! 1. one query checks every post (thread, parent, duplicate) and reserves their ids;
+//! 2. one statement inserts the posts that passed, their objectives, the threads' counters and
+//!    their events, numbered in the batch's order after the highest `seq`, read by
+//!    `hub_numbering_base()` (migration 0006) once it holds the event log's numbering lock
+//!    (`events.rs`), which the statement keeps until it has committed: numberings commit one
+//!    at a time, in `seq` order, and every post is durable, its event in the log, before any
+//!    post of the batch is answered.
+//!
+//! The checks read committed data outside the insert's transaction, as the single write's
+//! checks do within theirs (read committed, no row locks): a thread locked meanwhile or a
+//! parent deleted meanwhile is the same race either way. A post that fails its checks gets the
+//! answer it would get alone (a missing thread, a duplicate, a locked thread, a bad parent) and
+//! the others go on; a duplicate of an earlier post of the same batch is refused as if that
+//! one had committed. Should the insert fail, nothing of it is committed and its posts are
+//! sent back to be written one by one ([`Outcome::Alone`]), so one bad post cannot fail the
+//! others. While a batch is written the next one gathers, so the batch size follows the load:
+//! one post at a time when writes are few.
+
+use crate::posts::{body_hash, new_post_record, post_event, Checked};
+use crate::{now_micros, NewPost, Result, StoreError};
+use hub_domain::Post;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Row;
+use std::str::FromStr;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Most posts written in one transaction.
+const MAX_BATCH: usize = 64;
+
+/// The checks of every post of a batch (`unnest` of one array per field, in the batch's order)
+/// and a reserved id for each: the same conditions as the single write's query in `posts.rs`.
+const CHECKS: &str = "SELECT t.region, t.locked, t.opening_post_id, pp.thread_id AS parent_thread, \
+     pp.depth AS parent_depth, pp.path AS parent_path, \
+     (j.dup AND EXISTS (SELECT 1 FROM posts d WHERE d.author_id = j.author_id \
+     AND d.body_hash = j.hash AND d.created_at > j.since AND d.body = j.body \
+     AND d.region = t.region AND d.thread_id = t.id)) AS duplicate, \
+     nextval(pg_get_serial_sequence('posts', 'id')) AS next_id \
+     FROM unnest($1::int8[], $2::int8[], $3::bool[], $4::int8[], $5::text[], $6::int8[], $7::int8[]) \
+     WITH ORDINALITY AS j(thread_id, parent_id, dup, author_id, body, since, hash, n) \
+     LEFT JOIN threads t ON t.id = j.thread_id \
+     LEFT JOIN posts pp ON pp.id = COALESCE(j.parent_id, t.opening_post_id) \
+     ORDER BY j.n";
+
+/// The posts that passed, their objectives, their threads' counters and their `post.created`
+/// events, numbered in order after the highest `seq`. Every row written comes through `j`,
+/// which joins the numbering base: the numbering lock is taken before any row is written or
+/// locked, so a statement waiting for it holds nothing that a numbering writer could wait for.
+const INSERT: &str = "WITH b AS (SELECT hub_numbering_base() AS base), \
+     j AS (SELECT u.*, b.base FROM b, unnest($1::int8[], $2::int8[], $3::int8[], \
+     $4::text[], $5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[], $10::text[], \
+     $11::text[], $12::int8[], $13::text[], $14::text[], $15::text[], $16::text[], $17::int8[], \
+     $18::text[], $19::text[]) WITH ORDINALITY AS u(id, thread_id, parent_id, region, author_id, \
+     depth, path, kind, body, body_html, language, language_detected, objectives, aspects, \
+     status, search_terms, body_hash, audience, payload, n)), \
+     p AS (INSERT INTO posts (id, thread_id, parent_id, region, author_id, depth, path, kind, \
+     body, body_html, language, language_detected, objectives, aspects, status, created_at, \
+     search_terms, body_hash) SELECT id, thread_id, parent_id, region, author_id, depth, path, \
+     kind, body, body_html, language, language_detected, objectives, aspects, status, $20, \
+     string_to_array(search_terms, ' '), body_hash FROM j ORDER BY n RETURNING id), \
+     o AS (INSERT INTO post_objectives (objective, post_id) \
+     SELECT CAST(x.o AS BIGINT), j.id FROM p JOIN j ON j.id = p.id, \
+     json_array_elements_text(CAST(j.objectives AS json)) AS x(o)), \
+     t AS (UPDATE threads SET post_count = post_count + c.k, last_activity_at = $20 \
+     FROM (SELECT thread_id, count(*) AS k FROM j WHERE status = 'published' GROUP BY thread_id) c \
+     WHERE threads.id = c.thread_id), \
+     e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, payload, \
+     created_at, seq) SELECT 'post.created', region, thread_id, id, author_id, audience, payload, \
+     $20, base + n FROM j ORDER BY n) \
+     SELECT CAST(count(*) AS BIGINT) FROM p";
+
+/// A post waiting for its batch.
+struct Job {
+    thread_id: i64,
+    post: NewPost,
+    /// The duplicate window (see `PostChecks`).
+    duplicate_window: Option<i64>,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// What became of a post handed to the committer.
+pub(crate) enum Outcome {
+    /// Written and committed, or refused by its checks, or the batch's insert failed in a way
+    /// that leaves unknown whether it committed.
+    Done(Box<Result<Post>>),
+    /// Not written: the caller writes it in a transaction of its own.
+    Alone,
+}
+
+/// The handle through which posts reach the committer task.
+#[derive(Clone)]
+pub(crate) struct Batcher {
+    jobs: mpsc::UnboundedSender<Job>,
+    /// The committer's own connection.
+    pool: PgPool,
+}
+
+impl Batcher {
+    /// Starts the committer on a connection of its own to `url` (its prepared statements stay
+    /// cached there); it ticks `log_tick` after each batch with events and stops when every
+    /// handle is dropped.
+    ///
+    /// Its statements are planned for each batch (PostgreSQL's default for statements with
+    /// array parameters): forcing generic plans, planned once on a connection while the tables
+    /// were small, made the batches slower in the benchmark, not faster.
+    pub(crate) fn start(
+        url: &str,
+        opts: &crate::StoreOptions,
+        log_tick: Arc<watch::Sender<u64>>,
+    ) -> Result<Self> {
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("database URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(opts.acquire_timeout)
+            .connect_lazy_with(connect);
+        let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+        let committer = pool.clone();
+        tokio::spawn(async move {
+            let mut jobs = Vec::with_capacity(MAX_BATCH);
+            while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+                // Requests whose client went away need no write.
+                jobs.retain(|j| !j.reply.is_closed());
+                if !jobs.is_empty() {
+                    commit_batch(&committer, &log_tick, std::mem::take(&mut jobs)).await;
+                }
+            }
+        });
+        Ok(Self { jobs: tx, pool })
+    }
+
+    /// Closes the committer's connection (posts submitted afterwards are written alone).
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Writes `post` in the next batch and waits for its outcome.
+    pub(crate) async fn submit(
+        &self,
+        thread_id: i64,
+        post: NewPost,
+        duplicate_window: Option<i64>,
+    ) -> Outcome {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            thread_id,
+            post,
+            duplicate_window,
+            reply,
+        };
+        if self.jobs.send(job).is_err() {
+            return Outcome::Alone;
+        }
+        answer.await.unwrap_or(Outcome::Alone)
+    }
+}
+
+/// A post that passed its checks, ready to insert.
+struct Accepted {
+    job: Job,
+    post: Post,
+    path: String,
+}
+
+/// Writes one batch and answers each of its posts.
+async fn commit_batch(pool: &PgPool, log_tick: &watch::Sender<u64>, jobs: Vec<Job>) {
+    let now = now_micros();
+    let mut conn = match pool.acquire().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "post batch: no connection; writing its posts one by one");
+            return alone(jobs);
+        }
+    };
+    let checked = match check(&mut conn, &jobs, now).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "post batch: checks failed; writing its posts one by one");
+            return alone(jobs);
+        }
+    };
+    let mut ids: Vec<i64> = checked.iter().map(|(_, id)| *id).collect();
+    // Ids in the batch's order (the sequence's values may come in any order).
+    ids.sort_unstable();
+    let mut accepted: Vec<Accepted> = Vec::with_capacity(jobs.len());
+    for ((job, (mut c, _)), id) in jobs.into_iter().zip(checked).zip(ids) {
+        c.duplicate |= duplicate_in_batch(&accepted, &job);
+        match c.placement(job.thread_id, job.post.parent_id) {
+            Ok(at) => {
+                let (post, path) = new_post_record(id, &at, &job.post, now);
+                accepted.push(Accepted { job, post, path });
+            }
+            Err(e) => {
+                let _ = job.reply.send(Outcome::Done(Box::new(Err(e))));
+            }
+        }
+    }
+    if accepted.is_empty() {
+        return;
+    }
+    match insert(&mut conn, &accepted, now).await {
+        Ok(()) => {
+            log_tick.send_modify(|n| *n = n.wrapping_add(1));
+            for a in accepted {
+                let _ = a.job.reply.send(Outcome::Done(Box::new(Ok(a.post))));
+            }
+        }
+        // The database refused the statement: nothing of it was committed.
+        Err(StoreError::Db(sqlx::Error::Database(e))) => {
+            tracing::warn!(error = %e, "post batch: insert failed; writing its posts one by one");
+            alone(accepted.into_iter().map(|a| a.job).collect());
+        }
+        Err(e) => {
+            // Whether the statement committed is unknown (a lost connection): answer with the
+            // error rather than write the posts again.
+            tracing::error!(error = %e, "post batch: insert failed");
+            let msg = e.to_string();
+            for a in accepted {
+                let err = sqlx::Error::Protocol(format!("insert of a batch of posts: {msg}"));
+                let _ = a.job.reply.send(Outcome::Done(Box::new(Err(err.into()))));
+            }
+        }
+    }
+}
+
+/// Sends every job back to be written alone.
+fn alone(jobs: Vec<Job>) {
+    for j in jobs {
+        let _ = j.reply.send(Outcome::Alone);
+    }
+}
+
+/// Whether an earlier post of the batch is what the duplicate check would have found, had it
+/// been committed: same author and thread, its text equal to this one's trimmed, and created
+/// within the window.
+fn duplicate_in_batch(accepted: &[Accepted], job: &Job) -> bool {
+    // The batch's posts share one creation time: within any window longer than zero.
+    if job.duplicate_window.is_none_or(|w| w <= 0) {
+        return false;
+    }
+    let body = job.post.body.trim();
+    accepted.iter().any(|a| {
+        a.post.author.id == job.post.author.id
+            && a.post.thread_id == job.thread_id
+            && a.job.post.body == body
+    })
+}
+
+/// Runs the checks of every job: each job's result and its reserved id, in order.
+async fn check(tx: &mut sqlx::PgConnection, jobs: &[Job], now: i64) -> Result<Vec<(Checked, i64)>> {
+    let n = jobs.len();
+    let (mut threads, mut parents, mut dups, mut authors) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut bodies, mut since, mut hashes) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for j in jobs {
+        let body = j.post.body.trim();
+        threads.push(j.thread_id);
+        parents.push(j.post.parent_id);
+        dups.push(j.duplicate_window.is_some());
+        authors.push(j.post.author.id);
+        // The text is only compared when the duplicate check is on.
+        bodies.push(if j.duplicate_window.is_some() {
+            body
+        } else {
+            ""
+        });
+        since.push(now - j.duplicate_window.unwrap_or(0));
+        hashes.push(body_hash(body));
+    }
+    let rows = sqlx::query(CHECKS)
+        .bind(&threads)
+        .bind(&parents)
+        .bind(&dups)
+        .bind(&authors)
+        .bind(&bodies)
+        .bind(&since)
+        .bind(&hashes)
+        .fetch_all(&mut *tx)
+        .await?;
+    if rows.len() != n {
+        return Err(StoreError::Db(sqlx::Error::Protocol(format!(
+            "post batch checks: {} rows for {n} posts",
+            rows.len()
+        ))));
+    }
+    let mut out = Vec::with_capacity(n);
+    for r in &rows {
+        out.push((
+            Checked {
+                region: r.try_get("region")?,
+                locked: r.try_get::<Option<i64>, _>("locked")?.unwrap_or(0) != 0,
+                opening_post_id: r.try_get("opening_post_id")?,
+                parent_thread: r.try_get("parent_thread")?,
+                parent_depth: r.try_get("parent_depth")?,
+                parent_path: r.try_get("parent_path")?,
+                duplicate: r.try_get::<Option<bool>, _>("duplicate")?.unwrap_or(false),
+            },
+            r.try_get("next_id")?,
+        ));
+    }
+    Ok(out)
+}
+
+/// Inserts the accepted posts with their objectives, counters and numbered events.
+async fn insert(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) -> Result<()> {
+    let n = accepted.len();
+    macro_rules! column {
+        ($f:expr) => {
+            accepted.iter().map($f).collect::<Vec<_>>()
+        };
+    }
+    let payloads = column!(|a: &Accepted| post_event("post.created", &a.post).payload);
+    let inserted: i64 = sqlx::query_scalar(INSERT)
+        .bind(column!(|a: &Accepted| a.post.id))
+        .bind(column!(|a: &Accepted| a.post.thread_id))
+        .bind(column!(|a: &Accepted| a.post.parent_id))
+        .bind(column!(|a: &Accepted| a.post.region.as_str()))
+        .bind(column!(|a: &Accepted| a.post.author.id))
+        .bind(column!(|a: &Accepted| a.post.depth))
+        .bind(column!(|a: &Accepted| a.path.as_str()))
+        .bind(column!(|a: &Accepted| a.post.kind.as_str()))
+        .bind(column!(|a: &Accepted| a.job.post.body.as_str()))
+        .bind(column!(|a: &Accepted| a.job.post.body_html.as_str()))
+        .bind(column!(|a: &Accepted| a.post.language.as_deref()))
+        .bind(column!(|a: &Accepted| i64::from(a.post.language_detected)))
+        .bind(column!(|a: &Accepted| crate::rows::ids_json(
+            &a.post.objectives
+        )))
+        .bind(column!(|a: &Accepted| crate::rows::aspects_json(
+            &a.post.aspects
+        )))
+        .bind(column!(|a: &Accepted| a.post.status.as_str()))
+        .bind(column!(|a: &Accepted| a.job.post.search_terms.as_str()))
+        .bind(column!(|a: &Accepted| body_hash(&a.job.post.body)))
+        .bind(column!(|a: &Accepted| crate::posts::audience(
+            a.post.status
+        )))
+        .bind(&payloads)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+    if usize::try_from(inserted).ok() != Some(n) {
+        return Err(StoreError::Db(sqlx::Error::Protocol(format!(
+            "post batch: {inserted} posts inserted of {n}"
+        ))));
+    }
+    Ok(())
+}
