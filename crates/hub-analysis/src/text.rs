@@ -140,28 +140,8 @@ impl Analyzer {
         cache: &mut WordCache,
         out: &mut Vec<(u32, u32)>,
     ) {
-        out.clear();
-        if is_cjk(lang, text) {
-            self.each_term_cjk(text, |stem, form| {
-                out.push((vocab.stem_id(stem), vocab.form_id(form)));
-            });
-            return;
-        }
-        let stemmer = self.stemmers.get(lang);
-        let words = cache.of(lang);
-        each_word(text, |lower| {
-            if let Some(known) = words.get(lower) {
-                out.extend(*known);
-                return;
-            }
-            let ids = (!self.is_stop(lang, lower)).then(|| {
-                let stem = stemmer.map_or(std::borrow::Cow::Borrowed(lower), |s| s.stem(lower));
-                (vocab.stem_id(&stem), vocab.form_id(lower))
-            });
-            if words.len() < WordCache::MAX_WORDS {
-                words.insert(lower.to_string(), ids);
-            }
-            out.extend(ids);
+        self.cached_ids(text, lang, cache, out, |stem, form| {
+            Some((vocab.stem_id(stem), vocab.form_id(form)))
         });
     }
 
@@ -176,13 +156,25 @@ impl Analyzer {
         cache: &mut WordCache,
         out: &mut Vec<(u32, u32)>,
     ) {
+        self.cached_ids(text, lang, cache, out, |stem, _| {
+            vocab.known_stem(stem).map(|s| (s, u32::MAX))
+        });
+    }
+
+    /// The ids `resolve(stem, form)` gives the terms of `text` (`None`: not counted), each
+    /// word's answer remembered in `cache` (Chinese segments are not: jieba decides them in
+    /// context).
+    fn cached_ids(
+        &self,
+        text: &str,
+        lang: &str,
+        cache: &mut WordCache,
+        out: &mut Vec<(u32, u32)>,
+        mut resolve: impl FnMut(&str, &str) -> Option<(u32, u32)>,
+    ) {
         out.clear();
         if is_cjk(lang, text) {
-            self.each_term_cjk(text, |stem, _| {
-                if let Some(s) = vocab.known_stem(stem) {
-                    out.push((s, u32::MAX));
-                }
-            });
+            self.each_term_cjk(text, |stem, form| out.extend(resolve(stem, form)));
             return;
         }
         let stemmer = self.stemmers.get(lang);
@@ -196,7 +188,7 @@ impl Analyzer {
                 None
             } else {
                 let stem = stemmer.map_or(std::borrow::Cow::Borrowed(lower), |s| s.stem(lower));
-                vocab.known_stem(&stem).map(|s| (s, u32::MAX))
+                resolve(&stem, lower)
             };
             if words.len() < WordCache::MAX_WORDS {
                 words.insert(lower.to_string(), ids);

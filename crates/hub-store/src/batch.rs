@@ -39,14 +39,15 @@ const MAX_BATCH: usize = 64;
 
 /// The checks of every post of a batch (`unnest` of one array per field, in the batch's order)
 /// and a reserved id for each: the same conditions as the single write's query in `posts.rs`.
-const CHECKS: &str = "SELECT t.region, t.locked, t.opening_post_id, pp.thread_id AS parent_thread, \
+const CHECKS: &str =
+    "SELECT t.region, t.locked, t.opening_post_id, pp.thread_id AS parent_thread, \
      pp.depth AS parent_depth, pp.path AS parent_path, \
      (j.dup AND EXISTS (SELECT 1 FROM posts d WHERE d.author_id = j.author_id \
-     AND d.body_hash = j.hash AND d.created_at > j.since AND d.body = j.body \
+     AND d.body_hash = j.hash AND d.created_at > j.since \
      AND d.region = t.region AND d.thread_id = t.id)) AS duplicate, \
      nextval(pg_get_serial_sequence('posts', 'id')) AS next_id \
-     FROM unnest($1::int8[], $2::int8[], $3::bool[], $4::int8[], $5::text[], $6::int8[], $7::int8[]) \
-     WITH ORDINALITY AS j(thread_id, parent_id, dup, author_id, body, since, hash, n) \
+     FROM unnest($1::int8[], $2::int8[], $3::bool[], $4::int8[], $5::int8[], $6::int8[]) \
+     WITH ORDINALITY AS j(thread_id, parent_id, dup, author_id, since, hash, n) \
      LEFT JOIN threads t ON t.id = j.thread_id \
      LEFT JOIN posts pp ON pp.id = COALESCE(j.parent_id, t.opening_post_id) \
      ORDER BY j.n";
@@ -240,7 +241,7 @@ fn alone(jobs: Vec<Job>) {
 }
 
 /// Whether an earlier post of the batch is what the duplicate check would have found, had it
-/// been committed: same author and thread, its text equal to this one's trimmed, and created
+/// been committed: same author and thread, the same text trimmed of whitespace, and created
 /// within the window.
 fn duplicate_in_batch(accepted: &[Accepted], job: &Job) -> bool {
     // The batch's posts share one creation time: within any window longer than zero.
@@ -251,7 +252,7 @@ fn duplicate_in_batch(accepted: &[Accepted], job: &Job) -> bool {
     accepted.iter().any(|a| {
         a.post.author.id == job.post.author.id
             && a.post.thread_id == job.thread_id
-            && a.job.post.body == body
+            && a.job.post.body.trim() == body
     })
 }
 
@@ -264,32 +265,20 @@ async fn check(tx: &mut sqlx::PgConnection, jobs: &[Job], now: i64) -> Result<Ve
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    let (mut bodies, mut since, mut hashes) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
+    let (mut since, mut hashes) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for j in jobs {
-        let body = j.post.body.trim();
         threads.push(j.thread_id);
         parents.push(j.post.parent_id);
         dups.push(j.duplicate_window.is_some());
         authors.push(j.post.author.id);
-        // The text is only compared when the duplicate check is on.
-        bodies.push(if j.duplicate_window.is_some() {
-            body
-        } else {
-            ""
-        });
         since.push(now - j.duplicate_window.unwrap_or(0));
-        hashes.push(body_hash(body));
+        hashes.push(body_hash(&j.post.body));
     }
     let rows = sqlx::query(CHECKS)
         .bind(&threads)
         .bind(&parents)
         .bind(&dups)
         .bind(&authors)
-        .bind(&bodies)
         .bind(&since)
         .bind(&hashes)
         .fetch_all(&mut *tx)

@@ -984,11 +984,10 @@ impl Store {
         region: &str,
     ) -> Result<bool> {
         let found: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM posts WHERE author_id = $1 AND body_hash = $6 AND created_at > $3 \
-             AND body = $2 AND region = $4 AND ($5 = 0 OR thread_id = $5) LIMIT 1",
+            "SELECT id FROM posts WHERE author_id = $1 AND body_hash = $5 AND created_at > $2 \
+             AND region = $3 AND ($4 = 0 OR thread_id = $4) LIMIT 1",
         )
         .bind(user_id)
-        .bind(body)
         .bind(now_micros() - window_micros)
         .bind(region)
         .bind(thread_id.unwrap_or(0))

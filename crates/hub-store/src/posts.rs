@@ -56,10 +56,13 @@ pub struct PostEdit {
     pub language: Option<(Option<String>, bool)>,
 }
 
-/// The hash duplicate detection finds a post's text by (the first 8 bytes of its SHA-256).
+/// The hash duplicate detection finds a post's text by: the first 8 bytes of the SHA-256 of
+/// the text without its leading and trailing whitespace, so " twice\n" repeats "twice" in
+/// whichever order they come. Duplicates are found by this hash alone (a false match needs a
+/// 64-bit collision between one author's posts of the same thread within the window).
 pub(crate) fn body_hash(body: &str) -> i64 {
     use sha2::{Digest, Sha256};
-    let d = Sha256::digest(body.as_bytes());
+    let d = Sha256::digest(body.trim().as_bytes());
     let mut b = [0u8; 8];
     b.copy_from_slice(&d[..8]);
     i64::from_be_bytes(b)
@@ -252,7 +255,7 @@ pub struct PostChecks {
 }
 
 /// The thread, the parent (given, or the opening post), whether the post is a duplicate
-/// (`$3` = 1 to check; author `$4`, body `$5` and its hash `$8`, since `$6`) and the new post's
+/// (`$3` = 1 to check; author `$4`, the hash of the text `$7`, since `$5`) and the new post's
 /// id, in one query.
 macro_rules! post_checks_sql {
     ($next_id:expr) => {
@@ -260,7 +263,7 @@ macro_rules! post_checks_sql {
             "SELECT t.region, t.locked, t.opening_post_id, pp.thread_id AS parent_thread, \
              pp.depth AS parent_depth, pp.path AS parent_path, \
              CAST(CASE WHEN $3 = 1 AND EXISTS (SELECT 1 FROM posts d WHERE d.author_id = $4 \
-             AND d.body_hash = $8 AND d.created_at > $6 AND d.body = $5 AND d.region = t.region \
+             AND d.body_hash = $7 AND d.created_at > $5 AND d.region = t.region \
              AND d.thread_id = t.id) \
              THEN 1 ELSE 0 END AS BIGINT) AS duplicate, ",
             $next_id,
@@ -271,13 +274,13 @@ macro_rules! post_checks_sql {
 }
 
 const SQLITE_POST_CHECKS: &str =
-    post_checks_sql!("$7 AS numbering, (SELECT COALESCE(MAX(id), 0) + 1 FROM posts)");
-/// On PostgreSQL the write also tries the event log's numbering lock (`$7`): when it is free,
+    post_checks_sql!("$6 AS numbering, (SELECT COALESCE(MAX(id), 0) + 1 FROM posts)");
+/// On PostgreSQL the write also tries the event log's numbering lock (`$6`): when it is free,
 /// the write holds it to its commit and numbers its own event (no relay run to wait for);
 /// when it is taken, other writes are numbering or the relay is, and the event is left to the
 /// relay, whose runs number many at a time.
 const PG_POST_CHECKS: &str = post_checks_sql!(
-    "pg_try_advisory_xact_lock($7) AS numbering, nextval(pg_get_serial_sequence('posts', 'id'))"
+    "pg_try_advisory_xact_lock($6) AS numbering, nextval(pg_get_serial_sequence('posts', 'id'))"
 );
 
 /// Where a new post goes: the thread and, for a reply, its parent.
@@ -643,10 +646,9 @@ impl Store {
             .bind(p.parent_id)
             .bind(i64::from(checks.duplicate_window_micros.is_some()))
             .bind(p.author.id)
-            .bind(p.body.trim())
             .bind(now - checks.duplicate_window_micros.unwrap_or(0))
             .bind(crate::events::NUMBERING_LOCK)
-            .bind(body_hash(p.body.trim()))
+            .bind(body_hash(&p.body))
             .fetch_optional(&mut *tx.tx)
             .await?
             .ok_or(StoreError::NotFound("thread"))?;
