@@ -6,7 +6,7 @@
 //! number of posts (about 60 bytes each) plus the vocabulary, never to the text.
 
 use crate::model::{self, *};
-use crate::text::{self, Analyzer, Corpus, TermCounts};
+use crate::text::{self, Analyzer, Corpus, Interner, TermCounts};
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use hub_domain::objectives::objective;
@@ -146,28 +146,6 @@ pub enum BuildError {
     /// The text worker stopped.
     #[error("the text worker stopped: {0}")]
     Worker(String),
-}
-
-/// Interned strings (countries, languages, organisations) so each row stays small.
-#[derive(Debug, Default)]
-struct Interner {
-    ids: HashMap<String, u32>,
-    names: Vec<String>,
-}
-
-impl Interner {
-    fn id(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.ids.get(s) {
-            return i;
-        }
-        let i = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(s.to_string());
-        self.ids.insert(s.to_string(), i);
-        i
-    }
-    fn name(&self, i: u32) -> &str {
-        self.names.get(i as usize).map_or("", String::as_str)
-    }
 }
 
 const NONE: u32 = u32::MAX;
@@ -341,6 +319,7 @@ struct WeekTally {
 /// Running counts of pass one.
 struct Counts {
     rows: Vec<Row>,
+    /// Countries, languages and organisations, interned so each row stays small.
     strings: Interner,
     threads: HashSet<i64>,
     authors: HashSet<i64>,
@@ -633,8 +612,14 @@ struct TextTotals {
 }
 
 impl TextTotals {
-    /// Adds `other`'s counts, whose ids are those of `other.vocab`.
-    fn merge(&mut self, other: TextTotals) {
+    /// Adds `other`'s counts: with `shared_ids`, counted against the same vocabulary (the
+    /// background pass, whose workers share the region's); else against `other.vocab`.
+    fn merge(&mut self, other: TextTotals, shared_ids: bool) {
+        if shared_ids {
+            self.corpus.absorb_same(&other.corpus);
+            self.background += other.background;
+            return;
+        }
         let (stems, forms) = self.vocab.absorb(&other.vocab);
         if self.groups.len() < other.groups.len() {
             self.groups
@@ -659,6 +644,8 @@ impl TextTotals {
 struct TextWorkers {
     tx: tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
     done: Vec<tokio::sync::oneshot::Receiver<TextTotals>>,
+    /// The workers' ids are the same (the background pass).
+    shared_ids: bool,
 }
 
 /// What the text workers count.
@@ -675,8 +662,8 @@ fn text_threads() -> usize {
 }
 
 impl TextWorkers {
-    fn start(analyzer: Arc<Analyzer>, pass: TextPass) -> Self {
-        let threads = text_threads();
+    fn start(analyzer: Arc<Analyzer>, pass: TextPass, threads: usize) -> Self {
+        let shared_ids = matches!(pass, TextPass::Background { .. });
         let (tx, rx) = tokio::sync::mpsc::channel::<Vec<SnapshotText>>(2 * threads);
         let rx = Arc::new(std::sync::Mutex::new(rx));
         let mut done = Vec::with_capacity(threads);
@@ -694,7 +681,11 @@ impl TextWorkers {
                 Err(e) => tracing::error!(error = %e, "cannot start an analysis text thread"),
             }
         }
-        Self { tx, done }
+        Self {
+            tx,
+            done,
+            shared_ids,
+        }
     }
 
     async fn finish(self) -> Result<TextTotals, BuildError> {
@@ -706,7 +697,7 @@ impl TextWorkers {
                 .map_err(|_| BuildError::Worker("a text thread stopped".into()))?;
             match totals.as_mut() {
                 None => totals = Some(part),
-                Some(t) => t.merge(part),
+                Some(t) => t.merge(part, self.shared_ids),
             }
         }
         totals.ok_or_else(|| BuildError::Worker("no text thread could start".into()))
@@ -812,6 +803,7 @@ pub async fn build(
         TextPass::Region {
             prominent: Arc::new(prominent.clone()),
         },
+        text_threads(),
     );
     snap.texts(
         BATCH,
@@ -829,6 +821,7 @@ pub async fn build(
         TextPass::Background {
             vocab: vocab.clone(),
         },
+        text_threads(),
     );
     let (_, step) = snap.background_step(params.background).await?;
     snap.background(step, BATCH, &workers.tx).await?;
@@ -893,14 +886,9 @@ pub async fn build(
     snap.finish().await?;
     tracing::debug!("analysis: snapshot closed");
 
-    // The rest is CPU work on what was read (quotes, key terms, the JSON and its compression):
-    // on a blocking thread, so that it never holds up the runtime that serves requests.
-    let subject = subject.clone();
-    let previous = previous.cloned();
-    let params = params.clone();
-    tokio::task::spawn_blocking(move || -> Result<Built, BuildError> {
-        let (subject, previous, params) = (&subject, previous.as_ref(), &params);
-
+    // The rest is CPU work on what was read (quotes, key terms, the JSON and its compression),
+    // on the build's own thread (see `job.rs`), like everything above.
+    (|| -> Result<Built, BuildError> {
         let mut terms_of: HashMap<i64, Vec<(String, String)>> = HashMap::new();
         for (id, t) in &texts {
             let mut v = Vec::new();
@@ -1261,9 +1249,7 @@ pub async fn build(
             posts: totals.posts,
             cutoff_seq,
         })
-    })
-    .await
-    .map_err(|e| BuildError::Worker(e.to_string()))?
+    })()
 }
 
 /// How many weeks before the cutoff the week-by-week series covers at most.
@@ -1499,6 +1485,107 @@ mod tests {
         );
         assert_eq!(reason_code("hidden", Some("SPAM link")), "spam");
         assert_eq!(reason_code("hidden", Some("see note")), "other");
+    }
+
+    /// Runs both passes of term counting over the same texts with `threads` workers; returns,
+    /// by stem, the document frequency over the region and background, and the tf and df of
+    /// each group.
+    /// Document frequency by stem, and each group's (tf, df) by stem.
+    type Counted = (BTreeMap<String, u64>, Vec<BTreeMap<String, (u64, u64)>>);
+
+    fn count_with(threads: usize) -> Counted {
+        let analyzer = Arc::new(Analyzer::new());
+        let text = |id: i64, body: &str, objectives: Vec<i64>| SnapshotText {
+            id,
+            body: body.to_string(),
+            language: Some("en".into()),
+            objectives,
+        };
+        let region: Vec<Vec<SnapshotText>> = (0..12)
+            .map(|b| {
+                (0..5)
+                    .map(|i| {
+                        let id = b * 10 + i;
+                        let body = match id % 4 {
+                            0 => "Migrant workers need decent work and fair recruitment.",
+                            1 => "Health care and justice for workers on the move.",
+                            2 => "Remittance fees fell; families receive more.",
+                            _ => "Fair recruitment without fees, decent work for all workers.",
+                        };
+                        text(id, body, if id % 3 == 0 { vec![] } else { vec![6] })
+                    })
+                    .collect()
+            })
+            .collect();
+        let background: Vec<Vec<SnapshotText>> = (0..9)
+            .map(|b| {
+                (0..4)
+                    .map(|i| {
+                        text(
+                            1000 + b * 10 + i,
+                            "Workers and families; remittance costs.",
+                            vec![],
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let w = TextWorkers::start(
+                analyzer.clone(),
+                TextPass::Region {
+                    prominent: Arc::new(vec![6]),
+                },
+                threads,
+            );
+            for b in region {
+                w.tx.send(b).await.expect("send");
+            }
+            let mut totals = w.finish().await.expect("region");
+            let vocab = Arc::new(std::mem::take(&mut totals.vocab));
+            let w = TextWorkers::start(
+                analyzer.clone(),
+                TextPass::Background {
+                    vocab: vocab.clone(),
+                },
+                threads,
+            );
+            for b in background {
+                w.tx.send(b).await.expect("send");
+            }
+            let bg = w.finish().await.expect("background");
+            assert_eq!(bg.background, 36);
+            totals.corpus.absorb_same(&bg.corpus);
+            let df = (0..totals.corpus.df.len())
+                .map(|i| (vocab.stem(i as u32).to_string(), totals.corpus.df[i]))
+                .collect();
+            let groups = totals
+                .groups
+                .iter()
+                .map(|g| {
+                    g.tf.iter()
+                        .map(|(s, tf)| {
+                            let df = g.df.get(s).copied().unwrap_or(0);
+                            (vocab.stem(*s).to_string(), (*tf, df))
+                        })
+                        .collect()
+                })
+                .collect();
+            (df, groups)
+        })
+    }
+
+    #[test]
+    fn several_text_workers_count_as_one_does_in_both_passes() {
+        let one = count_with(1);
+        let three = count_with(3);
+        assert_eq!(one, three);
+        // The background was counted: "remittance" is in 18 region texts and 36 background ones.
+        assert_eq!(one.0.get("remitt"), Some(&54), "{:?}", one.0);
+        assert_eq!(one.1.len(), 2, "the objective's group and emerging");
     }
 
     #[test]

@@ -301,51 +301,71 @@ pub fn words_of_markdown(md: &str) -> String {
     out
 }
 
-/// Interned stems and written forms, so counting a term allocates nothing after its first use.
+/// Strings numbered in the order first met, so a count keyed by them allocates nothing after
+/// a string's first use.
+#[derive(Debug, Default, Clone)]
+pub struct Interner {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    /// The id of `s`, numbering it if new.
+    pub fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        let i = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(s.to_string());
+        self.ids.insert(s.to_string(), i);
+        i
+    }
+    /// The id of `s`, if it was numbered.
+    pub fn get(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+    /// The string of an id (empty for an unknown one).
+    pub fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", String::as_str)
+    }
+    /// Numbers every string of `other`; returns what each of its ids is here.
+    pub fn absorb(&mut self, other: &Interner) -> Vec<u32> {
+        other.names.iter().map(|s| self.id(s)).collect()
+    }
+}
+
+/// Interned stems and written forms.
 #[derive(Debug, Default, Clone)]
 pub struct Vocab {
-    stem_ids: HashMap<String, u32>,
-    stems: Vec<String>,
-    form_ids: HashMap<String, u32>,
-    forms: Vec<String>,
+    stems: Interner,
+    forms: Interner,
 }
 
 impl Vocab {
     fn stem_id(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.stem_ids.get(s) {
-            return i;
-        }
-        let i = u32::try_from(self.stems.len()).unwrap_or(u32::MAX);
-        self.stems.push(s.to_string());
-        self.stem_ids.insert(s.to_string(), i);
-        i
+        self.stems.id(s)
     }
     fn form_id(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.form_ids.get(s) {
-            return i;
-        }
-        let i = u32::try_from(self.forms.len()).unwrap_or(u32::MAX);
-        self.forms.push(s.to_string());
-        self.form_ids.insert(s.to_string(), i);
-        i
+        self.forms.id(s)
     }
     fn known_stem(&self, s: &str) -> Option<u32> {
-        self.stem_ids.get(s).copied()
+        self.stems.get(s)
     }
     /// Interns every stem and form of `other`; returns what each of its stem ids and form ids
     /// is here.
     pub fn absorb(&mut self, other: &Vocab) -> (Vec<u32>, Vec<u32>) {
-        let stems = other.stems.iter().map(|s| self.stem_id(s)).collect();
-        let forms = other.forms.iter().map(|f| self.form_id(f)).collect();
-        (stems, forms)
+        (
+            self.stems.absorb(&other.stems),
+            self.forms.absorb(&other.forms),
+        )
     }
     /// The stem of an id.
     pub fn stem(&self, id: u32) -> &str {
-        self.stems.get(id as usize).map_or("", String::as_str)
+        self.stems.name(id)
     }
     /// The form of an id.
     pub fn form(&self, id: u32) -> &str {
-        self.forms.get(id as usize).map_or("", String::as_str)
+        self.forms.name(id)
     }
 }
 
@@ -424,16 +444,10 @@ impl Corpus {
     pub fn add(&mut self, distinct: &[u32]) {
         self.posts += 1;
         for &s in distinct {
-            let i = s as usize;
-            if self.df.len() <= i {
-                self.df.resize(i + 1, 0);
-            }
-            self.df[i] += 1;
+            self.add_n(s, 1);
         }
     }
-}
 
-impl Corpus {
     /// Adds `other`'s counts, mapping its stem ids through `stems` (from [`Vocab::absorb`]).
     pub fn absorb(&mut self, other: &Corpus, stems: &[u32]) {
         for (i, &n) in other.df.iter().enumerate() {
@@ -609,7 +623,7 @@ mod tests {
         assert!(one.len() >= 5, "{one:?}");
         assert_eq!(one, merged);
         // Document frequencies agree stem by stem, whatever the ids.
-        for (i, stem) in v1.stems.iter().enumerate() {
+        for (i, stem) in v1.stems.names.iter().enumerate() {
             let j = va
                 .known_stem(stem)
                 .expect("merged vocabulary has every stem") as usize;

@@ -479,18 +479,13 @@ impl Store {
     /// posting as the rest of the build does. Open and use it on one runtime, and
     /// [`Snapshot::finish`] it there.
     pub async fn snapshot(&self, region: &str, cutoff_at: i64) -> Result<Snapshot> {
-        use sqlx::{ConnectOptions, Executor};
-        let mut tx = self.pool.connect_options().connect().await?;
-        match self.backend {
-            Backend::Postgres => {
-                tx.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    .await?;
-            }
-            Backend::Sqlite => {
-                tx.execute("PRAGMA busy_timeout = 10000; PRAGMA mmap_size = 268435456; BEGIN")
-                    .await?;
-            }
-        }
+        use sqlx::Executor;
+        let mut tx = self.own_connection().await?;
+        tx.execute(match self.backend {
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            Backend::Sqlite => "BEGIN",
+        })
+        .await?;
         // The first read fixes the snapshot; the event head is read inside it. Analysis
         // events are left out: they change nothing a document reads, and counting them made
         // the `analysis.ready` of one build change the next build's `cutoff.seq` (and so its

@@ -216,12 +216,7 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                             PRAGMA mmap_size = 268435456;",
-                        )
-                        .await?;
+                        conn.execute(SQLITE_SETUP).await?;
                     }
                     Ok(())
                 })
@@ -283,6 +278,16 @@ impl Store {
         Ok(())
     }
 
+    /// A connection of its own, outside the pool, set up as the pool's are.
+    pub(crate) async fn own_connection(&self) -> Result<sqlx::AnyConnection> {
+        use sqlx::ConnectOptions;
+        let mut conn = self.pool.connect_options().connect().await?;
+        if self.backend == Backend::Sqlite {
+            conn.execute(SQLITE_SETUP).await?;
+        }
+        Ok(conn)
+    }
+
     /// Closes the pool, waiting for connections in use.
     pub async fn close(&self) {
         if let Some(b) = &self.batcher {
@@ -326,6 +331,11 @@ impl Store {
         Ok(())
     }
 }
+
+/// Every SQLite connection's setup: WAL with `synchronous=FULL` (an acknowledged write
+/// survives a power cut), foreign keys, a busy timeout, and a memory map for reads.
+const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA mmap_size = 268435456;";
 
 /// A write transaction, holding the SQLite write lock while it lives.
 pub(crate) struct WriteTx {

@@ -7,38 +7,10 @@
 
 use hub_analysis::Document;
 use scraper::{Html, Selector};
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod common;
 use common::polis_dir;
-
-/// A folder under the system's temporary folder, removed when dropped (test passed or not).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(prefix: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let dir = std::env::temp_dir().join(format!(
-            "{prefix}-{}-{nanos}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Runs `hub <args>` on the database `db`; panics with its output unless it succeeds.
 fn hub(db: &str, args: &[&str]) -> String {
@@ -78,8 +50,11 @@ fn demo_then_asia_pacific_document() {
     if !common::polis_available() {
         return;
     }
-    let tmp = TempDir::new("hub-analysis-cli");
-    let db = format!("sqlite://{}", tmp.0.join("hub.db").display());
+    let tmp = tempfile::Builder::new()
+        .prefix("hub-analysis-cli")
+        .tempdir()
+        .expect("temp dir");
+    let db = format!("sqlite://{}", tmp.path().join("hub.db").display());
     let data = polis_dir();
     assert!(
         data.join("vtaiwan.uberx/comments.csv").is_file(),
@@ -91,7 +66,7 @@ fn demo_then_asia_pacific_document() {
     let report = hub(&db, &["demo", "--polis", &data, "--threads", "2"]);
     assert!(report.contains("vtaiwan.uberx -> asia-pacific"), "{report}");
 
-    let out = tmp.0.join("asia-pacific");
+    let out = tmp.path().join("asia-pacific");
     let out_arg = out.to_string_lossy().into_owned();
     let meta = hub(
         &db,

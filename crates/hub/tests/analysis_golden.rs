@@ -26,7 +26,6 @@ use hub_domain::PostStatus;
 use hub_store::Store;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The cutoff: the end of this day (UTC), after both conversations (the last brexit comment
 /// is of 2017-07-18, the last vtaiwan one of 2017-01-29).
@@ -51,36 +50,10 @@ const FORMATS: [&str; 4] = [
 ];
 
 mod common;
-use common::polis_dir;
+use common::{all_posts, polis_dir};
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
-}
-
-/// A folder under the system's temporary folder, removed when dropped (test passed or not).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(prefix: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let dir = std::env::temp_dir().join(format!(
-            "{prefix}-{}-{nanos}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The embedded default configuration only: no file, no `HUB_*` variable can change the
@@ -94,15 +67,18 @@ fn config() -> Config {
 struct Built {
     store: Store,
     files: BTreeMap<&'static str, BTreeMap<&'static str, Vec<u8>>>,
-    _dir: TempDir,
+    _dir: tempfile::TempDir,
 }
 
 /// Imports the two conversations, one folder at a time in name order (so ids are those of
 /// `hub demo --polis` on a database without the generated corpus and without the Austrian
 /// set), then builds both regions as `hub analysis build --until 2017-12-31 --out DIR` does.
 async fn import_and_build() -> Built {
-    let dir = TempDir::new("hub-analysis-golden");
-    let url = format!("sqlite://{}", dir.0.join("hub.db").display());
+    let dir = tempfile::Builder::new()
+        .prefix("hub-analysis-golden")
+        .tempdir()
+        .expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("hub.db").display());
     let store = Store::connect(&url, &Default::default())
         .await
         .expect("connect");
@@ -122,7 +98,7 @@ async fn import_and_build() -> Built {
     let until = NaiveDate::from_ymd_opt(UNTIL.0, UNTIL.1, UNTIL.2);
     let mut files = BTreeMap::new();
     for (region, _, _) in CASES {
-        let out = dir.0.join(region);
+        let out = dir.path().join(region);
         hub::analysis::build_now(&store, &config, region, until, Some(&out), "en")
             .await
             .unwrap_or_else(|e| panic!("build {region}: {e:#}"));
@@ -382,20 +358,4 @@ fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-async fn all_posts(store: &Store, thread_id: i64) -> Vec<hub_domain::Post> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = store
-            .thread_posts(thread_id, cursor.as_deref(), 200)
-            .await
-            .expect("posts");
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return out,
-        }
-    }
 }

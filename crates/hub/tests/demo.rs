@@ -172,22 +172,6 @@ async fn counts(store: &Store) -> Vec<(String, hub_domain::RegionCounts)> {
     c
 }
 
-async fn all_posts(store: &Store, thread_id: i64) -> Vec<hub_domain::Post> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = store
-            .thread_posts(thread_id, cursor.as_deref(), 200)
-            .await
-            .expect("posts");
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return out,
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The generated corpus.
 
@@ -387,7 +371,7 @@ async fn polis_postgres() {
 }
 
 mod common;
-use common::polis_dir;
+use common::{all_posts, polis_dir};
 
 /// What the test reads from a `comments.csv` by itself, to compare with the import.
 #[derive(Debug, Default)]

@@ -45,10 +45,15 @@ impl<T> From<hub_store::Page<T>> for Page<T> {
 
 /// Page size: 50 by default, at most 200.
 pub(crate) fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
+    page_limit_up_to(limit, 200)
+}
+
+/// Page size: 50 by default, at most `max`.
+fn page_limit_up_to(limit: Option<i64>, max: i64) -> ApiResult<i64> {
     match limit {
         None => Ok(50),
-        Some(n) if (1..=200).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::invalid("limit", "must be 1 to 200")),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::invalid("limit", format!("must be 1 to {max}"))),
     }
 }
 
@@ -381,11 +386,7 @@ async fn list_posts(
     viewer: MaybeAuth,
     ApiQuery(p): ApiQuery<PostPaging>,
 ) -> ApiResult<Response> {
-    let limit = match p.limit {
-        None => 50,
-        Some(n) if (1..=THREAD_PAGE_MAX).contains(&n) => n,
-        Some(_) => return Err(ApiError::invalid("limit", "must be 1 to 500")),
-    };
+    let limit = page_limit_up_to(p.limit, THREAD_PAGE_MAX)?;
     let bodies = match p.body.unwrap_or(BodyChoice::Both) {
         BodyChoice::Both => Bodies::Both,
         BodyChoice::Html => Bodies::Html,

@@ -252,17 +252,13 @@ async fn seed(store: &Store, n: i64) -> Result<()> {
     Ok(())
 }
 
-/// Peak resident memory of this process since the last reset, in MiB.
-fn peak_rss_mib() -> Option<f64> {
+/// A memory figure of this process's `/proc/self/status` (`VmHWM`: peak resident since the
+/// last reset; `VmRSS`: resident now), in MiB.
+fn status_mib(field: &str) -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-fn current_rss_mib() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = s
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
 }
@@ -402,7 +398,7 @@ async fn run(backend: Backend, n: i64, a: &Args) -> Result<Outcome> {
         .request(REGION, Origin::Cli, None, None)
         .await
         .context("queue the build")?;
-    let base_rss = current_rss_mib();
+    let base_rss = status_mib("VmRSS");
     let reset = reset_peak_rss();
     let stop = Arc::new(AtomicBool::new(false));
     let busy = tokio::spawn(writer(store.clone(), rate, stop.clone(), 1));
@@ -414,7 +410,7 @@ async fn run(backend: Backend, n: i64, a: &Args) -> Result<Outcome> {
     let build = t.elapsed();
     stop.store(true, Ordering::Relaxed);
     let busy = busy.await??;
-    let peak = if reset { peak_rss_mib() } else { None };
+    let peak = if reset { status_mib("VmHWM") } else { None };
     if done.id != job.id || done.status != "ready" {
         bail!("the build did not finish: {:?}", done.status);
     }

@@ -1,4 +1,6 @@
-//! What the binary's test files share: where the Pol.is exports are.
+//! What the binary's test files share: where the Pol.is exports are, and reading a thread.
+//! Each test file uses part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -28,4 +30,21 @@ pub fn polis_available() -> bool {
         });
     }
     found
+}
+
+/// Every post of a thread, in tree order, page by page.
+pub async fn all_posts(store: &hub_store::Store, thread_id: i64) -> Vec<hub_domain::Post> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .thread_posts(thread_id, cursor.as_deref(), 200)
+            .await
+            .expect("posts");
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return out,
+        }
+    }
 }
