@@ -417,7 +417,7 @@ async fn double_submissions_are_refused_in_the_write(db: Db) {
     tdb.cleanup().await;
 }
 
-/// Posts sent at the same moment (on PostgreSQL they share a group commit) each get the
+/// Posts sent at the same moment (they share a group commit) each get the
 /// answer they would get alone: the valid ones are written, numbered and counted; a duplicate
 /// of another post of the same moment, a post to a locked or missing thread and one under a
 /// parent elsewhere are refused and refuse no other; then a post by an author who does not

@@ -1,5 +1,13 @@
-//! Group commit of new posts on PostgreSQL.
+//! Group commit of new posts.
 //!
+//! On SQLite (at the end of this file), concurrent new posts share one write transaction: the
+//! committer writes each with the single write's statements (`Store::write_post`) inside one
+//! `BEGIN IMMEDIATE` ... `COMMIT`, so they share its write lock, its commit and its `fsync`;
+//! each post's checks see the batch's earlier posts, as they would had those committed alone.
+//! A refused post writes nothing and the others go on; should a statement fail, the
+//! transaction is rolled back and its posts are written one by one.
+//!
+//! On PostgreSQL:
 //! Each post written in a transaction of its own costs PostgreSQL a `BEGIN`, a `COMMIT` with its
 //! WAL flush, the statements' planning and execution overhead, four round trips, and, when many
 //! write at once, a relay run to number the events. Under load that overhead, not the rows, was
@@ -52,32 +60,70 @@ const CHECKS: &str =
      LEFT JOIN posts pp ON pp.id = COALESCE(j.parent_id, t.opening_post_id) \
      ORDER BY j.n";
 
-/// The posts that passed, their objectives, their threads' counters and their `post.created`
-/// events, numbered in order after the highest `seq`. Every row written comes through `j`,
-/// which joins the numbering base: the numbering lock is taken before any row is written or
-/// locked, so a statement waiting for it holds nothing that a numbering writer could wait for.
-const INSERT: &str = "WITH b AS (SELECT hub_numbering_base() AS base), \
-     j AS (SELECT u.*, b.base FROM b, unnest($1::int8[], $2::int8[], $3::int8[], \
+/// The statement that inserts the posts of `j` (a row source with the columns of the batch's
+/// arrays, `n`, their order, and `base`, the numbering base): the posts, their objectives,
+/// their threads' counters and their `post.created` events, numbered in order after the highest
+/// `seq`. Every row written comes through `j`, which joins the numbering base: the numbering
+/// lock is taken before any row is written or locked, so a statement waiting for it holds
+/// nothing that a numbering writer could wait for.
+macro_rules! insert_sql {
+    ($rows:literal) => {
+        concat!(
+            "WITH b AS (SELECT hub_numbering_base() AS base), j AS (",
+            $rows,
+            "), p AS (INSERT INTO posts (id, thread_id, parent_id, region, author_id, depth, path, \
+             kind, body, body_html, language, language_detected, objectives, aspects, status, \
+             created_at, search_terms, body_hash) SELECT id, thread_id, parent_id, region, \
+             author_id, depth, path, kind, body, body_html, language, language_detected, \
+             objectives, aspects, status, $20, string_to_array(search_terms, ' '), body_hash \
+             FROM j ORDER BY n RETURNING id), \
+             o AS (INSERT INTO post_objectives (objective, post_id) \
+             SELECT CAST(x.o AS BIGINT), j.id FROM p JOIN j ON j.id = p.id, \
+             json_array_elements_text(CAST(j.objectives AS json)) AS x(o)), \
+             t AS (UPDATE threads SET post_count = post_count + c.k, last_activity_at = $20 \
+             FROM (SELECT thread_id, count(*) AS k FROM j WHERE status = 'published' \
+             GROUP BY thread_id) c WHERE threads.id = c.thread_id), \
+             e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, \
+             payload, created_at, seq) SELECT 'post.created', region, thread_id, id, author_id, \
+             audience, payload, $20, base + n FROM j ORDER BY n) \
+             SELECT CAST(count(*) AS BIGINT) FROM p"
+        )
+    };
+}
+
+/// The insert of a batch: one array per column.
+const INSERT: &str = insert_sql!(
+    "SELECT u.*, b.base FROM b, unnest($1::int8[], $2::int8[], $3::int8[], \
      $4::text[], $5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[], $10::text[], \
      $11::text[], $12::int8[], $13::text[], $14::text[], $15::text[], $16::text[], $17::int8[], \
      $18::text[], $19::text[]) WITH ORDINALITY AS u(id, thread_id, parent_id, region, author_id, \
      depth, path, kind, body, body_html, language, language_detected, objectives, aspects, \
-     status, search_terms, body_hash, audience, payload, n)), \
-     p AS (INSERT INTO posts (id, thread_id, parent_id, region, author_id, depth, path, kind, \
-     body, body_html, language, language_detected, objectives, aspects, status, created_at, \
-     search_terms, body_hash) SELECT id, thread_id, parent_id, region, author_id, depth, path, \
-     kind, body, body_html, language, language_detected, objectives, aspects, status, $20, \
-     string_to_array(search_terms, ' '), body_hash FROM j ORDER BY n RETURNING id), \
-     o AS (INSERT INTO post_objectives (objective, post_id) \
-     SELECT CAST(x.o AS BIGINT), j.id FROM p JOIN j ON j.id = p.id, \
-     json_array_elements_text(CAST(j.objectives AS json)) AS x(o)), \
-     t AS (UPDATE threads SET post_count = post_count + c.k, last_activity_at = $20 \
-     FROM (SELECT thread_id, count(*) AS k FROM j WHERE status = 'published' GROUP BY thread_id) c \
-     WHERE threads.id = c.thread_id), \
-     e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, payload, \
-     created_at, seq) SELECT 'post.created', region, thread_id, id, author_id, audience, payload, \
-     $20, base + n FROM j ORDER BY n) \
-     SELECT CAST(count(*) AS BIGINT) FROM p";
+     status, search_terms, body_hash, audience, payload, n)"
+);
+
+/// The insert of a batch of one: the same statement over plain parameters, which PostgreSQL
+/// plans once and caches (a statement over arrays is planned at every run, which at one post a
+/// batch was a large part of its cost).
+const INSERT_ONE: &str = insert_sql!(
+    "SELECT $1::int8 AS id, $2::int8 AS thread_id, $3::int8 AS parent_id, $4::text AS region, \
+     $5::int8 AS author_id, $6::int8 AS depth, $7::text AS path, $8::text AS kind, \
+     $9::text AS body, $10::text AS body_html, $11::text AS language, \
+     $12::int8 AS language_detected, $13::text AS objectives, $14::text AS aspects, \
+     $15::text AS status, $16::text AS search_terms, $17::int8 AS body_hash, \
+     $18::text AS audience, $19::text AS payload, 1::int8 AS n, b.base FROM b"
+);
+
+/// The checks of a batch of one, over plain parameters (planned once, as [`INSERT_ONE`]).
+const CHECKS_ONE: &str =
+    "SELECT t.region, t.locked, t.opening_post_id, pp.thread_id AS parent_thread, \
+     pp.depth AS parent_depth, pp.path AS parent_path, \
+     ($3::bool AND EXISTS (SELECT 1 FROM posts d WHERE d.author_id = $4 \
+     AND d.body_hash = $6 AND d.created_at > $5 \
+     AND d.region = t.region AND d.thread_id = t.id)) AS duplicate, \
+     nextval(pg_get_serial_sequence('posts', 'id')) AS next_id \
+     FROM (SELECT $1::int8 AS thread_id, $2::int8 AS parent_id) j \
+     LEFT JOIN threads t ON t.id = j.thread_id \
+     LEFT JOIN posts pp ON pp.id = COALESCE(j.parent_id, t.opening_post_id)";
 
 /// A post waiting for its batch.
 struct Job {
@@ -101,8 +147,8 @@ pub(crate) enum Outcome {
 #[derive(Clone)]
 pub(crate) struct Batcher {
     jobs: mpsc::UnboundedSender<Job>,
-    /// The committer's own connection.
-    pool: PgPool,
+    /// PostgreSQL: the committer's own connection.
+    pool: Option<PgPool>,
 }
 
 impl Batcher {
@@ -123,6 +169,8 @@ impl Batcher {
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(opts.acquire_timeout)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| Box::pin(crate::fit(conn, meta, crate::Backend::Postgres)))
             .connect_lazy_with(connect);
         let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
         let committer = pool.clone();
@@ -136,12 +184,36 @@ impl Batcher {
                 }
             }
         });
-        Ok(Self { jobs: tx, pool })
+        Ok(Self {
+            jobs: tx,
+            pool: Some(pool),
+        })
+    }
+
+    /// Starts the SQLite committer over `store` (a store without a batcher of its own); it
+    /// stops when every handle is dropped.
+    pub(crate) fn start_sqlite(store: crate::Store) -> Self {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+        tokio::spawn(async move {
+            let mut jobs = Vec::with_capacity(MAX_BATCH);
+            while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+                jobs.retain(|j| !j.reply.is_closed());
+                if !jobs.is_empty() {
+                    commit_sqlite_batch(&store, std::mem::take(&mut jobs)).await;
+                }
+            }
+        });
+        Self {
+            jobs: tx,
+            pool: None,
+        }
     }
 
     /// Closes the committer's connection (posts submitted afterwards are written alone).
     pub(crate) async fn close(&self) {
-        self.pool.close().await;
+        if let Some(pool) = &self.pool {
+            pool.close().await;
+        }
     }
 
     /// Writes `post` in the next batch and waits for its outcome.
@@ -274,15 +346,27 @@ async fn check(tx: &mut sqlx::PgConnection, jobs: &[Job], now: i64) -> Result<Ve
         since.push(now - j.duplicate_window.unwrap_or(0));
         hashes.push(body_hash(&j.post.body));
     }
-    let rows = sqlx::query(CHECKS)
-        .bind(&threads)
-        .bind(&parents)
-        .bind(&dups)
-        .bind(&authors)
-        .bind(&since)
-        .bind(&hashes)
-        .fetch_all(&mut *tx)
-        .await?;
+    let rows = if n == 1 {
+        sqlx::query(CHECKS_ONE)
+            .bind(threads[0])
+            .bind(parents[0])
+            .bind(dups[0])
+            .bind(authors[0])
+            .bind(since[0])
+            .bind(hashes[0])
+            .fetch_all(&mut *tx)
+            .await?
+    } else {
+        sqlx::query(CHECKS)
+            .bind(&threads)
+            .bind(&parents)
+            .bind(&dups)
+            .bind(&authors)
+            .bind(&since)
+            .bind(&hashes)
+            .fetch_all(&mut *tx)
+            .await?
+    };
     if rows.len() != n {
         return Err(StoreError::Db(sqlx::Error::Protocol(format!(
             "post batch checks: {} rows for {n} posts",
@@ -310,6 +394,43 @@ async fn check(tx: &mut sqlx::PgConnection, jobs: &[Job], now: i64) -> Result<Ve
 /// Inserts the accepted posts with their objectives, counters and numbered events.
 async fn insert(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) -> Result<()> {
     let n = accepted.len();
+    let inserted: i64 = if let [a] = accepted {
+        sqlx::query_scalar(INSERT_ONE)
+            .bind(a.post.id)
+            .bind(a.post.thread_id)
+            .bind(a.post.parent_id)
+            .bind(a.post.region.as_str())
+            .bind(a.post.author.id)
+            .bind(a.post.depth)
+            .bind(a.path.as_str())
+            .bind(a.post.kind.as_str())
+            .bind(a.job.post.body.as_str())
+            .bind(a.job.post.body_html.as_str())
+            .bind(a.post.language.as_deref())
+            .bind(i64::from(a.post.language_detected))
+            .bind(crate::rows::ids_json(&a.post.objectives))
+            .bind(crate::rows::aspects_json(&a.post.aspects))
+            .bind(a.post.status.as_str())
+            .bind(a.job.post.search_terms.as_str())
+            .bind(body_hash(&a.job.post.body))
+            .bind(crate::posts::audience(a.post.status))
+            .bind(post_event("post.created", &a.post).payload)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+    } else {
+        insert_many(tx, accepted, now).await?
+    };
+    if usize::try_from(inserted).ok() != Some(n) {
+        return Err(StoreError::Db(sqlx::Error::Protocol(format!(
+            "post batch: {inserted} posts inserted of {n}"
+        ))));
+    }
+    Ok(())
+}
+
+/// The insert of a batch of several: one array per column.
+async fn insert_many(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) -> Result<i64> {
     macro_rules! column {
         ($f:expr) => {
             accepted.iter().map($f).collect::<Vec<_>>()
@@ -345,10 +466,64 @@ async fn insert(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) ->
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-    if usize::try_from(inserted).ok() != Some(n) {
-        return Err(StoreError::Db(sqlx::Error::Protocol(format!(
-            "post batch: {inserted} posts inserted of {n}"
-        ))));
+    Ok(inserted)
+}
+
+/// Writes one batch on SQLite, in one transaction, and answers each of its posts.
+async fn commit_sqlite_batch(store: &crate::Store, jobs: Vec<Job>) {
+    let mut tx = match store.begin_write().await {
+        Ok(tx) => tx,
+        Err(e) => {
+            tracing::warn!(error = %e, "post batch: cannot begin; writing its posts one by one");
+            return alone(jobs);
+        }
+    };
+    let now = now_micros();
+    let mut written: Vec<(Job, Post)> = Vec::with_capacity(jobs.len());
+    let mut jobs = jobs.into_iter();
+    while let Some(job) = jobs.next() {
+        match store
+            .write_post(&mut tx, job.thread_id, &job.post, job.duplicate_window, now)
+            .await
+        {
+            Ok(post) => written.push((job, post)),
+            // A statement failed: roll everything back (dropping the transaction does) and
+            // let each post be written alone.
+            Err(StoreError::Db(e)) => {
+                tracing::warn!(error = %e, "post batch: a write failed; writing its posts one by one");
+                drop(tx);
+                alone(
+                    written
+                        .into_iter()
+                        .map(|(j, _)| j)
+                        .chain(std::iter::once(job))
+                        .chain(jobs)
+                        .collect(),
+                );
+                return;
+            }
+            // Refused by its checks: nothing of it was written.
+            Err(refusal) => {
+                let _ = job.reply.send(Outcome::Done(Box::new(Err(refusal))));
+            }
+        }
     }
-    Ok(())
+    if written.is_empty() {
+        return;
+    }
+    match store.commit(tx).await {
+        Ok(()) => {
+            for (job, post) in written {
+                let _ = job.reply.send(Outcome::Done(Box::new(Ok(post))));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "post batch: commit failed");
+            let msg = e.to_string();
+            for (job, _) in written {
+                let err = sqlx::Error::Protocol(format!("commit of a batch of posts: {msg}"));
+                let _ = job.reply.send(Outcome::Done(Box::new(Err(err.into()))));
+            }
+        }
+    }
 }

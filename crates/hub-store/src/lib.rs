@@ -119,6 +119,9 @@ pub enum Created<T> {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where write transactions run: on SQLite a pool of one connection, on PostgreSQL the
+    /// pool itself.
+    writer: AnyPool,
     backend: Backend,
     /// SQLite allows one writer; queueing writers here, in order, beats polling its busy
     /// handler. `BEGIN IMMEDIATE` still guards against other processes (the CLI).
@@ -135,8 +138,7 @@ pub struct Store {
     /// converts every row and its column list into its own representation, which showed in
     /// the profile of large pages.
     reads: NativePool,
-    /// PostgreSQL: the committer that writes concurrent new posts in one transaction
-    /// (`batch.rs`).
+    /// The committer that writes concurrent new posts in one transaction (`batch.rs`).
     batcher: Option<batch::Batcher>,
 }
 
@@ -157,12 +159,12 @@ impl NativePool {
             Backend::Sqlite => {
                 let connect = sqlx::sqlite::SqliteConnectOptions::from_str(url)
                     .map_err(bad)?
-                    .busy_timeout(Duration::from_secs(10))
-                    .pragma("mmap_size", "268435456");
+                    .busy_timeout(Duration::from_secs(10));
                 NativePool::Sqlite(
                     sqlx::sqlite::SqlitePoolOptions::new()
                         .max_connections(max)
                         .acquire_timeout(opts.acquire_timeout)
+                        .test_before_acquire(false)
                         .connect_lazy_with(connect),
                 )
             }
@@ -172,6 +174,8 @@ impl NativePool {
                     sqlx::postgres::PgPoolOptions::new()
                         .max_connections(max)
                         .acquire_timeout(opts.acquire_timeout)
+                        .test_before_acquire(false)
+                        .before_acquire(|conn, meta| Box::pin(fit(conn, meta, Backend::Postgres)))
                         .connect_lazy_with(connect),
                 )
             }
@@ -210,27 +214,40 @@ impl Store {
         }
         let connect = AnyConnectOptions::from_str(&url)
             .map_err(|e| StoreError::Config(format!("database URL: {e}")))?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(opts.max_connections.max(1))
-            .acquire_timeout(opts.acquire_timeout)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute(SQLITE_SETUP).await?;
-                    }
-                    Ok(())
+        let pool_of = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(opts.acquire_timeout)
+                .test_before_acquire(false)
+                .before_acquire(move |conn, meta| Box::pin(fit(conn, meta, backend)))
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            conn.execute(SQLITE_SETUP).await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(connect)
+        };
+        let pool = pool_of(opts.max_connections.max(1))
+            .connect_with(connect.clone())
             .await?;
+        // SQLite writes one at a time (the write lock), so one connection serves them all, and
+        // its page cache stays valid from one write to the next (a write by another connection
+        // would make it start cold).
+        let writer = match backend {
+            Backend::Sqlite => pool_of(1).connect_lazy_with(connect),
+            Backend::Postgres => pool.clone(),
+        };
         let reads = NativePool::open(backend, &url, opts)?;
         let log_tick = Arc::new(tokio::sync::watch::channel(0).0);
         let batcher = match backend {
             Backend::Postgres => Some(batch::Batcher::start(&url, opts, log_tick.clone())?),
             Backend::Sqlite => None,
         };
-        let store = Self {
+        let mut store = Self {
             pool,
+            writer,
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             relay: Arc::new(Notify::new()),
@@ -239,6 +256,10 @@ impl Store {
             reads,
             batcher,
         };
+        if backend == Backend::Sqlite {
+            // The committer's store writes its posts itself (it has no batcher).
+            store.batcher = Some(batch::Batcher::start_sqlite(store.clone()));
+        }
         store.spawn_relay();
         Ok(store)
     }
@@ -278,12 +299,14 @@ impl Store {
         Ok(())
     }
 
-    /// A connection of its own, outside the pool, set up as the pool's are.
+    /// A connection of its own, outside the pool, for the analysis snapshot: set up as the
+    /// pool's are, and on SQLite with a memory map.
     pub(crate) async fn own_connection(&self) -> Result<sqlx::AnyConnection> {
         use sqlx::ConnectOptions;
         let mut conn = self.pool.connect_options().connect().await?;
         if self.backend == Backend::Sqlite {
             conn.execute(SQLITE_SETUP).await?;
+            conn.execute(SQLITE_SNAPSHOT_SETUP).await?;
         }
         Ok(conn)
     }
@@ -294,6 +317,7 @@ impl Store {
             b.close().await;
         }
         self.reads.close().await;
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -305,7 +329,7 @@ impl Store {
             None => None,
         };
         let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
         Ok(WriteTx {
@@ -333,9 +357,35 @@ impl Store {
 }
 
 /// Every SQLite connection's setup: WAL with `synchronous=FULL` (an acknowledged write
-/// survives a power cut), foreign keys, a busy timeout, and a memory map for reads.
+/// survives a power cut), foreign keys and a busy timeout.
+///
+/// No memory map on the pools: after any write, a mapped connection unmaps the whole file at
+/// its next transaction (and every core takes a TLB flush), then faults the pages back in;
+/// in the ingest profile that was a tenth of the database thread's time.
 const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA mmap_size = 268435456;";
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+/// The analysis snapshot's own connection maps the file: it reads the whole region once, in
+/// one transaction, so it maps it once.
+const SQLITE_SNAPSHOT_SETUP: &str = "PRAGMA mmap_size = 268435456;";
+
+/// Idle time after which a pooled PostgreSQL connection is pinged before it is handed out: a
+/// connection in steady use is not (a ping is a round trip per request), one that sat idle,
+/// perhaps across a server restart, is.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+
+/// Whether a pooled connection is fit to hand out: SQLite's cannot go stale; PostgreSQL's are
+/// pinged when they sat idle for [`PING_AFTER_IDLE`].
+pub(crate) async fn fit<C: sqlx::Connection>(
+    conn: &mut C,
+    meta: sqlx::pool::PoolConnectionMetadata,
+    backend: Backend,
+) -> Result<bool, sqlx::Error> {
+    if backend == Backend::Postgres && meta.idle_for >= PING_AFTER_IDLE {
+        conn.ping().await?;
+    }
+    Ok(true)
+}
 
 /// A write transaction, holding the SQLite write lock while it lives.
 pub(crate) struct WriteTx {

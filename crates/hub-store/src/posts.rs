@@ -619,8 +619,8 @@ impl Store {
         idem: Option<&IdempotencyKey>,
         checks: &PostChecks,
     ) -> Result<Created<Post>> {
-        // PostgreSQL: a published post without a key joins the next group commit
-        // (`batch.rs`); keyed and pending posts, which write more rows, go alone.
+        // A published post without a key joins the next group commit (`batch.rs`); keyed and
+        // pending posts, which write more rows, go alone.
         if let (Some(batcher), None, PostStatus::Published) = (&self.batcher, idem, p.status) {
             match batcher
                 .submit(thread_id, p.clone(), checks.duplicate_window_micros)
@@ -636,7 +636,34 @@ impl Store {
                 return Ok(Created::Replayed(id));
             }
         }
-        let now = now_micros();
+        let post = self
+            .write_post(
+                &mut tx,
+                thread_id,
+                p,
+                checks.duplicate_window_micros,
+                now_micros(),
+            )
+            .await?;
+        if let Some(key) = idem {
+            self.complete_idempotency_key(&mut tx, key, post.id).await?;
+        }
+        self.commit(tx).await?;
+        Ok(Created::New(post))
+    }
+
+    /// Checks and writes one new post in `tx`: the thread, the parent, the duplicate check and
+    /// the new post's id are one query; the post, its objectives, search terms, thread
+    /// counters and event one more (and a pending post its queue entry). A refusal (no such
+    /// thread, a duplicate, ...) writes nothing.
+    pub(crate) async fn write_post(
+        &self,
+        tx: &mut WriteTx,
+        thread_id: i64,
+        p: &NewPost,
+        duplicate_window: Option<i64>,
+        now: i64,
+    ) -> Result<Post> {
         let sql = match self.backend {
             Backend::Sqlite => SQLITE_POST_CHECKS,
             Backend::Postgres => PG_POST_CHECKS,
@@ -644,9 +671,9 @@ impl Store {
         let row = sqlx::query(sql)
             .bind(thread_id)
             .bind(p.parent_id)
-            .bind(i64::from(checks.duplicate_window_micros.is_some()))
+            .bind(i64::from(duplicate_window.is_some()))
             .bind(p.author.id)
-            .bind(now - checks.duplicate_window_micros.unwrap_or(0))
+            .bind(now - duplicate_window.unwrap_or(0))
             .bind(crate::events::NUMBERING_LOCK)
             .bind(body_hash(&p.body))
             .fetch_optional(&mut *tx.tx)
@@ -664,15 +691,11 @@ impl Store {
         };
         let at = checked.placement(thread_id, p.parent_id)?;
         let id: i64 = row.try_get("next_id")?;
-        let post = self.insert_post(&mut tx, id, &at, p, now, true).await?;
+        let post = self.insert_post(tx, id, &at, p, now, true).await?;
         if post.status == PostStatus::Pending {
-            self.enqueue(&mut tx, &post).await?;
+            self.enqueue(tx, &post).await?;
         }
-        if let Some(key) = idem {
-            self.complete_idempotency_key(&mut tx, key, post.id).await?;
-        }
-        self.commit(tx).await?;
-        Ok(Created::New(post))
+        Ok(post)
     }
 
     /// One post, whatever its status (callers redact).

@@ -301,6 +301,28 @@ async fn raw_export(store: &Store) -> Result<(Duration, i64)> {
     Ok((t.elapsed(), n))
 }
 
+/// Settles the freshly loaded database as pgbench does before its runs: on PostgreSQL a
+/// `VACUUM (FREEZE, ANALYZE)` (hint bits, visibility map, statistics) and a `CHECKPOINT`, so the
+/// first full read of the bulk-loaded rows does not dirty every page (hint bits) for the
+/// checkpointer to write out during the measured phases; on SQLite an `ANALYZE` and a WAL
+/// checkpoint. A failure is reported, not fatal.
+async fn settle(store: &Store) {
+    let t = Instant::now();
+    let steps: &[&str] = match store.backend() {
+        Backend::Postgres => &["VACUUM (FREEZE, ANALYZE)", "CHECKPOINT"],
+        Backend::Sqlite => &["ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"],
+    };
+    for step in steps {
+        if let Err(e) = sqlx::raw_sql(step).execute(store.pool()).await {
+            eprintln!("  settle: {step} failed: {e}");
+        }
+    }
+    eprintln!(
+        "  settled (vacuum, checkpoint) in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}
+
 /// Posts through the store at `rate` per second until `stop`, recording latency (µs).
 async fn writer(
     store: Store,
@@ -313,6 +335,9 @@ async fn writer(
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut i = 0u64;
+    // Diagnosis (HUB_BENCH_SLOWEST=1): the slowest posts, with when they started.
+    let started = Instant::now();
+    let mut slowest: Vec<(u64, f64)> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         tick.tick().await;
         i += 1;
@@ -338,7 +363,18 @@ async fn writer(
         };
         let t = Instant::now();
         store.create_post(thread_id, &post, None).await?;
-        h.record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX))?;
+        let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+        h.record(us)?;
+        slowest.push((us, started.elapsed().as_secs_f64()));
+        slowest.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        slowest.truncate(8);
+    }
+    if std::env::var_os("HUB_BENCH_SLOWEST").is_some() {
+        let list: Vec<String> = slowest
+            .iter()
+            .map(|(us, at)| format!("{:.1} ms at {at:.1} s", *us as f64 / 1000.0))
+            .collect();
+        eprintln!("  slowest posts: {}", list.join(", "));
     }
     Ok(h)
 }
@@ -372,6 +408,7 @@ async fn run(backend: Backend, n: i64, a: &Args) -> Result<Outcome> {
     let seed_s = t.elapsed().as_secs_f64();
     eprintln!("  seeded {n} posts in {seed_s:.1} s");
 
+    settle(&store).await;
     let (raw, exported) = raw_export(&store).await?;
     eprintln!(
         "  raw export: {exported} rows in {:.2} s",
