@@ -366,7 +366,7 @@ async fn writer(
         let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
         h.record(us)?;
         slowest.push((us, started.elapsed().as_secs_f64()));
-        slowest.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        slowest.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
         slowest.truncate(8);
     }
     if std::env::var_os("HUB_BENCH_SLOWEST").is_some() {
