@@ -38,8 +38,11 @@ pub fn normalise_tag(tag: &str) -> String {
 /// Detects the language of `text`, as a BCP 47 tag (ISO 639-1 where one exists). Returns
 /// `None` when the text is too short or too mixed to tell with confidence. Text in Han script
 /// is reported as `zh` (whatlang calls it Mandarin).
+///
+/// Only the first [`DETECT_CHARS`] characters are read (ending at a word's end): the guess does
+/// not improve beyond a few sentences, and its cost grows with the length of the text.
 pub fn detect(text: &str) -> Option<String> {
-    let info = whatlang::detect(text)?;
+    let info = whatlang::detect(detection_sample(text))?;
     // Short texts give unreliable guesses between close languages; a script alone is still
     // decisive for Arabic and Chinese, which matter most here.
     let decisive_script = matches!(
@@ -51,6 +54,22 @@ pub fn detect(text: &str) -> Option<String> {
     }
     let code = info.lang().code();
     Some(iso639_1(code).unwrap_or(code).to_string())
+}
+
+/// How much of a text language detection reads.
+pub const DETECT_CHARS: usize = 400;
+
+/// The start of `text` that detection reads: at most [`DETECT_CHARS`] characters, cut after the
+/// last whitespace within them (so no word is cut in two) when there is one.
+fn detection_sample(text: &str) -> &str {
+    let Some((cut, _)) = text.char_indices().nth(DETECT_CHARS) else {
+        return text;
+    };
+    let head = &text[..cut];
+    match head.rfind(char::is_whitespace) {
+        Some(space) if space > 0 => &head[..space],
+        _ => head,
+    }
 }
 
 /// Maps whatlang's ISO 639-3 codes to ISO 639-1 where one exists (BCP 47 prefers the shorter).
@@ -151,6 +170,22 @@ mod tests {
             assert!(!is_valid_tag(bad), "{bad}");
         }
         assert_eq!(normalise_tag("ZH-hant-tw"), "zh-Hant-TW");
+    }
+
+    #[test]
+    fn detection_reads_the_start_of_a_long_text_up_to_a_word_end() {
+        let long = "Migrant workers need access to basic services and decent work. ".repeat(40);
+        let sample = detection_sample(&long);
+        assert!(sample.chars().count() <= DETECT_CHARS);
+        assert!(sample.chars().count() > DETECT_CHARS - 20);
+        assert!(long[sample.len()..].starts_with(char::is_whitespace));
+        assert_eq!(detect(&long).as_deref(), Some("en"));
+        // Chinese has no spaces: cut at the character limit, still on a character boundary.
+        let zh = "移民工人需要获得基本服务和体面工作。".repeat(40);
+        assert_eq!(detection_sample(&zh).chars().count(), DETECT_CHARS);
+        assert_eq!(detect(&zh).as_deref(), Some("zh"));
+        let short = "Bonjour à tous";
+        assert_eq!(detection_sample(short), short);
     }
 
     #[test]
