@@ -172,20 +172,13 @@ impl Batcher {
             .test_before_acquire(false)
             .before_acquire(|conn, meta| Box::pin(crate::fit(conn, meta, crate::Backend::Postgres)))
             .connect_lazy_with(connect);
-        let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
         let committer = pool.clone();
-        tokio::spawn(async move {
-            let mut jobs = Vec::with_capacity(MAX_BATCH);
-            while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-                // Requests whose client went away need no write.
-                jobs.retain(|j| !j.reply.is_closed());
-                if !jobs.is_empty() {
-                    commit_batch(&committer, &log_tick, std::mem::take(&mut jobs)).await;
-                }
-            }
+        let jobs = spawn_committer(move |jobs| {
+            let (committer, log_tick) = (committer.clone(), log_tick.clone());
+            async move { commit_batch(&committer, &log_tick, jobs).await }
         });
         Ok(Self {
-            jobs: tx,
+            jobs,
             pool: Some(pool),
         })
     }
@@ -193,20 +186,11 @@ impl Batcher {
     /// Starts the SQLite committer over `store` (a store without a batcher of its own); it
     /// stops when every handle is dropped.
     pub(crate) fn start_sqlite(store: crate::Store) -> Self {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
-        tokio::spawn(async move {
-            let mut jobs = Vec::with_capacity(MAX_BATCH);
-            while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-                jobs.retain(|j| !j.reply.is_closed());
-                if !jobs.is_empty() {
-                    commit_sqlite_batch(&store, std::mem::take(&mut jobs)).await;
-                }
-            }
+        let jobs = spawn_committer(move |jobs| {
+            let store = store.clone();
+            async move { commit_sqlite_batch(&store, jobs).await }
         });
-        Self {
-            jobs: tx,
-            pool: None,
-        }
+        Self { jobs, pool: None }
     }
 
     /// Closes the committer's connection (posts submitted afterwards are written alone).
@@ -235,6 +219,27 @@ impl Batcher {
         }
         answer.await.unwrap_or(Outcome::Alone)
     }
+}
+
+/// Spawns the committer task: it takes whatever has queued up (at most [`MAX_BATCH`]), leaves
+/// out posts whose client went away (they need no write), hands the rest to `commit`, and
+/// stops when every sender is dropped. While a batch is written the next one gathers.
+fn spawn_committer<F, Fut>(mut commit: F) -> mpsc::UnboundedSender<Job>
+where
+    F: FnMut(Vec<Job>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+    tokio::spawn(async move {
+        let mut jobs = Vec::with_capacity(MAX_BATCH);
+        while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+            jobs.retain(|j| !j.reply.is_closed());
+            if !jobs.is_empty() {
+                commit(std::mem::take(&mut jobs)).await;
+            }
+        }
+    });
+    tx
 }
 
 /// A post that passed its checks, ready to insert.
@@ -331,39 +336,30 @@ fn duplicate_in_batch(accepted: &[Accepted], job: &Job) -> bool {
 /// Runs the checks of every job: each job's result and its reserved id, in order.
 async fn check(tx: &mut sqlx::PgConnection, jobs: &[Job], now: i64) -> Result<Vec<(Checked, i64)>> {
     let n = jobs.len();
-    let (mut threads, mut parents, mut dups, mut authors) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut since, mut hashes) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for j in jobs {
-        threads.push(j.thread_id);
-        parents.push(j.post.parent_id);
-        dups.push(j.duplicate_window.is_some());
-        authors.push(j.post.author.id);
-        since.push(now - j.duplicate_window.unwrap_or(0));
-        hashes.push(body_hash(&j.post.body));
-    }
-    let rows = if n == 1 {
+    let since = |j: &Job| now - j.duplicate_window.unwrap_or(0);
+    let rows = if let [j] = jobs {
         sqlx::query(CHECKS_ONE)
-            .bind(threads[0])
-            .bind(parents[0])
-            .bind(dups[0])
-            .bind(authors[0])
-            .bind(since[0])
-            .bind(hashes[0])
+            .bind(j.thread_id)
+            .bind(j.post.parent_id)
+            .bind(j.duplicate_window.is_some())
+            .bind(j.post.author.id)
+            .bind(since(j))
+            .bind(body_hash(&j.post.body))
             .fetch_all(&mut *tx)
             .await?
     } else {
+        macro_rules! column {
+            ($f:expr) => {
+                jobs.iter().map($f).collect::<Vec<_>>()
+            };
+        }
         sqlx::query(CHECKS)
-            .bind(&threads)
-            .bind(&parents)
-            .bind(&dups)
-            .bind(&authors)
-            .bind(&since)
-            .bind(&hashes)
+            .bind(column!(|j| j.thread_id))
+            .bind(column!(|j| j.post.parent_id))
+            .bind(column!(|j| j.duplicate_window.is_some()))
+            .bind(column!(|j| j.post.author.id))
+            .bind(column!(since))
+            .bind(column!(|j| body_hash(&j.post.body)))
             .fetch_all(&mut *tx)
             .await?
     };
@@ -391,35 +387,63 @@ async fn check(tx: &mut sqlx::PgConnection, jobs: &[Job], now: i64) -> Result<Ve
     Ok(out)
 }
 
-/// Inserts the accepted posts with their objectives, counters and numbered events.
+/// Inserts the accepted posts with their objectives, counters and numbered events: a batch of
+/// one over plain parameters, a larger one over one array per column (the same columns).
 async fn insert(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) -> Result<()> {
     let n = accepted.len();
-    let inserted: i64 = if let [a] = accepted {
-        sqlx::query_scalar(INSERT_ONE)
-            .bind(a.post.id)
-            .bind(a.post.thread_id)
-            .bind(a.post.parent_id)
-            .bind(a.post.region.as_str())
-            .bind(a.post.author.id)
-            .bind(a.post.depth)
-            .bind(a.path.as_str())
-            .bind(a.post.kind.as_str())
-            .bind(a.job.post.body.as_str())
-            .bind(a.job.post.body_html.as_str())
-            .bind(a.post.language.as_deref())
-            .bind(i64::from(a.post.language_detected))
-            .bind(crate::rows::ids_json(&a.post.objectives))
-            .bind(crate::rows::aspects_json(&a.post.aspects))
-            .bind(a.post.status.as_str())
-            .bind(a.job.post.search_terms.as_str())
-            .bind(body_hash(&a.job.post.body))
-            .bind(crate::posts::audience(a.post.status))
-            .bind(post_event("post.created", &a.post).payload)
-            .bind(now)
+    /// Binds the 19 columns of the insert, each given as a function of an accepted post and
+    /// passed through `$each` (the value of one post, or the array of every post's).
+    macro_rules! columns {
+        ($q:expr, $each:ident) => {
+            $q.bind($each!(|a: &Accepted| a.post.id))
+                .bind($each!(|a: &Accepted| a.post.thread_id))
+                .bind($each!(|a: &Accepted| a.post.parent_id))
+                .bind($each!(|a: &Accepted| a.post.region.as_str()))
+                .bind($each!(|a: &Accepted| a.post.author.id))
+                .bind($each!(|a: &Accepted| a.post.depth))
+                .bind($each!(|a: &Accepted| a.path.as_str()))
+                .bind($each!(|a: &Accepted| a.post.kind.as_str()))
+                .bind($each!(|a: &Accepted| a.job.post.body.as_str()))
+                .bind($each!(|a: &Accepted| a.job.post.body_html.as_str()))
+                .bind($each!(|a: &Accepted| a.post.language.as_deref()))
+                .bind($each!(|a: &Accepted| i64::from(a.post.language_detected)))
+                .bind($each!(|a: &Accepted| crate::rows::ids_json(
+                    &a.post.objectives
+                )))
+                .bind($each!(|a: &Accepted| crate::rows::aspects_json(
+                    &a.post.aspects
+                )))
+                .bind($each!(|a: &Accepted| a.post.status.as_str()))
+                .bind($each!(|a: &Accepted| a.job.post.search_terms.as_str()))
+                .bind($each!(|a: &Accepted| body_hash(&a.job.post.body)))
+                .bind($each!(|a: &Accepted| crate::posts::audience(a.post.status)))
+                .bind($each!(
+                    |a: &Accepted| post_event("post.created", &a.post).payload
+                ))
+                .bind(now)
+        };
+    }
+    let inserted: i64 = if let [one] = accepted {
+        fn value<'a, T>(a: &'a Accepted, f: impl FnOnce(&'a Accepted) -> T) -> T {
+            f(a)
+        }
+        macro_rules! scalar {
+            ($f:expr) => {
+                value(one, $f)
+            };
+        }
+        columns!(sqlx::query_scalar(INSERT_ONE), scalar)
             .fetch_one(&mut *tx)
             .await?
     } else {
-        insert_many(tx, accepted, now).await?
+        macro_rules! column {
+            ($f:expr) => {
+                accepted.iter().map($f).collect::<Vec<_>>()
+            };
+        }
+        columns!(sqlx::query_scalar(INSERT), column)
+            .fetch_one(&mut *tx)
+            .await?
     };
     if usize::try_from(inserted).ok() != Some(n) {
         return Err(StoreError::Db(sqlx::Error::Protocol(format!(
@@ -427,46 +451,6 @@ async fn insert(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) ->
         ))));
     }
     Ok(())
-}
-
-/// The insert of a batch of several: one array per column.
-async fn insert_many(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) -> Result<i64> {
-    macro_rules! column {
-        ($f:expr) => {
-            accepted.iter().map($f).collect::<Vec<_>>()
-        };
-    }
-    let payloads = column!(|a: &Accepted| post_event("post.created", &a.post).payload);
-    let inserted: i64 = sqlx::query_scalar(INSERT)
-        .bind(column!(|a: &Accepted| a.post.id))
-        .bind(column!(|a: &Accepted| a.post.thread_id))
-        .bind(column!(|a: &Accepted| a.post.parent_id))
-        .bind(column!(|a: &Accepted| a.post.region.as_str()))
-        .bind(column!(|a: &Accepted| a.post.author.id))
-        .bind(column!(|a: &Accepted| a.post.depth))
-        .bind(column!(|a: &Accepted| a.path.as_str()))
-        .bind(column!(|a: &Accepted| a.post.kind.as_str()))
-        .bind(column!(|a: &Accepted| a.job.post.body.as_str()))
-        .bind(column!(|a: &Accepted| a.job.post.body_html.as_str()))
-        .bind(column!(|a: &Accepted| a.post.language.as_deref()))
-        .bind(column!(|a: &Accepted| i64::from(a.post.language_detected)))
-        .bind(column!(|a: &Accepted| crate::rows::ids_json(
-            &a.post.objectives
-        )))
-        .bind(column!(|a: &Accepted| crate::rows::aspects_json(
-            &a.post.aspects
-        )))
-        .bind(column!(|a: &Accepted| a.post.status.as_str()))
-        .bind(column!(|a: &Accepted| a.job.post.search_terms.as_str()))
-        .bind(column!(|a: &Accepted| body_hash(&a.job.post.body)))
-        .bind(column!(|a: &Accepted| crate::posts::audience(
-            a.post.status
-        )))
-        .bind(&payloads)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-    Ok(inserted)
 }
 
 /// Writes one batch on SQLite, in one transaction, and answers each of its posts.

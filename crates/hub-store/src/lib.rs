@@ -307,7 +307,8 @@ impl Store {
         let mut conn = self.pool.connect_options().connect().await?;
         if self.backend == Backend::Sqlite {
             conn.execute(SQLITE_SETUP).await?;
-            conn.execute(SQLITE_SNAPSHOT_SETUP).await?;
+            conn.execute(format!("PRAGMA mmap_size = {SQLITE_MMAP_SIZE};").as_str())
+                .await?;
         }
         Ok(conn)
     }
@@ -331,7 +332,7 @@ impl Store {
         };
         let tx = match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Postgres => self.writer.begin().await?,
         };
         Ok(WriteTx {
             tx,
@@ -370,7 +371,6 @@ const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL
 /// The memory map of the connections that read much at once: the native pool of thread pages
 /// (a 500-post page read twice as fast mapped) and the analysis snapshot's own connection.
 const SQLITE_MMAP_SIZE: &str = "268435456";
-const SQLITE_SNAPSHOT_SETUP: &str = "PRAGMA mmap_size = 268435456;";
 
 /// Idle time after which a pooled PostgreSQL connection is pinged before it is handed out: a
 /// connection in steady use is not (a ping is a round trip per request), one that sat idle,
