@@ -17,6 +17,7 @@ both_backends!(
     suspended_users_cannot_post_flag_or_endorse,
     the_audit_log_is_append_only,
     rate_limits_hold_exactly_at_the_boundary,
+    thread_pages_are_cached_only_while_nothing_on_them_changes,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -837,4 +838,201 @@ async fn two_instances_sharing_redis_never_exceed_the_limit_together() {
     b.finish().await;
     let _ = redis.kill();
     let _ = redis.wait();
+}
+
+/// One page read over HTTP: status, ETag, JSON.
+async fn page_read(
+    app: &TestApp,
+    thread: i64,
+    token: Option<&str>,
+    etag: Option<&str>,
+) -> (u16, Option<String>, Value) {
+    let mut req = app.http.get(app.api(&format!("/threads/{thread}/posts")));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(e) = etag {
+        req = req.header("If-None-Match", e);
+    }
+    let res = req.send().await.expect("page request");
+    let status = res.status().as_u16();
+    let tag = res
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let text = res.text().await.unwrap_or_default();
+    (
+        status,
+        tag,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+/// Checks that a page's tag moved, and keeps the new one.
+fn moved(tag: &mut String, new: Option<String>, what: &str) {
+    let new = new.unwrap_or_else(|| panic!("{what}: no ETag"));
+    assert_ne!(&new, tag, "{what}: the tag moves");
+    *tag = new;
+}
+
+/// The post with this id in a page, or Null.
+fn item(page: &Value, id: i64) -> Value {
+    page["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|p| p["id"] == id).cloned())
+        .unwrap_or(Value::Null)
+}
+
+/// The page cache never serves a page older than the thread, nor one viewer's page to another:
+/// every kind of change (a reply, an edit, an endorsement, a decision, a write made outside the
+/// API, an author's profile) shows at the next read, and pending or hidden posts reach only
+/// their authors and the region's moderators.
+async fn thread_pages_are_cached_only_while_nothing_on_them_changes(db: Db) {
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default(
+            "moderation.premoderation.europe",
+            json!({"mode": "links", "max_links": 0}),
+        ))
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let cai = app.register("Cai").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let (t, op) = app
+        .thread(&ana, "europe", "Labour pathways", "Seasonal work schemes.")
+        .await;
+    let reply = app
+        .reply(&ben, t, Some(op), "Portable pensions matter.")
+        .await;
+    let rid = reply["id"].as_i64().expect("reply id");
+
+    // Read twice: the same page, with a tag; the tag answers 304 with no body.
+    let (s, tag, first) = page_read(&app, t, None, None).await;
+    assert_eq!(s, 200);
+    let tag = tag.expect("an anonymous page carries an ETag");
+    let (s, again, second) = page_read(&app, t, Some(&cai.token), None).await;
+    assert_eq!((s, again.as_deref()), (200, Some(tag.as_str())));
+    assert_eq!(first, second, "another reader gets the same page");
+    let (s, _, body) = page_read(&app, t, None, Some(&tag)).await;
+    assert_eq!((s, body), (304, Value::Null));
+
+    // Each change shows at the next read, and the old tag no longer matches.
+    let mut tag = tag;
+    let r2 = app
+        .reply(&cai, t, Some(rid), "And recognition of skills.")
+        .await;
+    let r2 = r2["id"].as_i64().expect("id");
+    let (s, new, page) = page_read(&app, t, None, Some(&tag)).await;
+    assert_eq!(s, 200, "a reply");
+    assert_eq!(item(&page, r2)["depth"], 2, "a reply");
+    moved(&mut tag, new, "a reply");
+
+    let (s, v) = app
+        .send(
+            Method::PATCH,
+            &format!("/posts/{rid}"),
+            Some(&ben.token),
+            Some(json!({"body": "Portable pensions matter most."})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, new, page) = page_read(&app, t, None, None).await;
+    assert_eq!(item(&page, rid)["body"], "Portable pensions matter most.");
+    moved(&mut tag, new, "an edit");
+
+    let (s, _) = app
+        .send(
+            Method::PUT,
+            &format!("/posts/{rid}/endorsement"),
+            Some(&cai.token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, new, page) = page_read(&app, t, None, None).await;
+    assert_eq!(item(&page, rid)["endorsements"], 1);
+    moved(&mut tag, new, "an endorsement");
+
+    // Hidden: a tombstone for others, the whole post for its author and the moderator, whoever
+    // reads first.
+    let (s, d) = app
+        .post(
+            &format!("/moderation/posts/{rid}/decision"),
+            &mo.token,
+            json!({"action": "hide", "reason": "Off topic for this thread"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{d}");
+    let (_, new, page) = page_read(&app, t, None, None).await;
+    assert!(item(&page, rid)["body"].is_null(), "hidden: {page}");
+    moved(&mut tag, new, "a decision");
+    for (who, token) in [("the author", &ben.token), ("the moderator", &mo.token)] {
+        let (s, etag, page) = page_read(&app, t, Some(token), Some(&tag)).await;
+        assert_eq!(s, 200, "{who} is not told 304 for the public page");
+        assert!(etag.is_none(), "{who}'s page is their own");
+        assert_eq!(
+            item(&page, rid)["body"],
+            "Portable pensions matter most.",
+            "{who}"
+        );
+    }
+    let (_, _, page) = page_read(&app, t, Some(&cai.token), None).await;
+    assert!(item(&page, rid)["body"].is_null(), "still hidden for Cai");
+    let (s, _) = app
+        .post(
+            &format!("/moderation/posts/{rid}/decision"),
+            &mo.token,
+            json!({"action": "restore", "reason": "Reconsidered"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, new, page) = page_read(&app, t, None, None).await;
+    assert_eq!(item(&page, rid)["body"], "Portable pensions matter most.");
+    moved(&mut tag, new, "a restore");
+
+    // A pending post (a link in a pre-moderated region): its author sees it, others do not.
+    let (s, pending) = app
+        .post(
+            &format!("/threads/{t}/posts"),
+            &cai.token,
+            json!({"body": "See https://example.org/skills", "kind": "comment", "parent_id": op}),
+        )
+        .await;
+    assert_eq!((s, pending["status"].as_str()), (201, Some("pending")));
+    let pid = pending["id"].as_i64().expect("id");
+    let (_, _, page) = page_read(&app, t, None, None).await;
+    assert!(item(&page, pid).is_null(), "pending: not for others");
+    let (_, _, page) = page_read(&app, t, Some(&cai.token), None).await;
+    assert_eq!(item(&page, pid)["status"], "pending", "its author sees it");
+    let (_, _, page) = page_read(&app, t, Some(&mo.token), None).await;
+    assert_eq!(
+        item(&page, pid)["status"],
+        "pending",
+        "the moderator sees it"
+    );
+    let (_, _, page) = page_read(&app, t, Some(&ben.token), None).await;
+    assert!(item(&page, pid).is_null(), "pending: not for Ben");
+
+    // Writes that do not come through this process's API (another instance, an operator) show
+    // too: the version is kept by the database.
+    let pool = app.server.store.pool();
+    sqlx::query("UPDATE posts SET body = 'Changed elsewhere.' WHERE id = $1")
+        .bind(op)
+        .execute(pool)
+        .await
+        .expect("update post");
+    let (_, new, page) = page_read(&app, t, None, None).await;
+    assert_eq!(item(&page, op)["body"], "Changed elsewhere.");
+    moved(&mut tag, new, "a write outside the API");
+    sqlx::query("UPDATE users SET display_name = 'Benedikt' WHERE id = $1")
+        .bind(ben.id)
+        .execute(pool)
+        .await
+        .expect("update user");
+    let (_, new, page) = page_read(&app, t, None, None).await;
+    assert_eq!(item(&page, rid)["author"]["display_name"], "Benedikt");
+    moved(&mut tag, new, "an author's profile");
+    app.finish().await;
 }

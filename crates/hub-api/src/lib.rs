@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 mod middleware;
+pub mod page_cache;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;

@@ -47,6 +47,8 @@ pub struct ApiConfig {
     pub analysis: hub_analysis::Settings,
     /// The hub's public address, prefixed to post links in analysis documents.
     pub public_url: String,
+    /// MiB of serialised thread pages kept in memory (0: none).
+    pub thread_page_cache_mib: u64,
 }
 
 /// How a region pre-moderates.
@@ -143,6 +145,7 @@ impl Default for ApiConfig {
             redis_url: None,
             analysis: hub_analysis::Settings::default(),
             public_url: "http://127.0.0.1:8080".into(),
+            thread_page_cache_mib: 64,
         }
     }
 }
@@ -168,6 +171,8 @@ pub struct AppState {
     pub live_per_ip: Arc<std::sync::Mutex<HashMap<String, u32>>>,
     /// Analysis documents: requests, and the worker the binary runs.
     pub analyses: hub_analysis::Analyses,
+    /// Serialised thread pages, checked against their thread's page version.
+    pub thread_pages: Arc<crate::page_cache::PageCache>,
 }
 
 impl AppState {
@@ -184,8 +189,12 @@ impl AppState {
         let regions = Arc::new(regions);
         let analyses =
             hub_analysis::Analyses::new(store.clone(), regions.clone(), config.analysis.clone());
+        let thread_pages = Arc::new(crate::page_cache::PageCache::new(
+            config.thread_page_cache_mib,
+        ));
         Self {
             store,
+            thread_pages,
             config: Arc::new(config),
             regions,
             analyses,

@@ -121,6 +121,11 @@ struct ReadArgs {
     /// Which texts each post carries (`?body=`): both (the API's default), html or markdown.
     #[arg(long, value_enum, default_value = "both")]
     body: api::BodyParam,
+    /// The hub's page cache (`cache.thread_pages_mib`): 64, the default, serves the unchanged
+    /// thread's pages from memory after one check of its version; 0 reads every page from the
+    /// database.
+    #[arg(long, default_value_t = 64)]
+    page_cache_mib: u64,
     /// Concurrent reader counts, one phase each.
     #[arg(long, value_delimiter = ',', default_value = "1,8")]
     concurrency: Vec<usize>,
@@ -508,7 +513,8 @@ fn read_report(
          The order of a read (every post once, each parent before its replies, depth = parent's \
          + 1, depth-first with siblings oldest first) is verified before and after the load, \
          and every read during the load returns all posts. C concurrent readers, closed loop, {} \
-         s measured after {} s warm-up; the hub runs in the same process as the readers.\n",
+         s measured after {} s warm-up; the hub runs in the same process as the readers. The \
+         hub's page cache: {}.\n",
         a.posts,
         a.limit,
         a.body
@@ -516,7 +522,16 @@ fn read_report(
             .map(|b| format!("&body={b}"))
             .unwrap_or_default(),
         a.common.seconds,
-        a.common.warmup
+        a.common.warmup,
+        if a.page_cache_mib == 0 {
+            "off (`--page-cache-mib 0`): every page is read from the database".to_string()
+        } else {
+            format!(
+                "{} MiB: the thread does not change during the load, so each `api` request \
+                 checks the thread's page version in the database and answers from memory",
+                a.page_cache_mib
+            )
+        }
     )?;
     writeln!(
         out,
@@ -718,6 +733,7 @@ async fn read_cmd(a: ReadArgs) -> anyhow::Result<()> {
         max_ops: a.common.max_ops,
         tiers: a.tiers.clone(),
         body: a.body,
+        page_cache_mib: a.page_cache_mib,
     };
     let mut results = Vec::new();
     for kind in a.common.backend.kinds() {

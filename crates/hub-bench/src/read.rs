@@ -43,6 +43,8 @@ pub struct Settings {
     pub tiers: Vec<Tier>,
     /// Which texts each post carries (API and store tiers; the raw tier reads both).
     pub body: BodyParam,
+    /// MiB of the hub's thread page cache (0: off).
+    pub page_cache_mib: u64,
 }
 
 /// One measured phase.
@@ -100,7 +102,8 @@ async fn run_in(
     probe: &mut Probe,
 ) -> anyhow::Result<BackendResult> {
     let url = dbs.fresh("read").await?;
-    let config = backend::hub_config(&url)?;
+    let mut config = backend::hub_config(&url)?;
+    config.cache.thread_pages_mib = s.page_cache_mib;
     let server = hub::server::start(&config, false)
         .await
         .context("cannot start the hub")?;

@@ -723,6 +723,27 @@ impl Store {
             .page)
     }
 
+    /// The version of a thread's pages (migration 0007): it moves whenever anything a page of
+    /// the thread shows changes, so a page read after reading version `v` is at least as new as
+    /// `v`. `None` when there is no such thread.
+    pub async fn thread_page_version(&self, thread_id: i64) -> Result<Option<i64>> {
+        const SQL: &str = "SELECT page_version FROM threads WHERE id = $1";
+        Ok(match &self.reads {
+            crate::NativePool::Sqlite(pool) => {
+                sqlx::query_scalar(SQL)
+                    .bind(thread_id)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            crate::NativePool::Postgres(pool) => {
+                sqlx::query_scalar(SQL)
+                    .bind(thread_id)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        })
+    }
+
     /// A thread's posts in tree order, `limit` at a time from `cursor`, with the texts asked
     /// for and what decides whether a viewer may see the thread at all (its opening post's
     /// status, author and region), in one query. `NotFound` when there is no such thread.

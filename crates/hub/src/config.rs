@@ -45,6 +45,16 @@ pub struct Config {
     pub live: LiveSection,
     /// Moderation.
     pub moderation: ModerationConfig,
+    /// In-memory caches.
+    pub cache: CacheConfig,
+}
+
+/// In-memory caches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// MiB of serialised thread pages (0: none).
+    pub thread_pages_mib: u64,
 }
 
 /// Live update settings.
@@ -81,6 +91,7 @@ impl std::fmt::Debug for Config {
             .field("analysis", &self.analysis)
             .field("live", &self.live)
             .field("moderation", &self.moderation)
+            .field("cache", &self.cache)
             .finish()
     }
 }
@@ -386,6 +397,7 @@ impl Config {
             redis_url: (!self.redis_url.is_empty()).then(|| self.redis_url.clone()),
             analysis: self.analysis_settings(),
             public_url: self.public_url.clone(),
+            thread_page_cache_mib: self.cache.thread_pages_mib,
         }
     }
 

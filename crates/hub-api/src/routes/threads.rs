@@ -4,9 +4,10 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{
     ApiJson, ApiQuery, Auth, AuthSuspension, ClientIp, Id, IdempotencyKeyHeader, MaybeAuth,
 };
+use crate::page_cache::{CachedPage, PageKey};
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hub_domain::validate::{self, Checker};
@@ -384,6 +385,7 @@ async fn list_posts(
     State(state): State<AppState>,
     Id(id): Id,
     viewer: MaybeAuth,
+    headers: HeaderMap,
     ApiQuery(p): ApiQuery<PostPaging>,
 ) -> ApiResult<Response> {
     let limit = page_limit_up_to(p.limit, THREAD_PAGE_MAX)?;
@@ -392,12 +394,30 @@ async fn list_posts(
         BodyChoice::Html => Bodies::Html,
         BodyChoice::Markdown => Bodies::Markdown,
     };
+    let viewer = viewer.viewer();
+    // The thread's page version first: a page read after it is at least as new.
+    let cache = &state.thread_pages;
+    let key = PageKey::new(id, limit, bodies, p.cursor.as_deref());
+    let version = if cache.enabled() {
+        match state.store.thread_page_version(id).await? {
+            Some(v) => Some(v),
+            None => return Err(ApiError::not_found("thread")),
+        }
+    } else {
+        None
+    };
+    if let Some(v) = version {
+        if let Some(page) = cache.get(&key, v).filter(|page| page.serves(&viewer)) {
+            metrics::counter!("hub_thread_page_cache_total", "result" => "hit").increment(1);
+            return Ok(cached_response(&page, id, &headers));
+        }
+        metrics::counter!("hub_thread_page_cache_total", "result" => "miss").increment(1);
+    }
     // The page and whether the viewer may see the thread, in one query.
     let tp = state
         .store
         .thread_page(id, p.cursor.as_deref(), limit, bodies)
         .await?;
-    let viewer = viewer.viewer();
     // A thread whose opening post awaits pre-moderation does not exist for others than its
     // author and the region's moderators (as `visible_thread`).
     if let Some(op) = &tp.opening {
@@ -406,6 +426,22 @@ async fn list_posts(
             && !viewer.moderates(&op.region)
         {
             return Err(ApiError::not_found("thread"));
+        }
+    }
+    // Who sees more of this page than everyone: the authors of its posts that are not
+    // published, and their region's moderators.
+    let mut withheld_from: Vec<(i64, Box<str>)> = Vec::new();
+    for post in tp
+        .page
+        .items
+        .iter()
+        .filter(|p| p.status != PostStatus::Published)
+    {
+        if !withheld_from
+            .iter()
+            .any(|(a, r)| *a == post.author.id && **r == *post.region)
+        {
+            withheld_from.push((post.author.id, post.region.as_str().into()));
         }
     }
     let page = Page {
@@ -427,22 +463,65 @@ async fn list_posts(
             text + text / 16 + 512
         })
         .sum::<usize>();
-    json_response(&page, size)
+    let mut buf = Vec::with_capacity(size.max(128));
+    serde_json::to_writer(&mut buf, &page).map_err(ApiError::internal)?;
+    let entry = CachedPage {
+        version: version.unwrap_or(0),
+        body: buf.into(),
+        withheld_from: withheld_from.into(),
+    };
+    // What this viewer got is what everyone gets who is not withheld from: file it. (A thread
+    // whose opening post is pending is not filed: who may see it at all depends on the viewer.)
+    let opening_published = tp
+        .opening
+        .as_ref()
+        .is_some_and(|op| op.status != PostStatus::Pending);
+    if version.is_some() && opening_published && entry.serves(&viewer) {
+        cache.put(key, entry.clone());
+        return Ok(cached_response(&entry, id, &headers));
+    }
+    Ok(json_bytes(entry.body))
 }
 
-/// A JSON answer serialised into a buffer of about its size (a page of posts can be a
-/// megabyte: no regrowing on the way).
-fn json_response<T: Serialize>(value: &T, size: usize) -> ApiResult<Response> {
-    let mut buf = Vec::with_capacity(size.max(128));
-    serde_json::to_writer(&mut buf, value).map_err(ApiError::internal)?;
-    Ok((
+/// A page from the cache (or filed in it): with its entity tag, or 304 when the client has it.
+fn cached_response(page: &CachedPage, thread: i64, headers: &HeaderMap) -> Response {
+    let etag = page.etag(thread);
+    let fresh = headers
+        .get_all(axum::http::header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            let t = t.trim();
+            t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag
+        });
+    let validators = [
+        (
+            axum::http::header::ETAG,
+            axum::http::HeaderValue::from_str(&etag)
+                .unwrap_or_else(|_| axum::http::HeaderValue::from_static("\"\"")),
+        ),
+        (
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("private, no-cache"),
+        ),
+    ];
+    if fresh {
+        return (axum::http::StatusCode::NOT_MODIFIED, validators).into_response();
+    }
+    (validators, json_bytes(page.body.clone())).into_response()
+}
+
+/// A JSON answer of bytes already serialised.
+fn json_bytes(body: axum::body::Bytes) -> Response {
+    (
         [(
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderValue::from_static("application/json"),
         )],
-        buf,
+        body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// A reply.

@@ -1,0 +1,30 @@
+-- A thread's page version: it changes with anything a page of the thread's posts shows (a post
+-- written, edited, endorsed, moderated or moved; an author's public profile), so a cached page
+-- is served only while its version is the thread's current one. Kept by triggers, so every
+-- write path, present or future, moves it.
+ALTER TABLE threads ADD COLUMN page_version INTEGER NOT NULL DEFAULT 0;
+
+CREATE TRIGGER posts_page_version_insert AFTER INSERT ON posts
+BEGIN
+    UPDATE threads SET page_version = page_version + 1 WHERE id = NEW.thread_id;
+END;
+
+CREATE TRIGGER posts_page_version_update AFTER UPDATE OF thread_id, parent_id, region,
+    author_id, depth, path, kind, body, body_html, language, language_detected, objectives,
+    aspects, status, status_reason, endorsements, revision, created_at, edited_at ON posts
+BEGIN
+    UPDATE threads SET page_version = page_version + 1
+    WHERE id = NEW.thread_id OR id = OLD.thread_id;
+END;
+
+CREATE TRIGGER posts_page_version_delete AFTER DELETE ON posts
+BEGIN
+    UPDATE threads SET page_version = page_version + 1 WHERE id = OLD.thread_id;
+END;
+
+CREATE TRIGGER users_page_version AFTER UPDATE OF display_name, organisation,
+    stakeholder_group, country ON users
+BEGIN
+    UPDATE threads SET page_version = page_version + 1
+    WHERE id IN (SELECT thread_id FROM posts WHERE author_id = NEW.id);
+END;
