@@ -1,21 +1,10 @@
 -- A thread's page version: it changes with anything a page of the thread's posts shows (a post
 -- written, edited, endorsed, moderated or moved; an author's public profile), so a cached page
--- is served only while its version is the thread's current one. Kept by triggers, so every
--- write path, present or future, moves it. New posts bump once per statement and thread (a
--- group commit inserts many at once).
+-- is served only while its version is the thread's current one. A new post moves it in the
+-- statement that counts it in its thread (crates/hub-store: posts.rs, batch.rs, one row update
+-- that is made anyway); every other change moves it by the triggers below, so every later
+-- write path does too.
 ALTER TABLE threads ADD COLUMN page_version BIGINT NOT NULL DEFAULT 0;
-
-CREATE FUNCTION hub_page_version_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE threads SET page_version = page_version + 1
-    WHERE id IN (SELECT DISTINCT thread_id FROM new_posts);
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER posts_page_version_insert AFTER INSERT ON posts
-    REFERENCING NEW TABLE AS new_posts
-    FOR EACH STATEMENT EXECUTE FUNCTION hub_page_version_inserted();
 
 CREATE FUNCTION hub_page_version_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -1,13 +1,10 @@
 -- A thread's page version: it changes with anything a page of the thread's posts shows (a post
 -- written, edited, endorsed, moderated or moved; an author's public profile), so a cached page
--- is served only while its version is the thread's current one. Kept by triggers, so every
--- write path, present or future, moves it.
+-- is served only while its version is the thread's current one. A new post moves it in the
+-- statement that counts it in its thread (crates/hub-store: posts.rs, batch.rs, one row update
+-- that is made anyway); every other change moves it by the triggers below, so every later
+-- write path does too.
 ALTER TABLE threads ADD COLUMN page_version INTEGER NOT NULL DEFAULT 0;
-
-CREATE TRIGGER posts_page_version_insert AFTER INSERT ON posts
-BEGIN
-    UPDATE threads SET page_version = page_version + 1 WHERE id = NEW.thread_id;
-END;
 
 CREATE TRIGGER posts_page_version_update AFTER UPDATE OF thread_id, parent_id, region,
     author_id, depth, path, kind, body, body_html, language, language_detected, objectives,

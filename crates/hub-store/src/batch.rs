@@ -80,8 +80,10 @@ macro_rules! insert_sql {
              o AS (INSERT INTO post_objectives (objective, post_id) \
              SELECT CAST(x.o AS BIGINT), j.id FROM p JOIN j ON j.id = p.id, \
              json_array_elements_text(CAST(j.objectives AS json)) AS x(o)), \
-             t AS (UPDATE threads SET post_count = post_count + c.k, last_activity_at = $20 \
-             FROM (SELECT thread_id, count(*) AS k FROM j WHERE status = 'published' \
+             t AS (UPDATE threads SET post_count = post_count + c.k, \
+             last_activity_at = CASE WHEN c.k > 0 THEN $20 ELSE last_activity_at END, \
+             page_version = page_version + 1 \
+             FROM (SELECT thread_id, count(*) FILTER (WHERE status = 'published') AS k FROM j \
              GROUP BY thread_id) c WHERE threads.id = c.thread_id), \
              e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, \
              payload, created_at, seq) SELECT 'post.created', region, thread_id, id, author_id, \

@@ -82,8 +82,9 @@ macro_rules! insert_post_sql {
              $16, $18); \
              INSERT INTO post_objectives (objective, post_id) SELECT value, $1 FROM json_each($13); \
              INSERT INTO post_search (rowid, terms) VALUES ($1, $17); \
-             UPDATE threads SET post_count = post_count + 1, last_activity_at = $16 \
-             WHERE id = $2 AND $15 = 'published';",
+             UPDATE threads SET post_count = post_count + ($15 = 'published'), \
+             last_activity_at = CASE WHEN $15 = 'published' THEN $16 ELSE last_activity_at END, \
+             page_version = page_version + 1 WHERE id = $2;",
             $event
         )
     };
@@ -95,8 +96,10 @@ macro_rules! insert_post_sql {
              $11, $12, $13, $14, $15, $16, string_to_array($17, ' '), $18) RETURNING id), \
              o AS (INSERT INTO post_objectives (objective, post_id) \
              SELECT CAST(x.o AS BIGINT), p.id FROM p, json_array_elements_text(CAST($13 AS json)) AS x(o)), \
-             t AS (UPDATE threads SET post_count = post_count + 1, last_activity_at = $16 \
-             WHERE id = $2 AND $15 = 'published')",
+             t AS (UPDATE threads SET \
+             post_count = post_count + CASE WHEN $15 = 'published' THEN 1 ELSE 0 END, \
+             last_activity_at = CASE WHEN $15 = 'published' THEN $16 ELSE last_activity_at END, \
+             page_version = page_version + 1 WHERE id = $2)",
             $event,
             " SELECT id FROM p"
         )
