@@ -380,7 +380,10 @@ const THREAD_PAGE_MAX: i64 = 500;
 /// are shown to their author and the region's moderators only.
 #[utoipa::path(get, path = "/threads/{id}/posts", tag = "threads",
     params(("id" = i64, Path, description = "Thread id"), PostPaging),
-    responses((status = 200, body = Page<Post>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<Post>,
+            description = "The page; with an `ETag` when it is the same for every reader who is not the author or a moderator of a post on it"),
+        (status = 304, description = "Not modified: `If-None-Match` named the page's current `ETag`"),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn list_posts(
     State(state): State<AppState>,
     Id(id): Id,
