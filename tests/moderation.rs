@@ -978,6 +978,20 @@ async fn thread_pages_are_cached_only_while_nothing_on_them_changes(db: Db) {
             "{who}"
         );
     }
+    let own = app
+        .http
+        .get(app.api(&format!("/threads/{t}/posts")))
+        .bearer_auth(&mo.token)
+        .send()
+        .await
+        .expect("page request");
+    assert_eq!(
+        own.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("private, no-store"),
+        "a page with a hidden post's text is kept by nobody"
+    );
     let (_, _, page) = page_read(&app, t, Some(&cai.token), None).await;
     assert!(item(&page, rid)["body"].is_null(), "still hidden for Cai");
     let (s, _) = app
@@ -1015,8 +1029,8 @@ async fn thread_pages_are_cached_only_while_nothing_on_them_changes(db: Db) {
     let (_, _, page) = page_read(&app, t, Some(&ben.token), None).await;
     assert!(item(&page, pid).is_null(), "pending: not for Ben");
 
-    // Writes that do not come through this process's API (another instance, an operator) show
-    // too: the version is kept by the database.
+    // Changes that do not come through this process's API (another instance, an operator's
+    // UPDATE) show too: the triggers keep the version in the database.
     let pool = app.server.store.pool();
     sqlx::query("UPDATE posts SET body = 'Changed elsewhere.' WHERE id = $1")
         .bind(op)

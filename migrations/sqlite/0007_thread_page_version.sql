@@ -2,8 +2,8 @@
 -- written, edited, endorsed, moderated or moved; an author's public profile), so a cached page
 -- is served only while its version is the thread's current one. A new post moves it in the
 -- statement that counts it in its thread (crates/hub-store: posts.rs, batch.rs, one row update
--- that is made anyway); every other change moves it by the triggers below, so every later
--- write path does too.
+-- that is made anyway; a post inserted by any other statement must move it too); every
+-- other change moves it by the triggers below, whatever statement makes it.
 ALTER TABLE threads ADD COLUMN page_version INTEGER NOT NULL DEFAULT 0;
 
 CREATE TRIGGER posts_page_version_update AFTER UPDATE OF thread_id, parent_id, region,

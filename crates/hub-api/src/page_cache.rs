@@ -49,6 +49,9 @@ impl PageKey {
 pub struct CachedPage {
     /// The thread's page version it was read at (or after).
     pub version: i64,
+    /// When the thread was created (microseconds): with its id, it names the thread across
+    /// databases (a database made anew numbers threads and versions from the start again).
+    pub thread_created: i64,
     /// The JSON answer.
     pub body: Bytes,
     /// Author and region of each post on the page that is not published: its author and that
@@ -66,7 +69,7 @@ impl CachedPage {
 
     /// The entity tag of this page: its thread and version (the URL names the page).
     pub fn etag(&self, thread: i64) -> String {
-        format!("\"t{thread}v{}\"", self.version)
+        format!("\"t{thread}.{}v{}\"", self.thread_created, self.version)
     }
 }
 
@@ -138,6 +141,7 @@ mod tests {
     fn page(version: i64, withheld_from: &[(i64, &str)]) -> CachedPage {
         CachedPage {
             version,
+            thread_created: 1,
             body: Bytes::from_static(b"{}"),
             withheld_from: withheld_from
                 .iter()

@@ -6,7 +6,7 @@
 
 use crate::posts::post_event;
 use crate::rows::{self, AUTHOR_COLUMNS, POST_COLUMNS};
-use crate::{from_micros, now_micros, NewEvent, Page, Result, Store, StoreError, WriteTx};
+use crate::{from_micros, now_micros, Backend, NewEvent, Page, Result, Store, StoreError, WriteTx};
 use hub_domain::{
     AuditEntry, Decision, FlagReason, ModeratorNote, Post, PostAction, PostStatus, QueueItem,
     ReasonCount, Suspension, Thread, ThreadAction,
@@ -636,6 +636,15 @@ impl Store {
                     field: "region",
                     message: "moving a thread needs the region to move it to".into(),
                 })?;
+                // PostgreSQL: the thread's posts are locked (in id order) before its row. A
+                // post's edit, endorsement or decision locks the post, then the thread (its page
+                // version, migration 0007): taking the thread first here could deadlock with it.
+                if self.backend == Backend::Postgres {
+                    sqlx::query("SELECT id FROM posts WHERE thread_id = $1 ORDER BY id FOR UPDATE")
+                        .bind(thread_id)
+                        .fetch_all(&mut *tx.tx)
+                        .await?;
+                }
                 sqlx::query("UPDATE threads SET region = $1 WHERE id = $2")
                     .bind(to)
                     .bind(thread_id)

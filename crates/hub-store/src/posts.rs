@@ -728,18 +728,19 @@ impl Store {
 
     /// The version of a thread's pages (migration 0007): it moves whenever anything a page of
     /// the thread shows changes, so a page read after reading version `v` is at least as new as
-    /// `v`. `None` when there is no such thread.
-    pub async fn thread_page_version(&self, thread_id: i64) -> Result<Option<i64>> {
-        const SQL: &str = "SELECT page_version FROM threads WHERE id = $1";
+    /// `v`; with the thread's creation time (microseconds), which tells this thread from one
+    /// of the same id in another database. `None` when there is no such thread.
+    pub async fn thread_page_version(&self, thread_id: i64) -> Result<Option<(i64, i64)>> {
+        const SQL: &str = "SELECT page_version, created_at FROM threads WHERE id = $1";
         Ok(match &self.reads {
             crate::NativePool::Sqlite(pool) => {
-                sqlx::query_scalar(SQL)
+                sqlx::query_as(SQL)
                     .bind(thread_id)
                     .fetch_optional(pool)
                     .await?
             }
             crate::NativePool::Postgres(pool) => {
-                sqlx::query_scalar(SQL)
+                sqlx::query_as(SQL)
                     .bind(thread_id)
                     .fetch_optional(pool)
                     .await?

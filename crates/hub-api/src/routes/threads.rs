@@ -409,7 +409,7 @@ async fn list_posts(
     } else {
         None
     };
-    if let Some(v) = version {
+    if let Some((v, _)) = version {
         if let Some(page) = cache.get(&key, v).filter(|page| page.serves(&viewer)) {
             metrics::counter!("hub_thread_page_cache_total", "result" => "hit").increment(1);
             return Ok(cached_response(&page, id, &headers));
@@ -468,8 +468,10 @@ async fn list_posts(
         .sum::<usize>();
     let mut buf = Vec::with_capacity(size.max(128));
     serde_json::to_writer(&mut buf, &page).map_err(ApiError::internal)?;
+    let (page_version, thread_created) = version.unwrap_or((0, 0));
     let entry = CachedPage {
-        version: version.unwrap_or(0),
+        version: page_version,
+        thread_created,
         body: buf.into(),
         withheld_from: withheld_from.into(),
     };
@@ -483,7 +485,13 @@ async fn list_posts(
         cache.put(key, entry.clone());
         return Ok(cached_response(&entry, id, &headers));
     }
-    Ok(json_bytes(entry.body))
+    // This viewer's own page (or the cache is off): not to be kept by anyone but them.
+    let mut res = json_bytes(entry.body);
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, no-store"),
+    );
+    Ok(res)
 }
 
 /// A page from the cache (or filed in it): with its entity tag, or 304 when the client has it.
