@@ -13,6 +13,7 @@ both_backends!(
     concurrent_writers_leave_a_gapless_log_in_commit_order,
     double_submissions_are_refused_in_the_write,
     posts_written_together_each_get_their_own_answer,
+    search_finds_every_post_written_before_it_and_no_removed_one,
 );
 
 async fn user(store: &Store, name: &str) -> hub_domain::User {
@@ -523,5 +524,110 @@ async fn posts_written_together_each_get_their_own_answer(db: Db) {
     // The opening post and the five replies.
     assert_eq!(count, 6);
     store.close().await;
+    tdb.cleanup().await;
+}
+
+/// The threads of Africa whose posts match `q`.
+async fn found(store: &Store, q: &str) -> Vec<i64> {
+    store
+        .list_threads(&hub_store::ThreadQuery {
+            region: "africa".into(),
+            objective: None,
+            kind: None,
+            q: Some(q.into()),
+            sort: hub_domain::ThreadSort::Activity,
+            cursor: None,
+            limit: 50,
+            viewer_id: None,
+            moderator: false,
+        })
+        .await
+        .expect("search")
+        .items
+        .into_iter()
+        .map(|t| t.id)
+        .collect()
+}
+
+/// On SQLite new posts reach the full-text index a little after their commit, many at a time
+/// (`search_pending`); a search still finds every post written before it, a removed post's
+/// words are never found, and terms left waiting by a crash are indexed at the next start.
+async fn search_finds_every_post_written_before_it_and_no_removed_one(db: Db) {
+    let tdb = TestDb::new(db).await.expect("db");
+    let store = tdb.store().await.expect("store");
+    let a = author(&user(&store, "amani").await);
+    let (t, op) = thread(&store, &a).await;
+    let mut last = op;
+    for i in 0..40 {
+        let body = format!("Seasonal workers need portable pensions, note {i}");
+        match store
+            .create_post(t, &post(&a, Some(last), &body), None)
+            .await
+        {
+            Ok(Created::New(p)) => last = p.id,
+            other => panic!("reply {i}: {other:?}"),
+        }
+    }
+    // Written and searched at once: found.
+    assert_eq!(found(&store, "pensions").await, vec![t]);
+    let quokka = match store
+        .create_post(t, &post(&a, Some(op), "The quokka clause"), None)
+        .await
+    {
+        Ok(Created::New(p)) => p.id,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(found(&store, "quokka").await, vec![t], "found at once");
+
+    // Removed, whether or not it was indexed yet: never found again.
+    let gone = match store
+        .create_post(t, &post(&a, Some(op), "A narwhal remark to withdraw"), None)
+        .await
+    {
+        Ok(Created::New(p)) => p.id,
+        other => panic!("{other:?}"),
+    };
+    store.remove_post(gone, a.id, None).await.expect("remove");
+    assert!(found(&store, "narwhal").await.is_empty(), "removed");
+    store.close().await;
+
+    if db == Db::Sqlite {
+        // As if the process had died between a commit and the indexing of its post.
+        let pool = sqlx::SqlitePool::connect(&tdb.url).await.expect("connect");
+        sqlx::query("DELETE FROM post_search WHERE rowid = $1")
+            .bind(quokka)
+            .execute(&pool)
+            .await
+            .expect("unindex");
+        sqlx::query("INSERT INTO search_pending (post_id, terms) VALUES ($1, 'quokka clause')")
+            .bind(quokka)
+            .execute(&pool)
+            .await
+            .expect("pending");
+        pool.close().await;
+        let store = tdb.store().await.expect("store again");
+        // The indexer started with the store catches up by itself, before any search.
+        let mut waiting = 1;
+        for _ in 0..100 {
+            waiting = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM search_pending")
+                .fetch_one(store.pool())
+                .await
+                .expect("count");
+            if waiting == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(waiting, 0, "indexed at start");
+        let indexed = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM post_search WHERE post_search MATCH 'quokka'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .expect("match");
+        assert_eq!(indexed, 1);
+        assert_eq!(found(&store, "quokka").await, vec![t]);
+        store.close().await;
+    }
     tdb.cleanup().await;
 }

@@ -140,6 +140,8 @@ pub struct Store {
     reads: NativePool,
     /// The committer that writes concurrent new posts in one transaction (`batch.rs`).
     batcher: Option<batch::Batcher>,
+    /// Whether the search indexer runs (SQLite; started once the schema is migrated).
+    search_indexer: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A pool of the backend's own driver, opened lazily.
@@ -257,6 +259,7 @@ impl Store {
             log_tick,
             reads,
             batcher,
+            search_indexer: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         };
         if backend == Backend::Sqlite {
             // The committer's store writes its posts itself (it has no batcher).
@@ -264,6 +267,77 @@ impl Store {
         }
         store.spawn_relay();
         Ok(store)
+    }
+
+    /// SQLite: moves new posts' search terms (`search_pending`, migration 0008) into the
+    /// full-text index many at a time: at start (what a crash left), then a little after
+    /// commits, so the posts of that time share one index write. Started by `migrate` (the
+    /// table exists from then on); a store that is never migrated indexes at each search.
+    fn spawn_search_indexer(&self) {
+        let store = self.clone();
+        let mut commits = self.log_tick.subscribe();
+        tokio::spawn(async move {
+            loop {
+                if store.pool.is_closed() {
+                    break;
+                }
+                if let Err(e) = store.index_pending_search().await {
+                    if store.pool.is_closed() {
+                        break;
+                    }
+                    tracing::warn!(error = %e, "search indexing failed; retrying");
+                }
+                let _ = tokio::time::timeout(SEARCH_INDEX_IDLE, commits.changed()).await;
+                tokio::time::sleep(SEARCH_INDEX_DELAY).await;
+            }
+        });
+    }
+
+    /// SQLite: indexes every post whose search terms wait (none on PostgreSQL, whose posts
+    /// carry their terms). Returns how many.
+    pub async fn index_pending_search(&self) -> Result<u64> {
+        if self.backend != Backend::Sqlite {
+            return Ok(0);
+        }
+        let waiting: i64 =
+            sqlx::query_scalar("SELECT CAST(EXISTS (SELECT 1 FROM search_pending) AS INTEGER)")
+                .fetch_one(&self.pool)
+                .await?;
+        if waiting == 0 {
+            return Ok(0);
+        }
+        let mut indexed = 0;
+        loop {
+            // Under the write lock: no post is added or changed meanwhile.
+            let mut tx = self.begin_write().await?;
+            let cut: Option<i64> = sqlx::query_scalar(
+                "SELECT MAX(post_id) FROM (SELECT post_id FROM search_pending \
+                 ORDER BY post_id LIMIT $1)",
+            )
+            .bind(SEARCH_INDEX_BATCH)
+            .fetch_one(&mut *tx.tx)
+            .await?;
+            let Some(cut) = cut else {
+                return Ok(indexed);
+            };
+            let n = sqlx::query(
+                "INSERT INTO post_search (rowid, terms) \
+                 SELECT post_id, terms FROM search_pending WHERE post_id <= $1 ORDER BY post_id",
+            )
+            .bind(cut)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
+            sqlx::query("DELETE FROM search_pending WHERE post_id <= $1")
+                .bind(cut)
+                .execute(&mut *tx.tx)
+                .await?;
+            self.commit(tx).await?;
+            indexed += n;
+            if n < SEARCH_INDEX_BATCH as u64 {
+                return Ok(indexed);
+            }
+        }
     }
 
     /// A receiver that changes whenever new events may be readable from the log.
@@ -282,6 +356,13 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.pool).await?;
+        if self.backend == Backend::Sqlite
+            && !self
+                .search_indexer
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.spawn_search_indexer();
+        }
         Ok(())
     }
 
@@ -318,6 +399,11 @@ impl Store {
     pub async fn close(&self) {
         if let Some(b) = &self.batcher {
             b.close().await;
+        }
+        // Leave nothing waiting for the search index (a crash would only delay it to the next
+        // start).
+        if let Err(e) = self.index_pending_search().await {
+            tracing::warn!(error = %e, "search indexing at close failed; it resumes at the next start");
         }
         self.reads.close().await;
         self.writer.close().await;
@@ -366,6 +452,13 @@ impl Store {
 /// another connection's commit, a mapped connection unmaps the whole file at its next
 /// transaction (every core takes a TLB flush) and faults the pages back in; in the ingest
 /// profile that was a tenth of the database thread's time.
+/// How long the search indexer lets commits gather before indexing their posts.
+const SEARCH_INDEX_DELAY: Duration = Duration::from_millis(250);
+/// How long it waits for a commit before looking anyway.
+const SEARCH_INDEX_IDLE: Duration = Duration::from_secs(5);
+/// Most posts indexed in one transaction.
+const SEARCH_INDEX_BATCH: i64 = 2000;
+
 const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
 

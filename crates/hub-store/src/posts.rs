@@ -81,7 +81,7 @@ macro_rules! insert_post_sql {
              body_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
              $16, $18); \
              INSERT INTO post_objectives (objective, post_id) SELECT value, $1 FROM json_each($13); \
-             INSERT INTO post_search (rowid, terms) VALUES ($1, $17); \
+             INSERT INTO search_pending (post_id, terms) VALUES ($1, $17); \
              UPDATE threads SET post_count = post_count + ($15 = 'published'), \
              last_activity_at = CASE WHEN $15 = 'published' THEN $16 ELSE last_activity_at END, \
              page_version = page_version + 1 WHERE id = $2;",
@@ -577,6 +577,12 @@ impl Store {
         if let Some(terms) = terms {
             match self.backend {
                 Backend::Sqlite => {
+                    // Terms still waiting for the indexer are out of date now (and a removed
+                    // post's must never reach the index).
+                    sqlx::query("DELETE FROM search_pending WHERE post_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx.tx)
+                        .await?;
                     sqlx::query("DELETE FROM post_search WHERE rowid = $1")
                         .bind(id)
                         .execute(&mut *tx.tx)

@@ -177,6 +177,8 @@ impl Store {
         }
         let terms = q.q.as_deref().map(search::query_terms).unwrap_or_default();
         if !terms.is_empty() {
+            // Every post written before this search is found.
+            self.index_pending_search().await?;
             match self.backend {
                 Backend::Sqlite => {
                     // FTS5 syntax: each term quoted (they are alphanumeric already), all must match.
