@@ -445,13 +445,6 @@ impl Store {
     }
 }
 
-/// Every SQLite connection's setup: WAL with `synchronous=FULL` (an acknowledged write
-/// survives a power cut), foreign keys and a busy timeout.
-///
-/// No memory map on the writer and the general pool (small reads: sessions, checks): after
-/// another connection's commit, a mapped connection unmaps the whole file at its next
-/// transaction (every core takes a TLB flush) and faults the pages back in; in the ingest
-/// profile that was a tenth of the database thread's time.
 /// How long the search indexer lets commits gather before indexing their posts.
 const SEARCH_INDEX_DELAY: Duration = Duration::from_millis(250);
 /// How long it waits for a commit before looking anyway.
@@ -459,6 +452,13 @@ const SEARCH_INDEX_IDLE: Duration = Duration::from_secs(5);
 /// Most posts indexed in one transaction.
 const SEARCH_INDEX_BATCH: i64 = 2000;
 
+/// Every SQLite connection's setup: WAL with `synchronous=FULL` (an acknowledged write
+/// survives a power cut), foreign keys and a busy timeout.
+///
+/// No memory map on the writer and the general pool (small reads: sessions, checks): after
+/// another connection's commit, a mapped connection unmaps the whole file at its next
+/// transaction (every core takes a TLB flush) and faults the pages back in; in the ingest
+/// profile that was a tenth of the database thread's time.
 const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
 
