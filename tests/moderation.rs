@@ -869,6 +869,24 @@ async fn page_read(
     )
 }
 
+/// Thread pages answered from the cache so far, by every server of this test process (the
+/// metrics recorder is process-wide).
+async fn cache_hits(app: &TestApp) -> f64 {
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with("hub_thread_page_cache_total") && l.contains("result=\"hit\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// Checks that a page's tag moved, and keeps the new one.
 fn moved(tag: &mut String, new: Option<String>, what: &str) {
     let new = new.unwrap_or_else(|| panic!("{what}: no ETag"));
@@ -912,9 +930,14 @@ async fn thread_pages_are_cached_only_while_nothing_on_them_changes(db: Db) {
     let (s, tag, first) = page_read(&app, t, None, None).await;
     assert_eq!(s, 200);
     let tag = tag.expect("an anonymous page carries an ETag");
+    let hits = cache_hits(&app).await;
     let (s, again, second) = page_read(&app, t, Some(&cai.token), None).await;
     assert_eq!((s, again.as_deref()), (200, Some(tag.as_str())));
     assert_eq!(first, second, "another reader gets the same page");
+    assert!(
+        cache_hits(&app).await > hits,
+        "the unchanged page is answered from the cache"
+    );
     let (s, _, body) = page_read(&app, t, None, Some(&tag)).await;
     assert_eq!((s, body), (304, Value::Null));
 

@@ -12,7 +12,7 @@
 //! anyone else sees it, with who those are; they are answered from the database.
 
 use axum::body::Bytes;
-use hub_domain::Viewer;
+use hub_domain::{Post, PostStatus, Viewer};
 use hub_store::Bodies;
 
 /// Which page of which thread.
@@ -23,7 +23,7 @@ pub struct PageKey {
     /// Page size.
     pub limit: i64,
     /// Which texts.
-    pub bodies: u8,
+    pub bodies: Bodies,
     /// The cursor as sent (empty: the first page).
     pub cursor: Box<str>,
 }
@@ -34,11 +34,7 @@ impl PageKey {
         Self {
             thread,
             limit,
-            bodies: match bodies {
-                Bodies::Both => 0,
-                Bodies::Html => 1,
-                Bodies::Markdown => 2,
-            },
+            bodies,
             cursor: cursor.unwrap_or("").into(),
         }
     }
@@ -60,6 +56,19 @@ pub struct CachedPage {
 }
 
 impl CachedPage {
+    /// Who sees more of a page of `posts` than everyone does: the author of each post that is
+    /// not published, with that post's region (whose moderators see it too).
+    pub fn withheld_from(posts: &[Post]) -> Box<[(i64, Box<str>)]> {
+        let mut who: Vec<(i64, Box<str>)> = posts
+            .iter()
+            .filter(|p| p.status != PostStatus::Published)
+            .map(|p| (p.author.id, p.region.as_str().into()))
+            .collect();
+        who.sort_unstable();
+        who.dedup();
+        who.into()
+    }
+
     /// Whether `viewer` sees exactly this page.
     pub fn serves(&self, viewer: &Viewer) -> bool {
         self.withheld_from

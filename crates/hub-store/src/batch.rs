@@ -335,6 +335,11 @@ fn duplicate_in_batch(accepted: &[Accepted], job: &Job) -> bool {
     })
 }
 
+/// One value per item, in order: a column of a batch statement's arrays.
+fn column<'a, T, U>(items: &'a [T], f: impl FnMut(&'a T) -> U) -> Vec<U> {
+    items.iter().map(f).collect()
+}
+
 /// Runs the checks of every job: each job's result and its reserved id, in order.
 async fn check(tx: &mut sqlx::PgConnection, jobs: &[Job], now: i64) -> Result<Vec<(Checked, i64)>> {
     let n = jobs.len();
@@ -350,18 +355,13 @@ async fn check(tx: &mut sqlx::PgConnection, jobs: &[Job], now: i64) -> Result<Ve
             .fetch_all(&mut *tx)
             .await?
     } else {
-        macro_rules! column {
-            ($f:expr) => {
-                jobs.iter().map($f).collect::<Vec<_>>()
-            };
-        }
         sqlx::query(CHECKS)
-            .bind(column!(|j| j.thread_id))
-            .bind(column!(|j| j.post.parent_id))
-            .bind(column!(|j| j.duplicate_window.is_some()))
-            .bind(column!(|j| j.post.author.id))
-            .bind(column!(since))
-            .bind(column!(|j| body_hash(&j.post.body)))
+            .bind(column(jobs, |j| j.thread_id))
+            .bind(column(jobs, |j| j.post.parent_id))
+            .bind(column(jobs, |j| j.duplicate_window.is_some()))
+            .bind(column(jobs, |j| j.post.author.id))
+            .bind(column(jobs, since))
+            .bind(column(jobs, |j| body_hash(&j.post.body)))
             .fetch_all(&mut *tx)
             .await?
     };
@@ -438,12 +438,12 @@ async fn insert(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) ->
             .fetch_one(&mut *tx)
             .await?
     } else {
-        macro_rules! column {
+        macro_rules! array {
             ($f:expr) => {
-                accepted.iter().map($f).collect::<Vec<_>>()
+                column(accepted, $f)
             };
         }
-        columns!(sqlx::query_scalar(INSERT), column)
+        columns!(sqlx::query_scalar(INSERT), array)
             .fetch_one(&mut *tx)
             .await?
     };

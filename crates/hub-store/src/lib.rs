@@ -162,8 +162,7 @@ impl NativePool {
                 let connect = sqlx::sqlite::SqliteConnectOptions::from_str(url)
                     .map_err(bad)?
                     .busy_timeout(Duration::from_secs(10))
-                    .pragma("mmap_size", SQLITE_MMAP_SIZE)
-                    .row_buffer_size(PAGE_ROW_BUFFER);
+                    .pragma("mmap_size", SQLITE_MMAP_SIZE);
                 NativePool::Sqlite(
                     sqlx::sqlite::SqlitePoolOptions::new()
                         .max_connections(max)
@@ -465,10 +464,6 @@ const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL
 /// The memory map of the connections that read much at once: the native pool of thread pages
 /// (a 500-post page read twice as fast mapped) and the analysis snapshot's own connection.
 const SQLITE_MMAP_SIZE: &str = "268435456";
-
-/// Rows the native pool's connection thread may hand over ahead of the reader (sqlx's default
-/// is 50): a page of up to 500 posts then crosses in one go instead of many hand-overs.
-const PAGE_ROW_BUFFER: usize = 512;
 
 /// Idle time after which a pooled PostgreSQL connection is pinged before it is handed out: a
 /// connection in steady use is not (a ping is a round trip per request), one that sat idle,

@@ -193,7 +193,7 @@ macro_rules! native_post {
 }
 
 /// Which texts of each post a thread read carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Bodies {
     /// The Markdown and its HTML (the default).
     #[default]

@@ -431,22 +431,7 @@ async fn list_posts(
             return Err(ApiError::not_found("thread"));
         }
     }
-    // Who sees more of this page than everyone: the authors of its posts that are not
-    // published, and their region's moderators.
-    let mut withheld_from: Vec<(i64, Box<str>)> = Vec::new();
-    for post in tp
-        .page
-        .items
-        .iter()
-        .filter(|p| p.status != PostStatus::Published)
-    {
-        if !withheld_from
-            .iter()
-            .any(|(a, r)| *a == post.author.id && **r == *post.region)
-        {
-            withheld_from.push((post.author.id, post.region.as_str().into()));
-        }
-    }
+    let withheld_from = CachedPage::withheld_from(&tp.page.items);
     let page = Page {
         items: tp
             .page
@@ -473,7 +458,7 @@ async fn list_posts(
         version: page_version,
         thread_created,
         body: buf.into(),
-        withheld_from: withheld_from.into(),
+        withheld_from,
     };
     // What this viewer got is what everyone gets who is not withheld from: file it. (A thread
     // whose opening post is pending is not filed: who may see it at all depends on the viewer.)

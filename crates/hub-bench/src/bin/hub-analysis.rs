@@ -336,6 +336,7 @@ async fn writer(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut i = 0u64;
     // Diagnosis (HUB_BENCH_SLOWEST=1): the slowest posts, with when they started.
+    let track_slowest = std::env::var_os("HUB_BENCH_SLOWEST").is_some();
     let started = Instant::now();
     let mut slowest: Vec<(u64, f64)> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
@@ -365,11 +366,13 @@ async fn writer(
         store.create_post(thread_id, &post, None).await?;
         let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
         h.record(us)?;
-        slowest.push((us, started.elapsed().as_secs_f64()));
-        slowest.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
-        slowest.truncate(8);
+        if track_slowest {
+            slowest.push((us, started.elapsed().as_secs_f64()));
+            slowest.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
+            slowest.truncate(8);
+        }
     }
-    if std::env::var_os("HUB_BENCH_SLOWEST").is_some() {
+    if track_slowest {
         let list: Vec<String> = slowest
             .iter()
             .map(|(us, at)| format!("{:.1} ms at {at:.1} s", *us as f64 / 1000.0))
