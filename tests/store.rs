@@ -14,6 +14,7 @@ both_backends!(
     double_submissions_are_refused_in_the_write,
     posts_written_together_each_get_their_own_answer,
     search_finds_every_post_written_before_it_and_no_removed_one,
+    public_pages_are_the_posts_redacted_for_everyone,
 );
 
 async fn user(store: &Store, name: &str) -> hub_domain::User {
@@ -630,4 +631,199 @@ async fn search_finds_every_post_written_before_it_and_no_removed_one(db: Db) {
         store.close().await;
     }
     tdb.cleanup().await;
+}
+
+/// The public page as JSON (`public_thread_page`: on SQLite written by the database) is, field
+/// for field and in tree order, the page read as posts and redacted for an anonymous reader,
+/// with the same cursor and the same readers withheld from, for every kind of text and state: all
+/// three choices of texts, pages cut by a cursor, pending, hidden and removed posts, a reason on
+/// a published post, missing language, organisation and country, and instants with none, 3 or
+/// 6 fractional digits.
+async fn public_pages_are_the_posts_redacted_for_everyone(db: Db) {
+    use hub_store::Bodies;
+    let tdb = TestDb::new(db).await.expect("db");
+    let store = tdb.store().await.expect("store");
+    let a = author(&user(&store, "amani").await);
+    let b = user(&store, "bo").await;
+    let pool = store.pool();
+    sqlx::query("UPDATE users SET organisation = NULL, country = NULL WHERE id = $1")
+        .bind(b.id)
+        .execute(pool)
+        .await
+        .expect("profile");
+    let b = author(&store.user(b.id).await.expect("user"));
+    let (t, op) = thread(&store, &a).await;
+    let texts = [
+        "Plain \"quoted\" and back\\slashed, a tab\there and a\u{1}control",
+        "العمال المهاجرون يحتاجون إلى معاشات قابلة للنقل",
+        "流动工人需要可携带的养老金 🌏 <script>alert(1)</script>",
+        "Line one\nline two\r\n&amp; </p> \u{2028} \u{7f}",
+        "Saisonarbeit: Rentenansprüche übertragen",
+        "short",
+    ];
+    let mut ids = vec![op];
+    let mut parent = op;
+    for (i, text) in texts.iter().cycle().take(24).enumerate() {
+        let who = if i % 3 == 0 { &b } else { &a };
+        // Now and then a late reply to the opening post: tree order is not id order.
+        let mut p = post(who, Some(if i % 5 == 4 { op } else { parent }), text);
+        p.objectives = vec![(i as i64 % 22) + 1, 23];
+        p.aspects = if i % 2 == 0 {
+            vec![hub_domain::Aspect::Practice, hub_domain::Aspect::Gap]
+        } else {
+            vec![]
+        };
+        p.language = (i % 4 != 0).then(|| "fr".to_string());
+        p.language_detected = i % 5 == 0;
+        p.status = if i % 7 == 3 {
+            PostStatus::Pending
+        } else {
+            PostStatus::Published
+        };
+        p.kind = [
+            PostKind::Comment,
+            PostKind::Recommendation,
+            PostKind::Report,
+        ][i % 3];
+        let id = match store.create_post(t, &p, None).await {
+            Ok(Created::New(p)) => p.id,
+            other => panic!("post {i}: {other:?}"),
+        };
+        if i % 4 == 1 && i % 5 != 4 {
+            parent = id;
+        }
+        ids.push(id);
+    }
+    store
+        .decide_post(ids[5], a.id, hub_domain::PostAction::Hide, "Off topic")
+        .await
+        .expect("hide");
+    store
+        .remove_post(ids[9], a.id, Some("Spam"))
+        .await
+        .expect("remove");
+    store
+        .edit_post(
+            ids[2],
+            &hub_store::PostEdit {
+                editor_id: a.id,
+                body: Some((
+                    "Edited <b>".into(),
+                    "<p>Edited &lt;b&gt;</p>".into(),
+                    "edited".into(),
+                )),
+                kind: None,
+                objectives: None,
+                aspects: None,
+                language: None,
+            },
+        )
+        .await
+        .expect("edit");
+    // A reason on a published post, and instants on the second, the millisecond, the
+    // microsecond.
+    sqlx::query("UPDATE posts SET status_reason = 'Restored after review' WHERE id = $1")
+        .bind(ids[6])
+        .execute(pool)
+        .await
+        .expect("reason");
+    for (id, at) in [
+        (ids[1], 1_767_225_600_000_000_i64),
+        (ids[3], 1_767_225_600_120_000),
+        (ids[7], 1_767_225_601_000_001),
+        (ids[8], 1_767_225_602_123_456),
+    ] {
+        sqlx::query("UPDATE posts SET created_at = $1, edited_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(pool)
+            .await
+            .expect("instant");
+    }
+
+    let anyone = hub_domain::Viewer::default();
+    for bodies in [Bodies::Both, Bodies::Markdown, Bodies::Html] {
+        for limit in [500, 7] {
+            let mut cursor: Option<String> = None;
+            let mut pages = 0;
+            loop {
+                let full = store
+                    .thread_page(t, cursor.as_deref(), limit, bodies)
+                    .await
+                    .expect("page");
+                let public = store
+                    .public_thread_page(t, cursor.as_deref(), limit, bodies)
+                    .await
+                    .expect("public page");
+                let expected: Vec<hub_domain::Post> = full
+                    .page
+                    .items
+                    .iter()
+                    .cloned()
+                    .filter_map(|p| p.redacted_for(&anyone))
+                    .collect();
+                let got: serde_json::Value =
+                    serde_json::from_slice(&public.items).expect("the page is JSON");
+                assert_eq!(
+                    got,
+                    serde_json::to_value(&expected).expect("json"),
+                    "{bodies:?}, limit {limit}, page {pages}"
+                );
+                assert_eq!(public.next_cursor, full.page.next_cursor);
+                let mut unpublished: Vec<(i64, String)> = full
+                    .page
+                    .items
+                    .iter()
+                    .filter(|p| p.status != PostStatus::Published)
+                    .map(|p| (p.author.id, p.region.clone()))
+                    .collect();
+                let mut withheld = public.withheld_from.clone();
+                unpublished.sort();
+                withheld.sort();
+                assert_eq!(withheld, unpublished, "who sees more");
+                pages += 1;
+                cursor = public.next_cursor;
+                if cursor.is_none() {
+                    break;
+                }
+            }
+            assert_eq!(pages, if limit == 7 { 4 } else { 1 });
+        }
+    }
+    // The instants as chrono writes them (checked against the expectation above too).
+    let public = store
+        .public_thread_page(t, None, 500, Bodies::Both)
+        .await
+        .expect("public page");
+    let page: serde_json::Value = serde_json::from_slice(&public.items).expect("json");
+    let at = |id: i64| {
+        page.as_array()
+            .and_then(|items| items.iter().find(|p| p["id"] == id))
+            .map(|p| p["created_at"].clone())
+    };
+    assert_eq!(
+        at(ids[1]),
+        Some("2026-01-01T00:00:00Z".into()),
+        "whole seconds"
+    );
+    assert_eq!(
+        at(ids[3]),
+        Some("2026-01-01T00:00:00.120Z".into()),
+        "milliseconds"
+    );
+    assert_eq!(
+        at(ids[7]),
+        Some("2026-01-01T00:00:01.000001Z".into()),
+        "microseconds"
+    );
+    assert_eq!(at(ids[8]), Some("2026-01-01T00:00:02.123456Z".into()));
+    assert_eq!(at(ids[4]), None, "pending: not on the public page");
+    let missing = store
+        .public_thread_page(t + 1000, None, 500, Bodies::Both)
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+    store.close().await;
 }

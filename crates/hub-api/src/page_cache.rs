@@ -12,7 +12,7 @@
 //! anyone else sees it, with who those are; they are answered from the database.
 
 use axum::body::Bytes;
-use hub_domain::{Post, PostStatus, Viewer};
+use hub_domain::Viewer;
 use hub_store::Bodies;
 
 /// Which page of which thread.
@@ -56,13 +56,12 @@ pub struct CachedPage {
 }
 
 impl CachedPage {
-    /// Who sees more of a page of `posts` than everyone does: the author of each post that is
-    /// not published, with that post's region (whose moderators see it too).
-    pub fn withheld_from(posts: &[Post]) -> Box<[(i64, Box<str>)]> {
-        let mut who: Vec<(i64, Box<str>)> = posts
+    /// Who sees more of a page than everyone does, from the author and region of each post on
+    /// it that is not published (the region's moderators see it too).
+    pub fn withheld_from(unpublished: &[(i64, String)]) -> Box<[(i64, Box<str>)]> {
+        let mut who: Vec<(i64, Box<str>)> = unpublished
             .iter()
-            .filter(|p| p.status != PostStatus::Published)
-            .map(|p| (p.author.id, p.region.as_str().into()))
+            .map(|(author, region)| (*author, region.as_str().into()))
             .collect();
         who.sort_unstable();
         who.dedup();

@@ -249,6 +249,108 @@ static THREAD_PAGE_MARKDOWN: std::sync::LazyLock<String> =
 static THREAD_PAGE_HTML: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| thread_page_sql("'' AS body", "p.body_html"));
 
+/// A page of a thread as everyone sees it who is not withheld from (see
+/// [`Store::public_thread_page`]).
+#[derive(Debug, Clone)]
+pub struct PublicThreadPage {
+    /// The posts as a JSON array (UTF-8), each as `serde_json` writes a [`Post`] redacted
+    /// for an anonymous reader (pending posts left out, hidden and removed ones without texts
+    /// or reason).
+    pub items: Vec<u8>,
+    /// Opaque cursor of the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+    /// The author and region of each post on the page that is not published: that author
+    /// and the region's moderators see more of the page than `items`.
+    pub withheld_from: Vec<(i64, String)>,
+    /// The thread's opening post (none for a thread without one).
+    pub opening: Option<OpeningPost>,
+}
+
+/// An instant stored as microseconds since 1970 (`col`), in SQLite, as `chrono` writes a
+/// `DateTime<Utc>` in JSON: RFC 3339 in UTC with as many fractional digits as it needs (none,
+/// 3 or 6), `Z` for the offset.
+fn json_instant(col: &str) -> String {
+    format!(
+        "CASE WHEN {col} IS NULL THEN NULL ELSE \
+         strftime('%Y-%m-%dT%H:%M:%S', {col} / 1000000, 'unixepoch') || \
+         CASE WHEN {col} % 1000000 = 0 THEN '' \
+         WHEN {col} % 1000 = 0 THEN printf('.%03d', ({col} % 1000000) / 1000) \
+         ELSE printf('.%06d', {col} % 1000000) END || 'Z' END"
+    )
+}
+
+/// A post of a page (`p`: [`POST_COLUMNS`] and [`AUTHOR_COLUMNS`]) as JSON, in SQLite, as
+/// `serde_json` writes a [`Post`] redacted for an anonymous reader (who sees the texts and
+/// reason of a published post only), with the texts `bodies` asks for. The fields are in
+/// `Post`'s order; `status_reason` is left out when null.
+fn public_post_json(bodies: Bodies) -> String {
+    let published = "p.status = 'published'";
+    let body = match bodies {
+        Bodies::Html => "NULL".to_string(),
+        _ => format!("CASE WHEN {published} THEN p.body END"),
+    };
+    let body_html = match bodies {
+        Bodies::Markdown => "NULL".to_string(),
+        _ => format!("CASE WHEN {published} THEN p.body_html END"),
+    };
+    let (created, edited) = (json_instant("p.created_at"), json_instant("p.edited_at"));
+    let fields = |reason: bool| {
+        format!(
+            "json_object('id', p.id, 'thread_id', p.thread_id, 'region', p.region, \
+             'parent_id', p.parent_id, 'depth', p.depth, \
+             'author', json_object('id', p.u_id, 'display_name', p.u_display_name, \
+             'organisation', p.u_organisation, 'stakeholder_group', p.u_stakeholder_group, \
+             'country', p.u_country), \
+             'kind', p.kind, 'body', {body}, 'body_html', {body_html}, 'language', p.language, \
+             'language_detected', \
+             json(CASE WHEN p.language_detected <> 0 THEN 'true' ELSE 'false' END), \
+             'objectives', json(p.objectives), 'aspects', json(p.aspects), \
+             'status', p.status, {reason}'endorsements', p.endorsements, \
+             'revision', p.revision, 'created_at', {created}, 'edited_at', {edited})",
+            reason = if reason {
+                "'status_reason', p.status_reason, "
+            } else {
+                ""
+            },
+        )
+    };
+    format!(
+        "CASE WHEN {published} AND p.status_reason IS NOT NULL THEN {} ELSE {} END",
+        fields(true),
+        fields(false)
+    )
+}
+
+/// A public page in SQLite (`$1` thread, `$2` after this path, `$3` at most) as one row: the
+/// posts' JSON array in tree order (pending ones left out) as bytes (the driver need not check
+/// the UTF-8 of what SQLite wrote from our text), the last post's path, the unpublished posts
+/// as `status:author:region` separated by spaces, how many posts follow `$2` (up to `$3 + 1`,
+/// to tell whether there is a next page) and the opening post (as in [`thread_page_sql`]).
+/// One value for the whole page: the driver's cost is per value and per row. The array takes
+/// the posts in the subquery's order (an `ORDER BY` in the aggregate would sort the posts'
+/// JSON again; the storage suite checks the order).
+fn public_page_sql(bodies: Bodies) -> String {
+    let post = public_post_json(bodies);
+    format!(
+        "SELECT CAST(json_group_array({post}) FILTER (WHERE p.status <> 'pending') AS BLOB) \
+         AS items, max(p.path) AS last_path, \
+         group_concat(CASE WHEN p.status <> 'published' \
+         THEN p.status || ':' || p.author_id || ':' || p.region END, ' ') AS unpublished, \
+         (SELECT count(*) FROM (SELECT 1 FROM posts WHERE thread_id = $1 AND path > $2 \
+         LIMIT $3 + 1) AS f) AS following, \
+         (SELECT {OPENING_POST} FROM threads t \
+         JOIN posts op ON op.id = t.opening_post_id WHERE t.id = $1) AS opening \
+         FROM (SELECT {POST_COLUMNS}, p.author_id, {AUTHOR_COLUMNS} \
+         FROM posts p JOIN users u ON u.id = p.author_id \
+         WHERE p.thread_id = $1 AND p.path > $2 ORDER BY p.path LIMIT $3) AS p"
+    )
+}
+
+/// [`public_page_sql`] for `Both`, `Markdown` and `Html`, in that order.
+static PUBLIC_PAGE: std::sync::LazyLock<[String; 3]> = std::sync::LazyLock::new(|| {
+    [Bodies::Both, Bodies::Markdown, Bodies::Html].map(public_page_sql)
+});
+
 /// Checks made in the write transaction of a new post, besides the thread's and the parent's.
 #[derive(Debug, Clone, Default)]
 pub struct PostChecks {
@@ -782,32 +884,7 @@ impl Store {
                 native_page!(sql, pool, thread_id, &after, limit)
             }
         };
-        let opening = match first_opening {
-            Some(o) => o,
-            // An empty page: the thread may not exist.
-            None => sqlx::query(&format!(
-                "SELECT {OPENING_POST} AS opening FROM threads t \
-                 LEFT JOIN posts op ON op.id = t.opening_post_id WHERE t.id = $1"
-            ))
-            .bind(thread_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("thread"))?
-            .try_get::<Option<String>, _>("opening")?,
-        };
-        let opening = match opening {
-            None => None,
-            Some(o) => {
-                let mut parts = o.splitn(3, ':');
-                let (status, author, region) = (parts.next(), parts.next(), parts.next());
-                let bad = || rows::decode_err("opening post", &o);
-                Some(OpeningPost {
-                    status: status.and_then(PostStatus::parse).ok_or_else(bad)?,
-                    author_id: author.and_then(|a| a.parse().ok()).ok_or_else(bad)?,
-                    region: region.ok_or_else(bad)?.to_string(),
-                })
-            }
-        };
+        let opening = self.opening_post(thread_id, first_opening).await?;
         let more = rows.len() as i64 > limit;
         let mut items = Vec::with_capacity(rows.len());
         let mut last_path = String::new();
@@ -826,6 +903,147 @@ impl Store {
                 next_cursor: more.then(|| rows::encode_cursor(&[last_path])),
             },
             opening,
+        })
+    }
+
+    /// The opening post of a thread from a page query's first row (`Some(None)`: the thread
+    /// has none), or read apart when the page is empty. `NotFound` when there is no thread.
+    async fn opening_post(
+        &self,
+        thread_id: i64,
+        first_row: Option<Option<String>>,
+    ) -> Result<Option<OpeningPost>> {
+        let opening = match first_row {
+            Some(o) => o,
+            // An empty page: the thread may not exist.
+            None => sqlx::query(&format!(
+                "SELECT {OPENING_POST} AS opening FROM threads t \
+                 LEFT JOIN posts op ON op.id = t.opening_post_id WHERE t.id = $1"
+            ))
+            .bind(thread_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("thread"))?
+            .try_get::<Option<String>, _>("opening")?,
+        };
+        let Some(o) = opening else {
+            return Ok(None);
+        };
+        let mut parts = o.splitn(3, ':');
+        let (status, author, region) = (parts.next(), parts.next(), parts.next());
+        let bad = || rows::decode_err("opening post", &o);
+        Ok(Some(OpeningPost {
+            status: status.and_then(PostStatus::parse).ok_or_else(bad)?,
+            author_id: author.and_then(|a| a.parse().ok()).ok_or_else(bad)?,
+            region: region.ok_or_else(bad)?.to_string(),
+        }))
+    }
+
+    /// A page of a thread as everyone sees it but the authors of its unpublished posts and the
+    /// moderators of their regions ([`PublicThreadPage::withheld_from`]): what
+    /// [`Store::thread_page`] gives, each post redacted with [`Post::redacted_for`] for an
+    /// anonymous reader, already as JSON. `NotFound` when there is no thread.
+    ///
+    /// SQLite writes the page's JSON itself, as one value: through sqlx a page costs per
+    /// value and per row, and two dozen values for each of 500 posts were most of a read.
+    /// PostgreSQL writes JSON slower than serde does (about 6 ms more for such a page), so
+    /// there the posts are read and written here.
+    pub async fn public_thread_page(
+        &self,
+        thread_id: i64,
+        cursor: Option<&str>,
+        limit: i64,
+        bodies: Bodies,
+    ) -> Result<PublicThreadPage> {
+        let after = match cursor {
+            Some(c) => rows::decode_cursor(c, 1)?.remove(0),
+            None => String::new(),
+        };
+        let at = match bodies {
+            Bodies::Both => 0,
+            Bodies::Markdown => 1,
+            Bodies::Html => 2,
+        };
+        // (items, last path, unpublished, following, opening)
+        type Row = (Vec<u8>, Option<String>, Option<String>, i64, Option<String>);
+        let row: Row = match &self.reads {
+            crate::NativePool::Sqlite(pool) => {
+                sqlx::query_as(&PUBLIC_PAGE[at])
+                    .bind(thread_id)
+                    .bind(&after)
+                    .bind(limit)
+                    .fetch_one(pool)
+                    .await?
+            }
+            crate::NativePool::Postgres(_) => {
+                return self
+                    .public_page_of_posts(thread_id, cursor, limit, bodies)
+                    .await;
+            }
+        };
+        let (items, last_path, unpublished, following, opening) = row;
+        // No posts: the thread may not exist.
+        let opening = self
+            .opening_post(thread_id, (following > 0).then_some(opening))
+            .await?;
+        let mut withheld_from = Vec::new();
+        for w in unpublished.as_deref().unwrap_or("").split_whitespace() {
+            // `status:author:region`.
+            let mut parts = w.splitn(3, ':');
+            let bad = || rows::decode_err("unpublished post", w);
+            let author: i64 = parts.nth(1).and_then(|a| a.parse().ok()).ok_or_else(bad)?;
+            withheld_from.push((author, parts.next().ok_or_else(bad)?.to_string()));
+        }
+        Ok(PublicThreadPage {
+            items,
+            next_cursor: (following > limit)
+                .then(|| last_path.map(|p| rows::encode_cursor(&[p])))
+                .flatten(),
+            withheld_from,
+            opening,
+        })
+    }
+
+    /// [`Store::public_thread_page`] from the posts of [`Store::thread_page`].
+    async fn public_page_of_posts(
+        &self,
+        thread_id: i64,
+        cursor: Option<&str>,
+        limit: i64,
+        bodies: Bodies,
+    ) -> Result<PublicThreadPage> {
+        let tp = self.thread_page(thread_id, cursor, limit, bodies).await?;
+        let withheld_from = tp
+            .page
+            .items
+            .iter()
+            .filter(|p| p.status != PostStatus::Published)
+            .map(|p| (p.author.id, p.region.clone()))
+            .collect();
+        let anyone = hub_domain::Viewer::default();
+        let posts: Vec<Post> = tp
+            .page
+            .items
+            .into_iter()
+            .filter_map(|p| p.redacted_for(&anyone))
+            .collect();
+        // The texts, a little for escapes, and the other fields.
+        let size = posts
+            .iter()
+            .map(|p| {
+                let text = p.body.as_ref().map_or(0, String::len)
+                    + p.body_html.as_ref().map_or(0, String::len);
+                text + text / 16 + 512
+            })
+            .sum::<usize>();
+        let mut items = Vec::with_capacity(size + 2);
+        serde_json::to_writer(&mut items, &posts)
+            .map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?;
+        Ok(PublicThreadPage {
+            items,
+            next_cursor: tp.page.next_cursor,
+            withheld_from,
+            opening: tp.opening,
         })
     }
 

@@ -416,14 +416,16 @@ async fn list_posts(
         }
         metrics::counter!("hub_thread_page_cache_total", "result" => "miss").increment(1);
     }
-    // The page and whether the viewer may see the thread, in one query.
-    let tp = state
+    // The page as everyone sees it but the authors of its unpublished posts and their
+    // regions' moderators, written as JSON by the database, with whether the viewer may see
+    // the thread.
+    let public = state
         .store
-        .thread_page(id, p.cursor.as_deref(), limit, bodies)
+        .public_thread_page(id, p.cursor.as_deref(), limit, bodies)
         .await?;
     // A thread whose opening post awaits pre-moderation does not exist for others than its
     // author and the region's moderators (as `visible_thread`).
-    if let Some(op) = &tp.opening {
+    if let Some(op) = &public.opening {
         if op.status == PostStatus::Pending
             && viewer.user_id != Some(op.author_id)
             && !viewer.moderates(&op.region)
@@ -431,7 +433,37 @@ async fn list_posts(
             return Err(ApiError::not_found("thread"));
         }
     }
-    let withheld_from = CachedPage::withheld_from(&tp.page.items);
+    let (page_version, thread_created) = version.unwrap_or((0, 0));
+    let mut body = Vec::with_capacity(public.items.len() + 64);
+    body.extend_from_slice(b"{\"items\":");
+    body.extend_from_slice(&public.items);
+    body.extend_from_slice(b",\"next_cursor\":");
+    serde_json::to_writer(&mut body, &public.next_cursor).map_err(ApiError::internal)?;
+    body.push(b'}');
+    let entry = CachedPage {
+        version: page_version,
+        thread_created,
+        body: body.into(),
+        withheld_from: CachedPage::withheld_from(&public.withheld_from),
+    };
+    if entry.serves(&viewer) {
+        // What everyone gets who is not withheld from: file it. (A thread whose opening post
+        // is pending is not filed: who may see it at all depends on the viewer.)
+        let opening_published = public
+            .opening
+            .as_ref()
+            .is_some_and(|op| op.status != PostStatus::Pending);
+        if version.is_some() && opening_published {
+            cache.put(key, entry.clone());
+            return Ok(cached_response(&entry, id, &headers));
+        }
+        return Ok(private_json(entry.body));
+    }
+    // This viewer sees more than everyone: their own page, read whole and redacted for them.
+    let tp = state
+        .store
+        .thread_page(id, p.cursor.as_deref(), limit, bodies)
+        .await?;
     let page = Page {
         items: tp
             .page
@@ -453,30 +485,17 @@ async fn list_posts(
         .sum::<usize>();
     let mut buf = Vec::with_capacity(size.max(128));
     serde_json::to_writer(&mut buf, &page).map_err(ApiError::internal)?;
-    let (page_version, thread_created) = version.unwrap_or((0, 0));
-    let entry = CachedPage {
-        version: page_version,
-        thread_created,
-        body: buf.into(),
-        withheld_from,
-    };
-    // What this viewer got is what everyone gets who is not withheld from: file it. (A thread
-    // whose opening post is pending is not filed: who may see it at all depends on the viewer.)
-    let opening_published = tp
-        .opening
-        .as_ref()
-        .is_some_and(|op| op.status != PostStatus::Pending);
-    if version.is_some() && opening_published && entry.serves(&viewer) {
-        cache.put(key, entry.clone());
-        return Ok(cached_response(&entry, id, &headers));
-    }
-    // This viewer's own page (or the cache is off): not to be kept by anyone but them.
-    let mut res = json_bytes(entry.body);
+    Ok(private_json(buf.into()))
+}
+
+/// A page not to be kept by anyone but its reader (or with the cache off).
+fn private_json(body: axum::body::Bytes) -> Response {
+    let mut res = json_bytes(body);
     res.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("private, no-store"),
     );
-    Ok(res)
+    res
 }
 
 /// A page from the cache (or filed in it): with its entity tag, or 304 when the client has it.
