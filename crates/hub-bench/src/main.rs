@@ -17,10 +17,6 @@ mod read;
 mod stats;
 mod text;
 
-/// The allocator the `hub` binary uses, so the hub measured here is the hub that runs.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::{bail, Context};
 use backend::Kind;
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -6,12 +6,6 @@ use clap::{Parser, Subcommand};
 use hub::{server, users, Config};
 use std::path::PathBuf;
 
-/// mimalloc rather than the system allocator: large pages of a thread and analysis documents
-/// come and go, and glibc returns them to the kernel and faults them back in (measured on
-/// thread reads in `hub-bench`; see the README).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The UN Network on Migration's regional discussion hub.
 #[derive(Parser)]
 #[command(name = "hub", version, about)]

@@ -24,10 +24,6 @@ mod text;
 #[allow(dead_code)]
 mod backend;
 
-/// The allocator the `hub` binary uses, so the hub measured here is the hub that runs.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::{bail, Context, Result};
 use futures::TryStreamExt;
 use hdrhistogram::Histogram;

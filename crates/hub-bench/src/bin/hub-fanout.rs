@@ -22,10 +22,6 @@ mod procfs;
 #[path = "hub-fanout/serve.rs"]
 mod serve;
 
-/// The allocator the `hub` binary uses, so the hub measured here is the hub that runs.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::{bail, Context};
 use clap::{Parser, ValueEnum};
 use load::{ms, Poster, Shared, Step, StepCtx, Subscribers, Target};

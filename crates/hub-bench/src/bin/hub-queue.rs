@@ -6,10 +6,6 @@
 //! [--backend sqlite|postgres|both] [--postgres-url postgres://postgres@127.0.0.1:5432/postgres]`
 #![forbid(unsafe_code)]
 
-/// The allocator the `hub` binary uses, so the hub measured here is the hub that runs.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::{bail, Context, Result};
 use hdrhistogram::Histogram;
 use hub_store::{Backend, Store};
