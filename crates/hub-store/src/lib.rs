@@ -20,7 +20,9 @@ mod users;
 pub use error::StoreError;
 pub use events::{EventFilter, EventRecord, NewEvent};
 pub use moderation::FlagOutcome;
-pub use posts::{Bodies, NewPost, OpeningPost, PostChecks, PostEdit, PublicThreadPage, ThreadPage};
+pub use posts::{
+    posts_json, Bodies, NewPost, OpeningPost, PostChecks, PostEdit, PublicThreadPage, ThreadPage,
+};
 pub use threads::{NewThread, ThreadQuery};
 pub use users::NewUser;
 

@@ -225,6 +225,30 @@ pub struct ThreadPage {
     pub opening: Option<OpeningPost>,
 }
 
+/// The path a page of a thread starts after: the cursor's, or before the first post.
+fn after_path(cursor: Option<&str>) -> Result<String> {
+    Ok(match cursor {
+        Some(c) => rows::decode_cursor(c, 1)?.remove(0),
+        None => String::new(),
+    })
+}
+
+/// Posts as a JSON array, into a buffer sized for them.
+pub fn posts_json(posts: &[Post]) -> serde_json::Result<Vec<u8>> {
+    // The texts, a little for escapes, and the other fields.
+    let size = posts
+        .iter()
+        .map(|p| {
+            let text = p.body.as_ref().map_or(0, String::len)
+                + p.body_html.as_ref().map_or(0, String::len);
+            text + text / 16 + 512
+        })
+        .sum::<usize>();
+    let mut buf = Vec::with_capacity(size + 2);
+    serde_json::to_writer(&mut buf, posts)?;
+    Ok(buf)
+}
+
 /// The opening post's status, author and region as one text (`op` joined to `threads t`).
 const OPENING_POST: &str = "op.status || ':' || op.author_id || ':' || op.region";
 
@@ -866,10 +890,7 @@ impl Store {
         limit: i64,
         bodies: Bodies,
     ) -> Result<ThreadPage> {
-        let after = match cursor {
-            Some(c) => rows::decode_cursor(c, 1)?.remove(0),
-            None => String::new(),
-        };
+        let after = after_path(cursor)?;
         let sql = match bodies {
             Bodies::Both => &*THREAD_PAGE_BOTH,
             Bodies::Markdown => &*THREAD_PAGE_MARKDOWN,
@@ -955,10 +976,7 @@ impl Store {
         limit: i64,
         bodies: Bodies,
     ) -> Result<PublicThreadPage> {
-        let after = match cursor {
-            Some(c) => rows::decode_cursor(c, 1)?.remove(0),
-            None => String::new(),
-        };
+        let after = after_path(cursor)?;
         let at = match bodies {
             Bodies::Both => 0,
             Bodies::Markdown => 1,
@@ -1027,18 +1045,8 @@ impl Store {
             .into_iter()
             .filter_map(|p| p.redacted_for(&anyone))
             .collect();
-        // The texts, a little for escapes, and the other fields.
-        let size = posts
-            .iter()
-            .map(|p| {
-                let text = p.body.as_ref().map_or(0, String::len)
-                    + p.body_html.as_ref().map_or(0, String::len);
-                text + text / 16 + 512
-            })
-            .sum::<usize>();
-        let mut items = Vec::with_capacity(size + 2);
-        serde_json::to_writer(&mut items, &posts)
-            .map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?;
+        let items =
+            posts_json(&posts).map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?;
         Ok(PublicThreadPage {
             items,
             next_cursor: tp.page.next_cursor,

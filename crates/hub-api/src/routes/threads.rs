@@ -434,12 +434,7 @@ async fn list_posts(
         }
     }
     let (page_version, thread_created) = version.unwrap_or((0, 0));
-    let mut body = Vec::with_capacity(public.items.len() + 64);
-    body.extend_from_slice(b"{\"items\":");
-    body.extend_from_slice(&public.items);
-    body.extend_from_slice(b",\"next_cursor\":");
-    serde_json::to_writer(&mut body, &public.next_cursor).map_err(ApiError::internal)?;
-    body.push(b'}');
+    let body = page_json(&public.items, &public.next_cursor)?;
     let entry = CachedPage {
         version: page_version,
         thread_created,
@@ -464,28 +459,27 @@ async fn list_posts(
         .store
         .thread_page(id, p.cursor.as_deref(), limit, bodies)
         .await?;
-    let page = Page {
-        items: tp
-            .page
-            .items
-            .into_iter()
-            .filter_map(|post| post.redacted_for(&viewer))
-            .collect::<Vec<_>>(),
-        next_cursor: tp.page.next_cursor,
-    };
-    // The texts, a little for escapes, and the other fields.
-    let size = page
+    let items: Vec<_> = tp
+        .page
         .items
-        .iter()
-        .map(|p| {
-            let text = p.body.as_ref().map_or(0, String::len)
-                + p.body_html.as_ref().map_or(0, String::len);
-            text + text / 16 + 512
-        })
-        .sum::<usize>();
-    let mut buf = Vec::with_capacity(size.max(128));
-    serde_json::to_writer(&mut buf, &page).map_err(ApiError::internal)?;
-    Ok(private_json(buf.into()))
+        .into_iter()
+        .filter_map(|post| post.redacted_for(&viewer))
+        .collect();
+    let items = hub_store::posts_json(&items).map_err(ApiError::internal)?;
+    Ok(private_json(
+        page_json(&items, &tp.page.next_cursor)?.into(),
+    ))
+}
+
+/// A page's JSON (`{"items": [...], "next_cursor": ...}`, as [`Page`]) around its items'.
+fn page_json(items: &[u8], next_cursor: &Option<String>) -> ApiResult<Vec<u8>> {
+    let mut body = Vec::with_capacity(items.len() + 64);
+    body.extend_from_slice(b"{\"items\":");
+    body.extend_from_slice(items);
+    body.extend_from_slice(b",\"next_cursor\":");
+    serde_json::to_writer(&mut body, next_cursor).map_err(ApiError::internal)?;
+    body.push(b'}');
+    Ok(body)
 }
 
 /// A page not to be kept by anyone but its reader (or with the cache off).
