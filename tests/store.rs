@@ -818,6 +818,30 @@ async fn public_pages_are_the_posts_redacted_for_everyone(db: Db) {
     );
     assert_eq!(at(ids[8]), Some("2026-01-01T00:00:02.123456Z".into()));
     assert_eq!(at(ids[4]), None, "pending: not on the public page");
+    // Redaction, checked apart from `Post::redacted_for` (which the comparison above uses).
+    let post = |id: i64| {
+        page.as_array()
+            .and_then(|items| items.iter().find(|p| p["id"] == id))
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    };
+    for (id, status) in [(ids[5], "hidden"), (ids[9], "removed")] {
+        let p = post(id);
+        assert_eq!(p["status"], status, "{p}");
+        assert!(
+            p["body"].is_null() && p["body_html"].is_null(),
+            "{status}: {p}"
+        );
+        assert!(
+            p.get("status_reason").is_none(),
+            "{status}: no reason for others"
+        );
+    }
+    assert_eq!(post(ids[6])["status_reason"], "Restored after review");
+    assert!(
+        post(ids[1]).get("status_reason").is_none(),
+        "no null reason"
+    );
     let missing = store
         .public_thread_page(t + 1000, None, 500, Bodies::Both)
         .await;

@@ -249,8 +249,37 @@ pub fn posts_json(posts: &[Post]) -> serde_json::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// A post's status, author and region as one text, `status:author:region` (read back by
+/// [`OpeningPost::parse`]), for the post aliased `alias`.
+macro_rules! status_author_region {
+    ($alias:literal) => {
+        concat!(
+            $alias,
+            ".status || ':' || ",
+            $alias,
+            ".author_id || ':' || ",
+            $alias,
+            ".region"
+        )
+    };
+}
+
 /// The opening post's status, author and region as one text (`op` joined to `threads t`).
-const OPENING_POST: &str = "op.status || ':' || op.author_id || ':' || op.region";
+const OPENING_POST: &str = status_author_region!("op");
+
+impl OpeningPost {
+    /// From `status:author:region` (`column` names it in a decoding error).
+    fn parse(text: &str, column: &str) -> Result<Self> {
+        let mut parts = text.splitn(3, ':');
+        let (status, author, region) = (parts.next(), parts.next(), parts.next());
+        let bad = || rows::decode_err(column, text);
+        Ok(OpeningPost {
+            status: status.and_then(PostStatus::parse).ok_or_else(bad)?,
+            author_id: author.and_then(|a| a.parse().ok()).ok_or_else(bad)?,
+            region: region.ok_or_else(bad)?.to_string(),
+        })
+    }
+}
 
 /// A page of a thread's posts (`$1` thread, `$2` after this path, `$3` at most) with the
 /// opening post's visibility data, read once per query (an uncorrelated subquery).
@@ -355,11 +384,12 @@ fn public_post_json(bodies: Bodies) -> String {
 /// JSON again; the storage suite checks the order).
 fn public_page_sql(bodies: Bodies) -> String {
     let post = public_post_json(bodies);
+    let unpublished = status_author_region!("p");
     format!(
         "SELECT CAST(json_group_array({post}) FILTER (WHERE p.status <> 'pending') AS BLOB) \
          AS items, max(p.path) AS last_path, \
-         group_concat(CASE WHEN p.status <> 'published' \
-         THEN p.status || ':' || p.author_id || ':' || p.region END, ' ') AS unpublished, \
+         group_concat(CASE WHEN p.status <> 'published' THEN {unpublished} END, ' ') \
+         AS unpublished, \
          (SELECT count(*) FROM (SELECT 1 FROM posts WHERE thread_id = $1 AND path > $2 \
          LIMIT $3 + 1) AS f) AS following, \
          (SELECT {OPENING_POST} FROM threads t \
@@ -947,17 +977,9 @@ impl Store {
             .ok_or(StoreError::NotFound("thread"))?
             .try_get::<Option<String>, _>("opening")?,
         };
-        let Some(o) = opening else {
-            return Ok(None);
-        };
-        let mut parts = o.splitn(3, ':');
-        let (status, author, region) = (parts.next(), parts.next(), parts.next());
-        let bad = || rows::decode_err("opening post", &o);
-        Ok(Some(OpeningPost {
-            status: status.and_then(PostStatus::parse).ok_or_else(bad)?,
-            author_id: author.and_then(|a| a.parse().ok()).ok_or_else(bad)?,
-            region: region.ok_or_else(bad)?.to_string(),
-        }))
+        opening
+            .map(|o| OpeningPost::parse(&o, "opening post"))
+            .transpose()
     }
 
     /// A page of a thread as everyone sees it but the authors of its unpublished posts and the
@@ -1004,14 +1026,12 @@ impl Store {
         let opening = self
             .opening_post(thread_id, (following > 0).then_some(opening))
             .await?;
-        let mut withheld_from = Vec::new();
-        for w in unpublished.as_deref().unwrap_or("").split_whitespace() {
-            // `status:author:region`.
-            let mut parts = w.splitn(3, ':');
-            let bad = || rows::decode_err("unpublished post", w);
-            let author: i64 = parts.nth(1).and_then(|a| a.parse().ok()).ok_or_else(bad)?;
-            withheld_from.push((author, parts.next().ok_or_else(bad)?.to_string()));
-        }
+        let withheld_from = unpublished
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(|w| OpeningPost::parse(w, "unpublished post").map(|p| (p.author_id, p.region)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(PublicThreadPage {
             items,
             next_cursor: (following > limit)
