@@ -439,27 +439,43 @@ async fn posts_written_together_each_get_their_own_answer(db: Db) {
     let head = store.sequence_events().await.expect("relay");
     let mut ghost = a.clone();
     ghost.id += 1000;
-    // (thread, post, what it must get), sent together.
-    let rounds: Vec<Vec<(i64, NewPost, &str)>> = vec![
+    // (thread, post, what it must get): each round sent together, then each post of it alone
+    // (a post alone is written by other statements on SQLite: `BEGIN` with the checks, the
+    // insert with `COMMIT`, rolled back on a refusal or an error), with other texts.
+    let cases = |words: &str| -> Vec<Vec<(i64, NewPost, &'static str)>> {
+        let w = |s: &str| format!("{s} {words}");
         vec![
-            (t, post(&a, None, "valid one"), "new"),
-            (t, post(&a, Some(root), "twice"), "new-or-duplicate"),
-            (t, post(&a, None, " twice\n"), "new-or-duplicate"),
-            (locked, post(&a, None, "to a locked thread"), "locked"),
-            (t + 1000, post(&a, None, "to no thread"), "no thread"),
-            (
-                t,
-                post(&a, Some(elsewhere), "parent elsewhere"),
-                "bad parent",
-            ),
-            (t, post(&a, Some(root), "valid two"), "new"),
-        ],
-        vec![
-            (t, post(&a, None, "valid three"), "new"),
-            (t, post(&ghost, None, "by nobody"), "db error"),
-            (t, post(&a, Some(root), "valid four"), "new"),
-        ],
-    ];
+            vec![
+                (t, post(&a, None, &w("valid one")), "new"),
+                (t, post(&a, Some(root), &w("twice")), "new-or-duplicate"),
+                (
+                    t,
+                    post(&a, None, &format!(" {}\n", w("twice"))),
+                    "new-or-duplicate",
+                ),
+                (locked, post(&a, None, &w("to a locked thread")), "locked"),
+                (t + 1000, post(&a, None, &w("to no thread")), "no thread"),
+                (
+                    t,
+                    post(&a, Some(elsewhere), &w("parent elsewhere")),
+                    "bad parent",
+                ),
+                (t, post(&a, Some(root), &w("valid two")), "new"),
+            ],
+            vec![
+                (t, post(&a, None, &w("valid three")), "new"),
+                (t, post(&ghost, None, &w("by nobody")), "db error"),
+                (t, post(&a, Some(root), &w("valid four")), "new"),
+            ],
+        ]
+    };
+    let together = cases("together");
+    let alone: Vec<Vec<_>> = cases("alone")
+        .into_iter()
+        .flatten()
+        .map(|c| vec![c])
+        .collect();
+    let rounds: Vec<Vec<(i64, NewPost, &str)>> = together.into_iter().chain(alone).collect();
     let window = PostChecks {
         duplicate_window_micros: Some(600_000_000),
     };
@@ -500,8 +516,8 @@ async fn posts_written_together_each_get_their_own_answer(db: Db) {
             }
         }
     }
-    assert_eq!(twice, 1, "one of the same text is written");
-    assert_eq!(created.len(), 5);
+    assert_eq!(twice, 2, "one of the same text is written, each time");
+    assert_eq!(created.len(), 10);
     // Each written post is stored, counted once, and has one event, numbered after the head
     // with no gap.
     let after = store.sequence_events().await.expect("relay");
@@ -522,8 +538,8 @@ async fn posts_written_together_each_get_their_own_answer(db: Db) {
         .fetch_one(store.pool())
         .await
         .expect("count");
-    // The opening post and the five replies.
-    assert_eq!(count, 6);
+    // The opening post and the ten replies.
+    assert_eq!(count, 11);
     store.close().await;
     tdb.cleanup().await;
 }

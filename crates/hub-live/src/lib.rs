@@ -189,9 +189,12 @@ impl Live {
             None => None,
         };
         let tailer = live.clone();
-        live.spawn(async move { tailer.run_tailer().await });
-        let watcher = live.clone();
-        live.spawn(async move { watcher.watch_local_commits(publisher).await });
+        let changes = live.inner.store.log_changes();
+        live.spawn(async move { tailer.run_tailer(changes).await });
+        if let Some(publisher) = publisher {
+            let watcher = live.clone();
+            live.spawn(async move { watcher.publish_local_commits(publisher).await });
+        }
         Ok(live)
     }
 
@@ -269,19 +272,19 @@ impl Live {
         }
     }
 
-    /// Forwards local commits (and relay batches) to the tailer and, through Redis, to the
-    /// other processes.
-    async fn watch_local_commits(self, publisher: Option<redis_bus::Publisher>) {
+    /// Tells the other processes, through Redis, of local commits (and relay batches).
+    async fn publish_local_commits(self, publisher: redis_bus::Publisher) {
         let mut changes = self.inner.store.log_changes();
         while changes.changed().await.is_ok() {
-            self.poke();
-            if let Some(p) = &publisher {
-                p.notify();
-            }
+            publisher.notify();
         }
     }
 
-    async fn run_tailer(self) {
+    /// Reads the log whenever it may have grown: a local commit (`changes`), a poke (Redis),
+    /// or the poll interval. The tailer waits on the store's commits itself rather than being
+    /// forwarded each one: commits while it reads or coalesces wake no task and no thread
+    /// (at 800 posts/s of one writer, a wake-up of this runtime per post showed in the profile).
+    async fn run_tailer(self, mut changes: tokio::sync::watch::Receiver<u64>) {
         let mut last_read: Option<tokio::time::Instant> = None;
         loop {
             let interval = if self.redis_healthy() == Some(false) {
@@ -289,7 +292,16 @@ impl Live {
             } else {
                 self.inner.config.poll_interval
             };
-            let _ = tokio::time::timeout(interval, self.inner.poke.notified()).await;
+            tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        // The store is gone: poll (a closed pool ends the loop below).
+                        tokio::time::sleep(interval).await;
+                    }
+                }
+                () = self.inner.poke.notified() => {}
+                () = tokio::time::sleep(interval) => {}
+            }
             // While the log grows fast, read it at most once per COALESCE: the events of that
             // time go out together, and each subscriber is woken, and writes to its socket,
             // once for all of them rather than once per event. An event arriving after a
@@ -297,8 +309,13 @@ impl Live {
             if let Some(at) = last_read.filter(|at| at.elapsed() < COALESCE) {
                 tokio::time::sleep_until(at + COALESCE).await;
             }
+            // Every commit until now is in what is read next.
+            changes.borrow_and_update();
             loop {
                 if self.fast_forward_if_unwatched().await {
+                    // Coalesced as reads are: a read of the head per commit was a query per
+                    // post (or per batch) while nobody watched.
+                    last_read = Some(tokio::time::Instant::now());
                     break;
                 }
                 let after = self.head();

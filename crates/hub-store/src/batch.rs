@@ -456,7 +456,27 @@ async fn insert(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) ->
 }
 
 /// Writes one batch on SQLite, in one transaction, and answers each of its posts.
-async fn commit_sqlite_batch(store: &crate::Store, jobs: Vec<Job>) {
+async fn commit_sqlite_batch(store: &crate::Store, mut jobs: Vec<Job>) {
+    // A published post alone (the usual case unless many post at once): fewer calls to the
+    // writer connection.
+    if let [job] = jobs.as_slice() {
+        if job.post.status == hub_domain::PostStatus::Published {
+            let job = jobs.remove(0);
+            let written = store
+                .write_lone_post(job.thread_id, &job.post, job.duplicate_window, now_micros())
+                .await;
+            let outcome = match written {
+                // Rolled back: written again in a transaction of its own.
+                Err(StoreError::Db(e)) => {
+                    tracing::warn!(error = %e, "a post's write failed; writing it again");
+                    Outcome::Alone
+                }
+                other => Outcome::Done(Box::new(other)),
+            };
+            let _ = job.reply.send(outcome);
+            return;
+        }
+    }
     let mut tx = match store.begin_write().await {
         Ok(tx) => tx,
         Err(e) => {
