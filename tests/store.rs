@@ -13,6 +13,7 @@ both_backends!(
     concurrent_writers_leave_a_gapless_log_in_commit_order,
     double_submissions_are_refused_in_the_write,
     posts_written_together_each_get_their_own_answer,
+    a_burst_of_the_same_post_is_written_once,
     search_finds_every_post_written_before_it_and_no_removed_one,
     public_pages_are_the_posts_redacted_for_everyone,
 );
@@ -540,6 +541,58 @@ async fn posts_written_together_each_get_their_own_answer(db: Db) {
         .expect("count");
     // The opening post and the ten replies.
     assert_eq!(count, 11);
+    store.close().await;
+    tdb.cleanup().await;
+}
+
+/// The same post sent many times at once among other posts (a double-clicking client on a
+/// busy hub) is written once: the others are refused as duplicates, whichever batch each
+/// lands in (the same batch or a later one); the other posts are all written.
+async fn a_burst_of_the_same_post_is_written_once(db: Db) {
+    let tdb = TestDb::new(db).await.expect("db");
+    let store = tdb.store().await.expect("store");
+    let a = author(&user(&store, "ama").await);
+    let b = author(&user(&store, "bea").await);
+    let (t, _) = thread(&store, &a).await;
+    let window = PostChecks {
+        duplicate_window_micros: Some(600_000_000),
+    };
+    let rounds = 6;
+    let per_round = 40;
+    for round in 0..rounds {
+        let mut tasks = Vec::new();
+        for i in 0..per_round {
+            for (who, body) in [
+                (&a, format!("the same words, round {round}")),
+                (&b, format!("other words {round}-{i}")),
+            ] {
+                let (store, p, window) = (store.clone(), post(who, None, &body), window.clone());
+                tasks.push(tokio::spawn(async move {
+                    store.create_post_checked(t, &p, None, &window).await
+                }));
+            }
+            // Spread the burst over several batches.
+            if i % 8 == 7 {
+                tokio::time::sleep(std::time::Duration::from_micros(300)).await;
+            }
+        }
+        let (mut same, mut other) = (0, 0);
+        for (n, task) in tasks.into_iter().enumerate() {
+            match (n % 2, task.await.expect("task")) {
+                (0, Ok(Created::New(_))) => same += 1,
+                (0, Err(StoreError::Conflict(m))) if m.contains("same text") => {}
+                (1, Ok(Created::New(_))) => other += 1,
+                (_, got) => panic!("round {round}, post {n}: {got:?}"),
+            }
+        }
+        assert_eq!((same, other), (1, per_round), "round {round}");
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM posts WHERE thread_id = $1")
+        .bind(t)
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(count, 1 + rounds * (1 + per_round));
     store.close().await;
     tdb.cleanup().await;
 }
