@@ -45,20 +45,35 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// Most posts written in one transaction.
 const MAX_BATCH: usize = 64;
 
-/// The checks of every post of a batch (`unnest` of one array per field, in the batch's order)
-/// and a reserved id for each: the same conditions as the single write's query in `posts.rs`.
-const CHECKS: &str =
-    "SELECT t.region, t.locked, t.opening_post_id, pp.thread_id AS parent_thread, \
-     pp.depth AS parent_depth, pp.path AS parent_path, \
-     (j.dup AND EXISTS (SELECT 1 FROM posts d WHERE d.author_id = j.author_id \
-     AND d.body_hash = j.hash AND d.created_at > j.since \
-     AND d.region = t.region AND d.thread_id = t.id)) AS duplicate, \
-     nextval(pg_get_serial_sequence('posts', 'id')) AS next_id \
-     FROM unnest($1::int8[], $2::int8[], $3::bool[], $4::int8[], $5::int8[], $6::int8[]) \
-     WITH ORDINALITY AS j(thread_id, parent_id, dup, author_id, since, hash, n) \
-     LEFT JOIN threads t ON t.id = j.thread_id \
-     LEFT JOIN posts pp ON pp.id = COALESCE(j.parent_id, t.opening_post_id) \
-     ORDER BY j.n";
+/// The checks of every post of a batch (`$rows`: a row source `j` with the fields of each post
+/// and `n`, its place in the batch) and a reserved id for each: the same conditions as the
+/// single write's query in `posts.rs`.
+macro_rules! checks_sql {
+    ($rows:literal) => {
+        concat!(
+            "SELECT t.region, t.locked, t.opening_post_id, pp.thread_id AS parent_thread, \
+             pp.depth AS parent_depth, pp.path AS parent_path, \
+             (j.dup AND EXISTS (SELECT 1 FROM posts d WHERE d.author_id = j.author_id \
+             AND d.body_hash = j.hash AND d.created_at > j.since \
+             AND d.region = t.region AND d.thread_id = t.id)) AS duplicate, \
+             nextval(pg_get_serial_sequence('posts', 'id')) AS next_id FROM ",
+            $rows,
+            " AS j(thread_id, parent_id, dup, author_id, since, hash, n) \
+             LEFT JOIN threads t ON t.id = j.thread_id \
+             LEFT JOIN posts pp ON pp.id = COALESCE(j.parent_id, t.opening_post_id) \
+             ORDER BY j.n"
+        )
+    };
+}
+
+/// The checks over one array per field, in the batch's order.
+const CHECKS: &str = checks_sql!(
+    "unnest($1::int8[], $2::int8[], $3::bool[], $4::int8[], $5::int8[], $6::int8[]) \
+     WITH ORDINALITY"
+);
+
+/// The types of the checks' fields, in order.
+const CHECK_TYPES: [&str; 6] = ["int8", "int8", "bool", "int8", "int8", "int8"];
 
 /// The statement that inserts the posts of `j` (a row source with the columns of the batch's
 /// arrays, `n`, their order, and `base`, the numbering base): the posts, their objectives,
@@ -103,29 +118,57 @@ const INSERT: &str = insert_sql!(
      status, search_terms, body_hash, audience, payload, n)"
 );
 
-/// The insert of a batch of one: the same statement over plain parameters, which PostgreSQL
-/// plans once and caches (a statement over arrays is planned at every run, which at one post a
-/// batch was a large part of its cost).
-const INSERT_ONE: &str = insert_sql!(
-    "SELECT $1::int8 AS id, $2::int8 AS thread_id, $3::int8 AS parent_id, $4::text AS region, \
-     $5::int8 AS author_id, $6::int8 AS depth, $7::text AS path, $8::text AS kind, \
-     $9::text AS body, $10::text AS body_html, $11::text AS language, \
-     $12::int8 AS language_detected, $13::text AS objectives, $14::text AS aspects, \
-     $15::text AS status, $16::text AS search_terms, $17::int8 AS body_hash, \
-     $18::text AS audience, $19::text AS payload, 1::int8 AS n, b.base FROM b"
-);
+/// The types of the insert's columns, in order.
+const INSERT_TYPES: [&str; 19] = [
+    "int8", "int8", "int8", "text", "int8", "int8", "text", "text", "text", "text", "text", "int8",
+    "text", "text", "text", "text", "int8", "text", "text",
+];
 
-/// The checks of a batch of one, over plain parameters (planned once, as [`INSERT_ONE`]).
-const CHECKS_ONE: &str =
-    "SELECT t.region, t.locked, t.opening_post_id, pp.thread_id AS parent_thread, \
-     pp.depth AS parent_depth, pp.path AS parent_path, \
-     ($3::bool AND EXISTS (SELECT 1 FROM posts d WHERE d.author_id = $4 \
-     AND d.body_hash = $6 AND d.created_at > $5 \
-     AND d.region = t.region AND d.thread_id = t.id)) AS duplicate, \
-     nextval(pg_get_serial_sequence('posts', 'id')) AS next_id \
-     FROM (SELECT $1::int8 AS thread_id, $2::int8 AS parent_id) j \
-     LEFT JOIN threads t ON t.id = j.thread_id \
-     LEFT JOIN posts pp ON pp.id = COALESCE(j.parent_id, t.opening_post_id)";
+/// Batches of at most this many posts are written by statements over plain parameters, a
+/// `VALUES` row per post, one statement text per batch size: PostgreSQL plans such a statement
+/// once on a connection and keeps the plan, where a statement over arrays is planned at every
+/// run (at one post a batch that planning was a large part of its cost, and at eight writers a
+/// batch holds about four posts). Larger batches use the arrays.
+const PLAIN_UP_TO: usize = 16;
+
+/// `(VALUES ($1::int8, ...), ...)` for `n` rows of fields of `types`, the parameters numbered
+/// row by row from `$1`, each row ending with its place (`1` to `n`).
+fn values_sql(types: &[&str], n: usize) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|row| {
+            let fields: Vec<String> = types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| format!("${}::{ty}", row * types.len() + i + 1))
+                .collect();
+            format!("({}, {}::int8)", fields.join(", "), row + 1)
+        })
+        .collect();
+    format!("(VALUES {})", rows.join(", "))
+}
+
+/// For each batch size from 1 to [`PLAIN_UP_TO`]: the checks and the insert over plain
+/// parameters (the insert's creation time is the parameter after the rows').
+static PLAIN: std::sync::LazyLock<Vec<(String, String)>> = std::sync::LazyLock::new(|| {
+    const ROWS: &str = "__ROWS__";
+    let checks = checks_sql!("__ROWS__");
+    let insert = insert_sql!(
+        "SELECT u.*, b.base FROM b, __ROWS__ AS u(id, thread_id, parent_id, \
+         region, author_id, depth, path, kind, body, body_html, language, language_detected, \
+         objectives, aspects, status, search_terms, body_hash, audience, payload, n)"
+    );
+    (1..=PLAIN_UP_TO)
+        .map(|n| {
+            let now = format!("${}", n * INSERT_TYPES.len() + 1);
+            (
+                checks.replace(ROWS, &values_sql(&CHECK_TYPES, n)),
+                insert
+                    .replace("$20", &now)
+                    .replace(ROWS, &values_sql(&INSERT_TYPES, n)),
+            )
+        })
+        .collect()
+});
 
 /// A post waiting for its batch.
 struct Job {
@@ -149,6 +192,8 @@ pub(crate) enum Outcome {
 #[derive(Clone)]
 pub(crate) struct Batcher {
     jobs: mpsc::UnboundedSender<Job>,
+    /// Posts the committer sent back to be written alone (a batch's statement failed).
+    sent_back: Arc<std::sync::atomic::AtomicU64>,
     /// PostgreSQL: the committer's own connection.
     pool: Option<PgPool>,
 }
@@ -181,6 +226,7 @@ impl Batcher {
         });
         Ok(Self {
             jobs,
+            sent_back: Arc::default(),
             pool: Some(pool),
         })
     }
@@ -192,7 +238,11 @@ impl Batcher {
             let store = store.clone();
             async move { commit_sqlite_batch(&store, jobs).await }
         });
-        Self { jobs, pool: None }
+        Self {
+            jobs,
+            sent_back: Arc::default(),
+            pool: None,
+        }
     }
 
     /// Closes the committer's connection (posts submitted afterwards are written alone).
@@ -219,7 +269,17 @@ impl Batcher {
         if self.jobs.send(job).is_err() {
             return Outcome::Alone;
         }
-        answer.await.unwrap_or(Outcome::Alone)
+        let outcome = answer.await.unwrap_or(Outcome::Alone);
+        if matches!(outcome, Outcome::Alone) {
+            self.sent_back
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    /// Posts sent back to be written alone so far.
+    pub(crate) fn sent_back(&self) -> u64 {
+        self.sent_back.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -344,16 +404,18 @@ fn column<'a, T, U>(items: &'a [T], f: impl FnMut(&'a T) -> U) -> Vec<U> {
 async fn check(tx: &mut sqlx::PgConnection, jobs: &[Job], now: i64) -> Result<Vec<(Checked, i64)>> {
     let n = jobs.len();
     let since = |j: &Job| now - j.duplicate_window.unwrap_or(0);
-    let rows = if let [j] = jobs {
-        sqlx::query(CHECKS_ONE)
-            .bind(j.thread_id)
-            .bind(j.post.parent_id)
-            .bind(j.duplicate_window.is_some())
-            .bind(j.post.author.id)
-            .bind(since(j))
-            .bind(body_hash(&j.post.body))
-            .fetch_all(&mut *tx)
-            .await?
+    let rows = if let Some((sql, _)) = n.checked_sub(1).and_then(|i| PLAIN.get(i)) {
+        let mut q = sqlx::query(sql);
+        for j in jobs {
+            q = q
+                .bind(j.thread_id)
+                .bind(j.post.parent_id)
+                .bind(j.duplicate_window.is_some())
+                .bind(j.post.author.id)
+                .bind(since(j))
+                .bind(body_hash(&j.post.body));
+        }
+        q.fetch_all(&mut *tx).await?
     } else {
         sqlx::query(CHECKS)
             .bind(column(jobs, |j| j.thread_id))
@@ -390,7 +452,8 @@ async fn check(tx: &mut sqlx::PgConnection, jobs: &[Job], now: i64) -> Result<Ve
 }
 
 /// Inserts the accepted posts with their objectives, counters and numbered events: a batch of
-/// one over plain parameters, a larger one over one array per column (the same columns).
+/// up to [`PLAIN_UP_TO`] posts over plain parameters (a row each), a larger one over one array
+/// per column (the same columns).
 async fn insert(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) -> Result<()> {
     let n = accepted.len();
     /// Binds the 19 columns of the insert, each given as a function of an accepted post and
@@ -422,21 +485,23 @@ async fn insert(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) ->
                 .bind($each!(
                     |a: &Accepted| post_event("post.created", &a.post).payload
                 ))
-                .bind(now)
         };
     }
-    let inserted: i64 = if let [one] = accepted {
+    let inserted: i64 = if let Some((_, sql)) = n.checked_sub(1).and_then(|i| PLAIN.get(i)) {
         fn value<'a, T>(a: &'a Accepted, f: impl FnOnce(&'a Accepted) -> T) -> T {
             f(a)
         }
-        macro_rules! scalar {
-            ($f:expr) => {
-                value(one, $f)
-            };
+        // A row of parameters per post, then the creation time.
+        let mut q = sqlx::query_scalar(sql);
+        for one in accepted {
+            macro_rules! scalar {
+                ($f:expr) => {
+                    value(one, $f)
+                };
+            }
+            q = columns!(q, scalar);
         }
-        columns!(sqlx::query_scalar(INSERT_ONE), scalar)
-            .fetch_one(&mut *tx)
-            .await?
+        q.bind(now).fetch_one(&mut *tx).await?
     } else {
         macro_rules! array {
             ($f:expr) => {
@@ -444,6 +509,7 @@ async fn insert(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) ->
             };
         }
         columns!(sqlx::query_scalar(INSERT), array)
+            .bind(now)
             .fetch_one(&mut *tx)
             .await?
     };

@@ -346,6 +346,13 @@ impl Store {
         self.log_tick.subscribe()
     }
 
+    /// How many new posts the group commit could not write with their batch and wrote alone
+    /// instead (a statement of the batch failed): zero unless something is wrong, as with a
+    /// post by an unknown author.
+    pub fn posts_written_alone(&self) -> u64 {
+        self.batcher.as_ref().map_or(0, batch::Batcher::sent_back)
+    }
+
     pub(crate) fn tick_log(&self) {
         self.log_tick.send_modify(|n| *n = n.wrapping_add(1));
     }
