@@ -148,7 +148,8 @@ fn values_sql(types: &[&str], n: usize) -> String {
 }
 
 /// For each batch size from 1 to [`PLAIN_UP_TO`]: the checks and the insert over plain
-/// parameters (the insert's creation time is the parameter after the rows').
+/// parameters. `insert_sql!` names the creation time `$20` (after the 19 arrays); here it is
+/// renumbered to the parameter after the rows' (before the rows go in, whose own `$20` stays).
 static PLAIN: std::sync::LazyLock<Vec<(String, String)>> = std::sync::LazyLock::new(|| {
     const ROWS: &str = "__ROWS__";
     let checks = checks_sql!("__ROWS__");
@@ -192,7 +193,8 @@ pub(crate) enum Outcome {
 #[derive(Clone)]
 pub(crate) struct Batcher {
     jobs: mpsc::UnboundedSender<Job>,
-    /// Posts the committer sent back to be written alone (a batch's statement failed).
+    /// Posts sent back to be written alone: a statement of their batch failed (or the
+    /// committer stopped before answering).
     sent_back: Arc<std::sync::atomic::AtomicU64>,
     /// PostgreSQL: the committer's own connection.
     pool: Option<PgPool>,
@@ -521,27 +523,28 @@ async fn insert(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) ->
     Ok(())
 }
 
+/// Writes a published post that came alone on SQLite (`Store::write_lone_post`) and answers it.
+async fn commit_sqlite_lone(store: &crate::Store, job: Job) {
+    let written = store
+        .write_lone_post(job.thread_id, &job.post, job.duplicate_window, now_micros())
+        .await;
+    let outcome = match written {
+        // Rolled back: written again in a transaction of its own.
+        Err(StoreError::Db(e)) => {
+            tracing::warn!(error = %e, "a post's write failed; writing it again");
+            Outcome::Alone
+        }
+        other => Outcome::Done(Box::new(other)),
+    };
+    let _ = job.reply.send(outcome);
+}
+
 /// Writes one batch on SQLite, in one transaction, and answers each of its posts.
 async fn commit_sqlite_batch(store: &crate::Store, mut jobs: Vec<Job>) {
     // A published post alone (the usual case unless many post at once): fewer calls to the
     // writer connection.
-    if let [job] = jobs.as_slice() {
-        if job.post.status == hub_domain::PostStatus::Published {
-            let job = jobs.remove(0);
-            let written = store
-                .write_lone_post(job.thread_id, &job.post, job.duplicate_window, now_micros())
-                .await;
-            let outcome = match written {
-                // Rolled back: written again in a transaction of its own.
-                Err(StoreError::Db(e)) => {
-                    tracing::warn!(error = %e, "a post's write failed; writing it again");
-                    Outcome::Alone
-                }
-                other => Outcome::Done(Box::new(other)),
-            };
-            let _ = job.reply.send(outcome);
-            return;
-        }
+    if matches!(jobs.as_slice(), [j] if j.post.status == hub_domain::PostStatus::Published) {
+        return commit_sqlite_lone(store, jobs.swap_remove(0)).await;
     }
     let mut tx = match store.begin_write().await {
         Ok(tx) => tx,

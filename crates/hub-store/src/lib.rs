@@ -421,10 +421,7 @@ impl Store {
     /// Starts a write transaction: on SQLite, after taking the process's write lock, with
     /// `BEGIN IMMEDIATE` so the database lock is held from the start (no upgrade deadlock).
     pub(crate) async fn begin_write(&self) -> Result<WriteTx> {
-        let guard = match &self.write_lock {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
-        };
+        let guard = self.write_turn().await;
         let tx = match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.writer.begin().await?,
@@ -436,6 +433,15 @@ impl Store {
             numbering: false,
             numbered_events: false,
         })
+    }
+
+    /// On SQLite, this process's turn to write (held until the write commits or rolls back);
+    /// nothing to wait for on PostgreSQL.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        }
     }
 
     /// Commits a write transaction. On PostgreSQL, when it wrote events it did not number

@@ -943,10 +943,7 @@ impl Store {
         now: i64,
     ) -> Result<Post> {
         debug_assert!(self.backend == Backend::Sqlite && p.status == PostStatus::Published);
-        let _guard = match &self.write_lock {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
-        };
+        let _turn = self.write_turn().await;
         let mut conn = Unsettled {
             conn: self.writer.acquire().await?,
             settled: false,
