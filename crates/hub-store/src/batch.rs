@@ -12,26 +12,26 @@
 //! WAL flush, the statements' planning and execution overhead, four round trips, and, when many
 //! write at once, a relay run to number the events. Under load that overhead, not the rows, was
 //! most of the CPU of a post. So concurrent new posts (published, without an `Idempotency-Key`)
-//! are handed to one committer task, which writes whatever has queued up in two statements,
-//! each its own transaction (no `BEGIN`/`COMMIT` round trips):
+//! are handed to one committer task, which writes whatever has queued up in one statement, its
+//! own transaction (no `BEGIN`/`COMMIT` round trips; see [`BATCH_SQL`]): it checks every post
+//! (thread, parent, duplicate), takes an id for each that passed, and inserts those posts,
+//! their objectives, the threads' counters and their events, numbered in the batch's order
+//! after the highest `seq`, read by `hub_numbering_base()` (migration 0006) once it holds the
+//! event log's numbering lock (`events.rs`), which the statement keeps until it has committed:
+//! numberings commit one at a time, in `seq` order, and every post is durable, its event in
+//! the log, before any post of the batch is answered. Checking in a statement of its own first
+//! cost a round trip per batch: at one writer a tenth of a post's time, at eight writers a
+//! fifth of the committer's.
 //!
-//! 1. one query checks every post (thread, parent, duplicate) and reserves their ids;
-//! 2. one statement inserts the posts that passed, their objectives, the threads' counters and
-//!    their events, numbered in the batch's order after the highest `seq`, read by
-//!    `hub_numbering_base()` (migration 0006) once it holds the event log's numbering lock
-//!    (`events.rs`), which the statement keeps until it has committed: numberings commit one
-//!    at a time, in `seq` order, and every post is durable, its event in the log, before any
-//!    post of the batch is answered.
-//!
-//! The checks read committed data outside the insert's transaction, as the single write's
-//! checks do within theirs (read committed, no row locks): a thread locked meanwhile or a
-//! parent deleted meanwhile is the same race either way. A post that fails its checks gets the
-//! answer it would get alone (a missing thread, a duplicate, a locked thread, a bad parent) and
-//! the others go on; a duplicate of an earlier post of the same batch is refused as if that
-//! one had committed. Should the insert fail, nothing of it is committed and its posts are
-//! sent back to be written one by one ([`Outcome::Alone`]), so one bad post cannot fail the
-//! others. While a batch is written the next one gathers, so the batch size follows the load:
-//! one post at a time when writes are few.
+//! The checks read committed data as the single write's checks do (read committed, no row
+//! locks): a thread locked meanwhile or a parent deleted meanwhile is the same race either way.
+//! A post that fails its checks gets the answer it would get alone (a missing thread, a
+//! duplicate, a locked thread, a bad parent) and the others go on; a duplicate of an earlier
+//! post of the same batch is refused as if that one had committed. Should the statement fail,
+//! nothing of it is committed and its posts are sent back to be written one by one
+//! ([`Outcome::Alone`]), so one bad post cannot fail the others. While a batch is written the
+//! next one gathers, so the batch size follows the load: one post at a time when writes are
+//! few.
 
 use crate::posts::{body_hash, new_post_record, post_event, Checked};
 use crate::{now_micros, NewPost, Result, StoreError};
@@ -45,84 +45,147 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// Most posts written in one transaction.
 const MAX_BATCH: usize = 64;
 
-/// The checks of every post of a batch (`$rows`: a row source `j` with the fields of each post
-/// and `n`, its place in the batch) and a reserved id for each: the same conditions as the
-/// single write's query in `posts.rs`.
-macro_rules! checks_sql {
-    ($rows:literal) => {
-        concat!(
-            "SELECT t.region, t.locked, t.opening_post_id, pp.thread_id AS parent_thread, \
-             pp.depth AS parent_depth, pp.path AS parent_path, \
-             (j.dup AND EXISTS (SELECT 1 FROM posts d WHERE d.author_id = j.author_id \
-             AND d.body_hash = j.hash AND d.created_at > j.since \
-             AND d.region = t.region AND d.thread_id = t.id)) AS duplicate, \
-             nextval(pg_get_serial_sequence('posts', 'id')) AS next_id FROM ",
-            $rows,
-            " AS j(thread_id, parent_id, dup, author_id, since, hash, n) \
-             LEFT JOIN threads t ON t.id = j.thread_id \
-             LEFT JOIN posts pp ON pp.id = COALESCE(j.parent_id, t.opening_post_id) \
-             ORDER BY j.n"
-        )
-    };
-}
+/// The statement that checks and writes a batch (`__ROWS__`: a row source with each post's
+/// fields, in the order of [`TYPES`], then `n`, its place in the batch; `__NOW__`: the creation
+/// time's parameter), in one round trip:
+///
+/// - `c`, `v`, `w`: each post's checks, the same conditions as the single write's in `posts.rs`
+///   and [`Checked::placement`]: its thread (no region: no such thread), locked or not, the
+///   parent (given, or the opening post) in the same thread and not too deep, and whether the
+///   text is a duplicate of a recent post or of an earlier post of the batch that is written
+///   (`fits` and not itself a duplicate of a stored post; the first such one is written);
+/// - `r`, `ids`: an id from the sequence for each post that passed, in the batch's order;
+/// - `a`: the posts that passed, with their depth and `path` (the parent's, then the id on
+///   [`crate::posts::PATH_SEGMENT`] digits) and `k`, their place among those written;
+/// - the posts, their objectives, their threads' counters and their `post.created` events,
+///   numbered `base + k` after the highest `seq`, read by `hub_numbering_base()` (migration
+///   0006) once it holds the event log's numbering lock. Every row comes through `j`, which
+///   joins the numbering base: the lock is taken before any row is written or locked, so a
+///   statement waiting for it holds nothing a numbering writer could wait for. The event's
+///   payload is the post's JSON made in Rust with marks for the four fields only known here
+///   (see [`Marks`]), replaced with their values;
+/// - every post's checks, its duplicate verdict and, if written, its id: Rust answers each
+///   post from them (`Checked::placement` gives the same verdict as `fits`).
+const BATCH_SQL: &str = "WITH b AS (SELECT hub_numbering_base() AS base), \
+     j AS (SELECT u.*, b.base FROM b, __ROWS__ AS u(thread_id, parent_id, dup, author_id, \
+     since, hash, kind, body, body_html, language, language_detected, objectives, aspects, \
+     status, search_terms, audience, payload, n)), \
+     c AS (SELECT j.*, t.region, t.locked, t.opening_post_id, \
+     COALESCE(j.parent_id, t.opening_post_id) AS pid, pp.thread_id AS parent_thread, \
+     pp.depth AS parent_depth, pp.path AS parent_path, \
+     COALESCE(j.dup AND EXISTS (SELECT 1 FROM posts d WHERE d.author_id = j.author_id \
+     AND d.body_hash = j.hash AND d.created_at > j.since \
+     AND d.region = t.region AND d.thread_id = t.id), false) AS stored_dup \
+     FROM j LEFT JOIN threads t ON t.id = j.thread_id \
+     LEFT JOIN posts pp ON pp.id = COALESCE(j.parent_id, t.opening_post_id)), \
+     v AS (SELECT c.*, (c.region IS NOT NULL AND COALESCE(c.locked, 0) = 0 \
+     AND (c.pid IS NULL OR COALESCE(c.parent_thread = c.thread_id \
+     AND c.parent_depth + 1 <= __DEPTH_MAX__, false))) AS fits FROM c), \
+     w AS (SELECT v.*, (v.stored_dup OR (v.dup AND v.since < __NOW__ \
+     AND COALESCE(bool_or(v.fits AND NOT v.stored_dup) OVER (PARTITION BY v.author_id, \
+     v.thread_id, v.hash ORDER BY v.n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), \
+     false))) AS duplicate FROM v), \
+     r AS (SELECT w.n, nextval(pg_get_serial_sequence('posts', 'id')) AS id FROM w \
+     WHERE w.fits AND NOT w.duplicate), \
+     ids AS (SELECT x.n, y.id, x.k FROM \
+     (SELECT r.n, row_number() OVER (ORDER BY r.n) AS k FROM r) x JOIN \
+     (SELECT r.id, row_number() OVER (ORDER BY r.id) AS k FROM r) y ON y.k = x.k), \
+     a AS (SELECT w.*, ids.id, ids.k, \
+     CASE WHEN w.pid IS NULL THEN 0 ELSE w.parent_depth + 1 END AS depth, \
+     COALESCE(w.parent_path, '') || lpad(ids.id::text, greatest(__SEGMENT__, \
+     length(ids.id::text)), '0') || '/' AS path FROM w JOIN ids ON ids.n = w.n), \
+     p AS (INSERT INTO posts (id, thread_id, parent_id, region, author_id, depth, path, \
+     kind, body, body_html, language, language_detected, objectives, aspects, status, \
+     created_at, search_terms, body_hash) SELECT id, thread_id, pid, region, \
+     author_id, depth, path, kind, body, body_html, language, language_detected, \
+     objectives, aspects, status, __NOW__, string_to_array(search_terms, ' '), hash \
+     FROM a ORDER BY n RETURNING id), \
+     o AS (INSERT INTO post_objectives (objective, post_id) \
+     SELECT CAST(x.o AS BIGINT), a.id FROM p JOIN a ON a.id = p.id, \
+     json_array_elements_text(CAST(a.objectives AS json)) AS x(o)), \
+     t AS (UPDATE threads SET post_count = post_count + c.k, \
+     last_activity_at = CASE WHEN c.k > 0 THEN __NOW__ ELSE last_activity_at END, \
+     page_version = page_version + 1 \
+     FROM (SELECT thread_id, count(*) FILTER (WHERE status = 'published') AS k FROM a \
+     GROUP BY thread_id) c WHERE threads.id = c.thread_id), \
+     e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, \
+     payload, created_at, seq) SELECT 'post.created', region, thread_id, id, author_id, \
+     audience, replace(replace(replace(replace(payload, \
+     '\"id\":__MARK_ID__', '\"id\":' || id), \
+     '\"region\":\"__MARK_REGION__\"', '\"region\":' || to_json(region)::text), \
+     '\"parent_id\":__MARK_PARENT__', '\"parent_id\":' || COALESCE(pid::text, 'null')), \
+     '\"depth\":__MARK_DEPTH__', '\"depth\":' || depth), __NOW__, base + k FROM a ORDER BY n) \
+     SELECT w.region, w.locked, w.opening_post_id, w.parent_thread, w.parent_depth, \
+     w.parent_path, w.duplicate, ids.id FROM w LEFT JOIN ids ON ids.n = w.n ORDER BY w.n";
 
-/// The checks over one array per field, in the batch's order.
-const CHECKS: &str = checks_sql!(
-    "unnest($1::int8[], $2::int8[], $3::bool[], $4::int8[], $5::int8[], $6::int8[]) \
-     WITH ORDINALITY"
-);
-
-/// The types of the checks' fields, in order.
-const CHECK_TYPES: [&str; 6] = ["int8", "int8", "bool", "int8", "int8", "int8"];
-
-/// The statement that inserts the posts of `j` (a row source with the columns of the batch's
-/// arrays, `n`, their order, and `base`, the numbering base): the posts, their objectives,
-/// their threads' counters and their `post.created` events, numbered in order after the highest
-/// `seq`. Every row written comes through `j`, which joins the numbering base: the numbering
-/// lock is taken before any row is written or locked, so a statement waiting for it holds
-/// nothing that a numbering writer could wait for.
-macro_rules! insert_sql {
-    ($rows:literal) => {
-        concat!(
-            "WITH b AS (SELECT hub_numbering_base() AS base), j AS (",
-            $rows,
-            "), p AS (INSERT INTO posts (id, thread_id, parent_id, region, author_id, depth, path, \
-             kind, body, body_html, language, language_detected, objectives, aspects, status, \
-             created_at, search_terms, body_hash) SELECT id, thread_id, parent_id, region, \
-             author_id, depth, path, kind, body, body_html, language, language_detected, \
-             objectives, aspects, status, $20, string_to_array(search_terms, ' '), body_hash \
-             FROM j ORDER BY n RETURNING id), \
-             o AS (INSERT INTO post_objectives (objective, post_id) \
-             SELECT CAST(x.o AS BIGINT), j.id FROM p JOIN j ON j.id = p.id, \
-             json_array_elements_text(CAST(j.objectives AS json)) AS x(o)), \
-             t AS (UPDATE threads SET post_count = post_count + c.k, \
-             last_activity_at = CASE WHEN c.k > 0 THEN $20 ELSE last_activity_at END, \
-             page_version = page_version + 1 \
-             FROM (SELECT thread_id, count(*) FILTER (WHERE status = 'published') AS k FROM j \
-             GROUP BY thread_id) c WHERE threads.id = c.thread_id), \
-             e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, \
-             payload, created_at, seq) SELECT 'post.created', region, thread_id, id, author_id, \
-             audience, payload, $20, base + n FROM j ORDER BY n) \
-             SELECT CAST(count(*) AS BIGINT) FROM p"
-        )
-    };
-}
-
-/// The insert of a batch: one array per column.
-const INSERT: &str = insert_sql!(
-    "SELECT u.*, b.base FROM b, unnest($1::int8[], $2::int8[], $3::int8[], \
-     $4::text[], $5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[], $10::text[], \
-     $11::text[], $12::int8[], $13::text[], $14::text[], $15::text[], $16::text[], $17::int8[], \
-     $18::text[], $19::text[]) WITH ORDINALITY AS u(id, thread_id, parent_id, region, author_id, \
-     depth, path, kind, body, body_html, language, language_detected, objectives, aspects, \
-     status, search_terms, body_hash, audience, payload, n)"
-);
-
-/// The types of the insert's columns, in order.
-const INSERT_TYPES: [&str; 19] = [
-    "int8", "int8", "int8", "text", "int8", "int8", "text", "text", "text", "text", "text", "int8",
-    "text", "text", "text", "text", "int8", "text", "text",
+/// The types of the batch statement's fields, in order.
+const TYPES: [&str; 17] = [
+    "int8", "int8", "bool", "int8", "int8", "int8", "text", "text", "text", "text", "int8", "text",
+    "text", "text", "text", "text", "text",
 ];
+
+/// The array form of the batch's rows: one array per field.
+fn arrays_sql() -> String {
+    let arrays: Vec<String> = TYPES
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| format!("${}::{ty}[]", i + 1))
+        .collect();
+    format!("unnest({}) WITH ORDINALITY", arrays.join(", "))
+}
+
+/// Marks in a post's JSON for the fields the batch statement fills in: the id, the region, the
+/// parent and the depth. Serialized as JSON numbers (and a plain string), after their field's
+/// name and colon: the text of a post cannot hold them so, since a JSON string escapes every
+/// quote in it.
+struct Marks;
+
+impl Marks {
+    const ID: i64 = -7_316_000_000_000_000_001;
+    const PARENT: i64 = -7_316_000_000_000_000_002;
+    const DEPTH: i64 = -7_316_000_000_000_000_003;
+    const REGION: &'static str = "@region@";
+
+    /// The payload of a new post's event, with marks where the statement puts the four fields.
+    fn payload(thread_id: i64, p: &NewPost, now: i64) -> String {
+        let at = crate::posts::Placement {
+            thread_id,
+            region: Self::REGION.to_string(),
+            parent: Some((Self::PARENT, Self::DEPTH - 1, String::new())),
+        };
+        let (post, _) = new_post_record(Self::ID, &at, p, now);
+        post_event("post.created", &post).payload
+    }
+}
+
+/// The batch statement for `n` posts: over plain parameters up to [`PLAIN_UP_TO`] (from
+/// [`PLAIN`]), over one array per field beyond.
+fn batch_sql(n: usize) -> &'static str {
+    match n.checked_sub(1).and_then(|i| PLAIN.get(i)) {
+        Some(sql) => sql,
+        None => &ARRAYS,
+    }
+}
+
+/// `BATCH_SQL` with its constants in, and `__NOW__` the parameter numbered `now`.
+fn batch_statement(rows: &str, now: usize) -> String {
+    BATCH_SQL
+        .replace("__ROWS__", rows)
+        .replace("__NOW__", &format!("${now}"))
+        .replace(
+            "__DEPTH_MAX__",
+            &hub_domain::validate::DEPTH_MAX.to_string(),
+        )
+        .replace("__SEGMENT__", &crate::posts::PATH_SEGMENT.to_string())
+        .replace("__MARK_ID__", &Marks::ID.to_string())
+        .replace("__MARK_PARENT__", &Marks::PARENT.to_string())
+        .replace("__MARK_DEPTH__", &Marks::DEPTH.to_string())
+        .replace("__MARK_REGION__", Marks::REGION)
+}
+
+/// The batch statement over arrays (any size).
+static ARRAYS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| batch_statement(&arrays_sql(), TYPES.len() + 1));
 
 /// Batches of at most this many posts are written by statements over plain parameters, a
 /// `VALUES` row per post, one statement text per batch size: PostgreSQL plans such a statement
@@ -147,27 +210,11 @@ fn values_sql(types: &[&str], n: usize) -> String {
     format!("(VALUES {})", rows.join(", "))
 }
 
-/// For each batch size from 1 to [`PLAIN_UP_TO`]: the checks and the insert over plain
-/// parameters. `insert_sql!` names the creation time `$20` (after the 19 arrays); here it is
-/// renumbered to the parameter after the rows' (before the rows go in, whose own `$20` stays).
-static PLAIN: std::sync::LazyLock<Vec<(String, String)>> = std::sync::LazyLock::new(|| {
-    const ROWS: &str = "__ROWS__";
-    let checks = checks_sql!("__ROWS__");
-    let insert = insert_sql!(
-        "SELECT u.*, b.base FROM b, __ROWS__ AS u(id, thread_id, parent_id, \
-         region, author_id, depth, path, kind, body, body_html, language, language_detected, \
-         objectives, aspects, status, search_terms, body_hash, audience, payload, n)"
-    );
+/// For each batch size from 1 to [`PLAIN_UP_TO`]: the batch statement over plain parameters,
+/// the creation time the parameter after the rows'.
+static PLAIN: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
     (1..=PLAIN_UP_TO)
-        .map(|n| {
-            let now = format!("${}", n * INSERT_TYPES.len() + 1);
-            (
-                checks.replace(ROWS, &values_sql(&CHECK_TYPES, n)),
-                insert
-                    .replace("$20", &now)
-                    .replace(ROWS, &values_sql(&INSERT_TYPES, n)),
-            )
-        })
+        .map(|n| batch_statement(&values_sql(&TYPES, n), n * TYPES.len() + 1))
         .collect()
 });
 
@@ -306,13 +353,6 @@ where
     tx
 }
 
-/// A post that passed its checks, ready to insert.
-struct Accepted {
-    job: Job,
-    post: Post,
-    path: String,
-}
-
 /// Writes one batch and answers each of its posts.
 async fn commit_batch(pool: &PgPool, log_tick: &watch::Sender<u64>, jobs: Vec<Job>) {
     let now = now_micros();
@@ -323,54 +363,54 @@ async fn commit_batch(pool: &PgPool, log_tick: &watch::Sender<u64>, jobs: Vec<Jo
             return alone(jobs);
         }
     };
-    let checked = match check(&mut conn, &jobs, now).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(error = %e, "post batch: checks failed; writing its posts one by one");
-            return alone(jobs);
-        }
-    };
-    let mut ids: Vec<i64> = checked.iter().map(|(_, id)| *id).collect();
-    // Ids in the batch's order (the sequence's values may come in any order).
-    ids.sort_unstable();
-    let mut accepted: Vec<Accepted> = Vec::with_capacity(jobs.len());
-    for ((job, (mut c, _)), id) in jobs.into_iter().zip(checked).zip(ids) {
-        c.duplicate |= duplicate_in_batch(&accepted, &job);
-        match c.placement(job.thread_id, job.post.parent_id) {
-            Ok(at) => {
-                let (post, path) = new_post_record(id, &at, &job.post, now);
-                accepted.push(Accepted { job, post, path });
-            }
-            Err(e) => {
-                let _ = job.reply.send(Outcome::Done(Box::new(Err(e))));
-            }
-        }
-    }
-    if accepted.is_empty() {
-        return;
-    }
-    match insert(&mut conn, &accepted, now).await {
-        Ok(()) => {
-            log_tick.send_modify(|n| *n = n.wrapping_add(1));
-            for a in accepted {
-                let _ = a.job.reply.send(Outcome::Done(Box::new(Ok(a.post))));
-            }
-        }
+    let rows = match write(&mut conn, &jobs, now).await {
+        Ok(rows) => rows,
         // The database refused the statement: nothing of it was committed.
         Err(StoreError::Db(sqlx::Error::Database(e))) => {
-            tracing::warn!(error = %e, "post batch: insert failed; writing its posts one by one");
-            alone(accepted.into_iter().map(|a| a.job).collect());
+            tracing::warn!(error = %e, "post batch: its write failed; writing its posts one by one");
+            return alone(jobs);
         }
         Err(e) => {
             // Whether the statement committed is unknown (a lost connection): answer with the
             // error rather than write the posts again.
-            tracing::error!(error = %e, "post batch: insert failed");
+            tracing::error!(error = %e, "post batch: its write failed");
             let msg = e.to_string();
-            for a in accepted {
-                let err = sqlx::Error::Protocol(format!("insert of a batch of posts: {msg}"));
-                let _ = a.job.reply.send(Outcome::Done(Box::new(Err(err.into()))));
+            for j in jobs {
+                let err = sqlx::Error::Protocol(format!("write of a batch of posts: {msg}"));
+                let _ = j.reply.send(Outcome::Done(Box::new(Err(err.into()))));
             }
+            return;
         }
+    };
+    let mut answers = Vec::with_capacity(jobs.len());
+    let mut written = false;
+    for (job, (checked, id)) in jobs.into_iter().zip(rows) {
+        let outcome = match (checked.placement(job.thread_id, job.post.parent_id), id) {
+            (Ok(at), Some(id)) => {
+                written = true;
+                Outcome::Done(Box::new(Ok(new_post_record(id, &at, &job.post, now).0)))
+            }
+            // Refused by its checks: nothing of it was written.
+            (Err(refusal), None) => Outcome::Done(Box::new(Err(refusal))),
+            // The statement and `placement` disagree (a bug): not written, so written alone.
+            (Ok(_), None) => {
+                tracing::error!("post batch: a post that passed its checks was not written");
+                Outcome::Alone
+            }
+            (Err(refusal), Some(id)) => {
+                written = true;
+                tracing::error!(id, %refusal, "post batch: a refused post was written");
+                let err = sqlx::Error::Protocol(format!("post {id} was written though {refusal}"));
+                Outcome::Done(Box::new(Err(err.into())))
+            }
+        };
+        answers.push((job.reply, outcome));
+    }
+    if written {
+        log_tick.send_modify(|n| *n = n.wrapping_add(1));
+    }
+    for (reply, outcome) in answers {
+        let _ = reply.send(outcome);
     }
 }
 
@@ -381,57 +421,72 @@ fn alone(jobs: Vec<Job>) {
     }
 }
 
-/// Whether an earlier post of the batch is what the duplicate check would have found, had it
-/// been committed: same author and thread, the same text trimmed of whitespace, and created
-/// within the window.
-fn duplicate_in_batch(accepted: &[Accepted], job: &Job) -> bool {
-    // The batch's posts share one creation time: within any window longer than zero.
-    if job.duplicate_window.is_none_or(|w| w <= 0) {
-        return false;
-    }
-    let body = job.post.body.trim();
-    accepted.iter().any(|a| {
-        a.post.author.id == job.post.author.id
-            && a.post.thread_id == job.thread_id
-            && a.job.post.body.trim() == body
-    })
-}
-
 /// One value per item, in order: a column of a batch statement's arrays.
 fn column<'a, T, U>(items: &'a [T], f: impl FnMut(&'a T) -> U) -> Vec<U> {
     items.iter().map(f).collect()
 }
 
-/// Runs the checks of every job: each job's result and its reserved id, in order.
-async fn check(tx: &mut sqlx::PgConnection, jobs: &[Job], now: i64) -> Result<Vec<(Checked, i64)>> {
+/// Checks and writes the posts of `jobs` in one statement ([`BATCH_SQL`]): each post's
+/// checks, in order, and its id if it was written.
+async fn write(
+    conn: &mut sqlx::PgConnection,
+    jobs: &[Job],
+    now: i64,
+) -> Result<Vec<(Checked, Option<i64>)>> {
     let n = jobs.len();
-    let since = |j: &Job| now - j.duplicate_window.unwrap_or(0);
-    let rows = if let Some((sql, _)) = n.checked_sub(1).and_then(|i| PLAIN.get(i)) {
-        let mut q = sqlx::query(sql);
-        for j in jobs {
-            q = q
-                .bind(j.thread_id)
-                .bind(j.post.parent_id)
-                .bind(j.duplicate_window.is_some())
-                .bind(j.post.author.id)
-                .bind(since(j))
-                .bind(body_hash(&j.post.body));
+    /// Binds the fields of [`TYPES`], each given as a function of a job and passed through
+    /// `$each` (the value of one job, or the array of every job's).
+    macro_rules! fields {
+        ($q:expr, $each:ident) => {
+            $q.bind($each!(|j: &Job| j.thread_id))
+                .bind($each!(|j: &Job| j.post.parent_id))
+                .bind($each!(|j: &Job| j.duplicate_window.is_some()))
+                .bind($each!(|j: &Job| j.post.author.id))
+                .bind($each!(|j: &Job| now - j.duplicate_window.unwrap_or(0)))
+                .bind($each!(|j: &Job| body_hash(&j.post.body)))
+                .bind($each!(|j: &Job| j.post.kind.as_str()))
+                .bind($each!(|j: &Job| j.post.body.as_str()))
+                .bind($each!(|j: &Job| j.post.body_html.as_str()))
+                .bind($each!(|j: &Job| j.post.language.as_deref()))
+                .bind($each!(|j: &Job| i64::from(j.post.language_detected)))
+                .bind($each!(|j: &Job| crate::rows::ids_json(&j.post.objectives)))
+                .bind($each!(|j: &Job| crate::rows::aspects_json(&j.post.aspects)))
+                .bind($each!(|j: &Job| j.post.status.as_str()))
+                .bind($each!(|j: &Job| j.post.search_terms.as_str()))
+                .bind($each!(|j: &Job| crate::posts::audience(j.post.status)))
+                .bind($each!(|j: &Job| Marks::payload(j.thread_id, &j.post, now)))
+        };
+    }
+    let sql = batch_sql(n);
+    let rows = if n <= PLAIN_UP_TO {
+        fn value<'a, T>(j: &'a Job, f: impl FnOnce(&'a Job) -> T) -> T {
+            f(j)
         }
-        q.fetch_all(&mut *tx).await?
+        // A row of parameters per post, then the creation time.
+        let mut q = sqlx::query(sql);
+        for one in jobs {
+            macro_rules! scalar {
+                ($f:expr) => {
+                    value(one, $f)
+                };
+            }
+            q = fields!(q, scalar);
+        }
+        q.bind(now).fetch_all(&mut *conn).await?
     } else {
-        sqlx::query(CHECKS)
-            .bind(column(jobs, |j| j.thread_id))
-            .bind(column(jobs, |j| j.post.parent_id))
-            .bind(column(jobs, |j| j.duplicate_window.is_some()))
-            .bind(column(jobs, |j| j.post.author.id))
-            .bind(column(jobs, since))
-            .bind(column(jobs, |j| body_hash(&j.post.body)))
-            .fetch_all(&mut *tx)
+        macro_rules! array {
+            ($f:expr) => {
+                column(jobs, $f)
+            };
+        }
+        fields!(sqlx::query(sql), array)
+            .bind(now)
+            .fetch_all(&mut *conn)
             .await?
     };
     if rows.len() != n {
         return Err(StoreError::Db(sqlx::Error::Protocol(format!(
-            "post batch checks: {} rows for {n} posts",
+            "post batch: {} rows for {n} posts",
             rows.len()
         ))));
     }
@@ -447,80 +502,10 @@ async fn check(tx: &mut sqlx::PgConnection, jobs: &[Job], now: i64) -> Result<Ve
                 parent_path: r.try_get("parent_path")?,
                 duplicate: r.try_get::<Option<bool>, _>("duplicate")?.unwrap_or(false),
             },
-            r.try_get("next_id")?,
+            r.try_get("id")?,
         ));
     }
     Ok(out)
-}
-
-/// Inserts the accepted posts with their objectives, counters and numbered events: a batch of
-/// up to [`PLAIN_UP_TO`] posts over plain parameters (a row each), a larger one over one array
-/// per column (the same columns).
-async fn insert(tx: &mut sqlx::PgConnection, accepted: &[Accepted], now: i64) -> Result<()> {
-    let n = accepted.len();
-    /// Binds the 19 columns of the insert, each given as a function of an accepted post and
-    /// passed through `$each` (the value of one post, or the array of every post's).
-    macro_rules! columns {
-        ($q:expr, $each:ident) => {
-            $q.bind($each!(|a: &Accepted| a.post.id))
-                .bind($each!(|a: &Accepted| a.post.thread_id))
-                .bind($each!(|a: &Accepted| a.post.parent_id))
-                .bind($each!(|a: &Accepted| a.post.region.as_str()))
-                .bind($each!(|a: &Accepted| a.post.author.id))
-                .bind($each!(|a: &Accepted| a.post.depth))
-                .bind($each!(|a: &Accepted| a.path.as_str()))
-                .bind($each!(|a: &Accepted| a.post.kind.as_str()))
-                .bind($each!(|a: &Accepted| a.job.post.body.as_str()))
-                .bind($each!(|a: &Accepted| a.job.post.body_html.as_str()))
-                .bind($each!(|a: &Accepted| a.post.language.as_deref()))
-                .bind($each!(|a: &Accepted| i64::from(a.post.language_detected)))
-                .bind($each!(|a: &Accepted| crate::rows::ids_json(
-                    &a.post.objectives
-                )))
-                .bind($each!(|a: &Accepted| crate::rows::aspects_json(
-                    &a.post.aspects
-                )))
-                .bind($each!(|a: &Accepted| a.post.status.as_str()))
-                .bind($each!(|a: &Accepted| a.job.post.search_terms.as_str()))
-                .bind($each!(|a: &Accepted| body_hash(&a.job.post.body)))
-                .bind($each!(|a: &Accepted| crate::posts::audience(a.post.status)))
-                .bind($each!(
-                    |a: &Accepted| post_event("post.created", &a.post).payload
-                ))
-        };
-    }
-    let inserted: i64 = if let Some((_, sql)) = n.checked_sub(1).and_then(|i| PLAIN.get(i)) {
-        fn value<'a, T>(a: &'a Accepted, f: impl FnOnce(&'a Accepted) -> T) -> T {
-            f(a)
-        }
-        // A row of parameters per post, then the creation time.
-        let mut q = sqlx::query_scalar(sql);
-        for one in accepted {
-            macro_rules! scalar {
-                ($f:expr) => {
-                    value(one, $f)
-                };
-            }
-            q = columns!(q, scalar);
-        }
-        q.bind(now).fetch_one(&mut *tx).await?
-    } else {
-        macro_rules! array {
-            ($f:expr) => {
-                column(accepted, $f)
-            };
-        }
-        columns!(sqlx::query_scalar(INSERT), array)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?
-    };
-    if usize::try_from(inserted).ok() != Some(n) {
-        return Err(StoreError::Db(sqlx::Error::Protocol(format!(
-            "post batch: {inserted} posts inserted of {n}"
-        ))));
-    }
-    Ok(())
 }
 
 /// Writes a published post that came alone on SQLite (`Store::write_lone_post`) and answers it.

@@ -69,7 +69,7 @@ pub(crate) fn body_hash(body: &str) -> i64 {
 }
 
 /// Width of one path segment: ids up to 10^12 - 1 keep their byte order.
-const PATH_SEGMENT: usize = 12;
+pub(crate) const PATH_SEGMENT: usize = 12;
 
 /// The columns of a new post, `$1`-`$16`, its search terms, `$17`, and the hash of its text,
 /// `$18` (see [`Store::insert_post`]); the event's type, audience and payload are `$19`-`$21`.
