@@ -229,8 +229,8 @@ struct Job {
 
 /// What became of a post handed to the committer.
 pub(crate) enum Outcome {
-    /// Written and committed, or refused by its checks, or the batch's insert failed in a way
-    /// that leaves unknown whether it committed.
+    /// Written and committed, or refused by its checks, or the batch's statement failed in a
+    /// way that leaves unknown whether it committed.
     Done(Box<Result<Post>>),
     /// Not written: the caller writes it in a transaction of its own.
     Alone,
@@ -371,9 +371,11 @@ async fn commit_batch(pool: &PgPool, log_tick: &watch::Sender<u64>, jobs: Vec<Jo
             return alone(jobs);
         }
         Err(e) => {
-            // Whether the statement committed is unknown (a lost connection): answer with the
-            // error rather than write the posts again.
+            // Whether the statement committed is unknown (a lost connection, a row that did not
+            // decode): answer with the error rather than write the posts again, and let the
+            // log's readers look (a wake-up for nothing if it did not commit).
             tracing::error!(error = %e, "post batch: its write failed");
+            log_tick.send_modify(|n| *n = n.wrapping_add(1));
             let msg = e.to_string();
             for j in jobs {
                 let err = sqlx::Error::Protocol(format!("write of a batch of posts: {msg}"));
@@ -585,5 +587,81 @@ async fn commit_sqlite_batch(store: &crate::Store, mut jobs: Vec<Job>) {
                 let _ = job.reply.send(Outcome::Done(Box::new(Err(err.into()))));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hub_domain::{AuthorRef, PostKind, PostStatus, StakeholderGroup};
+
+    /// Each mark occurs once in a post's marked JSON, whatever its text and author's name hold
+    /// (even the marks themselves), and is in the batch statement; replaced as the statement
+    /// replaces them, they give the JSON of the post as written.
+    #[test]
+    fn marks_occur_once_and_give_the_post_as_written() {
+        let body = format!(
+            "\"id\":{} \"region\":\"{}\" \"depth\":{}",
+            Marks::ID,
+            Marks::REGION,
+            Marks::DEPTH
+        );
+        let post = NewPost {
+            author: AuthorRef {
+                id: 7,
+                display_name: format!("\"parent_id\":{}", Marks::PARENT),
+                organisation: None,
+                stakeholder_group: StakeholderGroup::Other,
+                country: None,
+            },
+            parent_id: None,
+            kind: PostKind::Comment,
+            body_html: format!("<p>{body}</p>"),
+            body,
+            search_terms: String::new(),
+            language: Some("en".into()),
+            language_detected: false,
+            objectives: vec![3],
+            aspects: vec![],
+            status: PostStatus::Published,
+        };
+        let now = 1_700_000_000_000_000;
+        let marked = Marks::payload(42, &post, now);
+        let fields = [
+            (format!("\"id\":{}", Marks::ID), "\"id\":913"),
+            (
+                format!("\"region\":\"{}\"", Marks::REGION),
+                "\"region\":\"asia-pacific\"",
+            ),
+            (
+                format!("\"parent_id\":{}", Marks::PARENT),
+                "\"parent_id\":null",
+            ),
+            (format!("\"depth\":{}", Marks::DEPTH), "\"depth\":0"),
+        ];
+        let mut filled = marked.clone();
+        for (mark, value) in &fields {
+            assert_eq!(
+                marked.matches(mark.as_str()).count(),
+                1,
+                "{mark} in {marked}"
+            );
+            assert!(
+                batch_sql(1).contains(&format!("'{mark}'")),
+                "{mark} in the statement"
+            );
+            assert!(
+                batch_sql(40).contains(&format!("'{mark}'")),
+                "{mark} in the statement"
+            );
+            filled = filled.replace(mark.as_str(), value);
+        }
+        let at = crate::posts::Placement {
+            thread_id: 42,
+            region: "asia-pacific".into(),
+            parent: None,
+        };
+        let (written, _) = new_post_record(913, &at, &post, now);
+        assert_eq!(filled, post_event("post.created", &written).payload);
     }
 }
