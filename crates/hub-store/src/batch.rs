@@ -252,9 +252,10 @@ impl Batcher {
     /// cached there); it ticks `log_tick` after each batch with events and stops when every
     /// handle is dropped.
     ///
-    /// Its statements are planned for each batch (PostgreSQL's default for statements with
-    /// array parameters): forcing generic plans, planned once on a connection while the tables
-    /// were small, made the batches slower in the benchmark, not faster.
+    /// Its statement over arrays (batches of more than [`PLAIN_UP_TO`] posts) is planned at
+    /// each run (PostgreSQL's default for statements with array parameters): forcing generic
+    /// plans, planned once on a connection while the tables were small, made the batches
+    /// slower in the benchmark, not faster, and did not speed up the plain statements either.
     pub(crate) fn start(
         url: &str,
         opts: &crate::StoreOptions,
