@@ -424,7 +424,7 @@ async fn double_submissions_are_refused_in_the_write(db: Db) {
 /// answer they would get alone: the valid ones are written, numbered and counted; a duplicate
 /// of another post of the same moment, a post to a locked or missing thread and one under a
 /// parent elsewhere are refused and refuse no other; then a post by an author who does not
-/// exist (the batch's insert fails, its posts are written one by one) fails alone.
+/// exist (the batch's statement fails, its posts are written one by one) fails alone.
 async fn posts_written_together_each_get_their_own_answer(db: Db) {
     let tdb = TestDb::new(db).await.expect("db");
     let store = tdb.store().await.expect("store");
@@ -549,7 +549,7 @@ async fn posts_written_together_each_get_their_own_answer(db: Db) {
         .fetch_one(store.pool())
         .await
         .expect("count");
-    // The opening post and the ten replies. The post by nobody makes its batch's insert fail
+    // The opening post and the ten replies. The post by nobody makes its batch's statement fail
     // in each of its two rounds, so it and the posts of its batch (at most the round's other
     // two) are sent back to be written alone, and no other post is.
     assert_eq!(count, 11);

@@ -158,13 +158,12 @@ impl Marks {
     }
 }
 
-/// The batch statement for `n` posts: over plain parameters up to [`PLAIN_UP_TO`] (from
-/// [`PLAIN`]), over one array per field beyond.
-fn batch_sql(n: usize) -> &'static str {
-    match n.checked_sub(1).and_then(|i| PLAIN.get(i)) {
-        Some(sql) => sql,
-        None => &ARRAYS,
-    }
+/// The batch statement over plain parameters for `n` posts, up to [`PLAIN_UP_TO`]; `None`
+/// beyond, where the statement over arrays ([`ARRAYS`]) serves.
+fn plain_sql(n: usize) -> Option<&'static str> {
+    n.checked_sub(1)
+        .and_then(|i| PLAIN.get(i))
+        .map(String::as_str)
 }
 
 /// `BATCH_SQL` with its constants in, and `__NOW__` the parameter numbered `now`.
@@ -194,15 +193,15 @@ static ARRAYS: std::sync::LazyLock<String> =
 /// batch holds about four posts). Larger batches use the arrays.
 const PLAIN_UP_TO: usize = 16;
 
-/// `(VALUES ($1::int8, ...), ...)` for `n` rows of fields of `types`, the parameters numbered
-/// row by row from `$1`, each row ending with its place (`1` to `n`).
-fn values_sql(types: &[&str], n: usize) -> String {
+/// `(VALUES ($1::int8, ...), ...)` for `n` rows of the fields of [`TYPES`], the parameters
+/// numbered row by row from `$1`, each row ending with its place (`1` to `n`).
+fn values_sql(n: usize) -> String {
     let rows: Vec<String> = (0..n)
         .map(|row| {
-            let fields: Vec<String> = types
+            let fields: Vec<String> = TYPES
                 .iter()
                 .enumerate()
-                .map(|(i, ty)| format!("${}::{ty}", row * types.len() + i + 1))
+                .map(|(i, ty)| format!("${}::{ty}", row * TYPES.len() + i + 1))
                 .collect();
             format!("({}, {}::int8)", fields.join(", "), row + 1)
         })
@@ -214,7 +213,7 @@ fn values_sql(types: &[&str], n: usize) -> String {
 /// the creation time the parameter after the rows'.
 static PLAIN: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
     (1..=PLAIN_UP_TO)
-        .map(|n| batch_statement(&values_sql(&TYPES, n), n * TYPES.len() + 1))
+        .map(|n| batch_statement(&values_sql(n), n * TYPES.len() + 1))
         .collect()
 });
 
@@ -376,7 +375,7 @@ async fn commit_batch(pool: &PgPool, log_tick: &watch::Sender<u64>, jobs: Vec<Jo
             // decode): answer with the error rather than write the posts again, and let the
             // log's readers look (a wake-up for nothing if it did not commit).
             tracing::error!(error = %e, "post batch: its write failed");
-            log_tick.send_modify(|n| *n = n.wrapping_add(1));
+            crate::tick(log_tick);
             let msg = e.to_string();
             for j in jobs {
                 let err = sqlx::Error::Protocol(format!("write of a batch of posts: {msg}"));
@@ -410,7 +409,7 @@ async fn commit_batch(pool: &PgPool, log_tick: &watch::Sender<u64>, jobs: Vec<Jo
         answers.push((job.reply, outcome));
     }
     if written {
-        log_tick.send_modify(|n| *n = n.wrapping_add(1));
+        crate::tick(log_tick);
     }
     for (reply, outcome) in answers {
         let _ = reply.send(outcome);
@@ -460,8 +459,7 @@ async fn write(
                 .bind($each!(|j: &Job| Marks::payload(j.thread_id, &j.post, now)))
         };
     }
-    let sql = batch_sql(n);
-    let rows = if n <= PLAIN_UP_TO {
+    let rows = if let Some(sql) = plain_sql(n) {
         fn value<'a, T>(j: &'a Job, f: impl FnOnce(&'a Job) -> T) -> T {
             f(j)
         }
@@ -482,7 +480,7 @@ async fn write(
                 column(jobs, $f)
             };
         }
-        fields!(sqlx::query(sql), array)
+        fields!(sqlx::query(&ARRAYS), array)
             .bind(now)
             .fetch_all(&mut *conn)
             .await?
@@ -647,14 +645,12 @@ mod tests {
                 1,
                 "{mark} in {marked}"
             );
-            assert!(
-                batch_sql(1).contains(&format!("'{mark}'")),
-                "{mark} in the statement"
-            );
-            assert!(
-                batch_sql(40).contains(&format!("'{mark}'")),
-                "{mark} in the statement"
-            );
+            for sql in [plain_sql(1).unwrap_or_default(), ARRAYS.as_str()] {
+                assert!(
+                    sql.contains(&format!("'{mark}'")),
+                    "{mark} in the statement"
+                );
+            }
             filled = filled.replace(mark.as_str(), value);
         }
         let at = crate::posts::Placement {

@@ -354,7 +354,7 @@ impl Store {
     }
 
     pub(crate) fn tick_log(&self) {
-        self.log_tick.send_modify(|n| *n = n.wrapping_add(1));
+        tick(&self.log_tick);
     }
 
     /// Applies the migrations of this backend that are not applied yet.
@@ -465,6 +465,11 @@ const SEARCH_INDEX_DELAY: Duration = Duration::from_millis(250);
 const SEARCH_INDEX_IDLE: Duration = Duration::from_secs(5);
 /// Most posts indexed in one transaction.
 const SEARCH_INDEX_BATCH: i64 = 2000;
+
+/// Tells the log's readers that it may have grown.
+pub(crate) fn tick(log_tick: &tokio::sync::watch::Sender<u64>) {
+    log_tick.send_modify(|n| *n = n.wrapping_add(1));
+}
 
 /// Every SQLite connection's setup: WAL with `synchronous=FULL` (an acknowledged write
 /// survives a power cut), foreign keys and a busy timeout.
