@@ -11,6 +11,7 @@ both_backends!(
     new_posts_arrive_live_and_resume_returns_exactly_the_missed_ones,
     thirty_two_writers_one_follower_no_gap_no_duplicate_commit_order,
     two_channels_merge_in_seq_order_and_resume_exactly,
+    an_event_on_one_of_several_channels_goes_out_at_once,
     pending_posts_and_private_channels_stay_private,
     foreign_origin_reused_ticket_and_oversize_frame_are_refused,
     server_sent_events_carry_the_same_events_and_resume,
@@ -316,6 +317,52 @@ fn author(u: &TestUser) -> hub_domain::AuthorRef {
         stakeholder_group: hub_domain::StakeholderGroup::CivilSociety,
         country: None,
     }
+}
+
+/// A subscriber of several channels gets an event that reaches only one of them as soon as
+/// it is committed, not when some later event wakes it (each event here is the last for a
+/// while, so a frame left waiting would never arrive).
+async fn an_event_on_one_of_several_channels_goes_out_at_once(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let (t, _) = app.thread(&ana, "europe", "Followed", "opening").await;
+    let mut ws = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    let chan = format!("thread:{t}");
+    ws.subscribe(&[&chan, "region:africa"], None).await;
+
+    // On the thread's channel only (its region is not followed).
+    let reply = app.reply(&ana, t, None, "only on the thread channel").await;
+    let got = ws.events(1, WAIT).await;
+    assert_eq!(got.len(), 1, "the reply arrives on its own");
+    assert_eq!(
+        (&got[0]["channel"], &got[0]["data"]["id"]),
+        (&json!(chan), &reply["id"])
+    );
+    // On the region's channel only: a thread elsewhere (two events, nothing after them).
+    let (a, _) = app
+        .thread(&ana, "africa", "Elsewhere", "only on africa")
+        .await;
+    let got = ws.events(2, WAIT).await;
+    let kinds: Vec<(&str, &str)> = got
+        .iter()
+        .filter_map(|e| Some((e["channel"].as_str()?, e["type"].as_str()?)))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("region:africa", "thread.created"),
+            ("region:africa", "post.created")
+        ]
+    );
+    assert_eq!(got[0]["data"]["id"].as_i64(), Some(a));
+    // And once more on the thread, after the region's events.
+    let again = app.reply(&ana, t, None, "the thread again").await;
+    let got = ws.events(1, WAIT).await;
+    assert_eq!(got.len(), 1, "the second reply arrives on its own");
+    assert_eq!(got[0]["data"]["id"], again["id"]);
+    app.finish().await;
 }
 
 async fn pending_posts_and_private_channels_stay_private(db: Db) {

@@ -666,7 +666,10 @@ impl Subscription {
             if self.too_slow {
                 return Err(Ended::TooSlow);
             }
-            if self.gather() || !self.held.is_empty() {
+            // Also when the gather read nothing new but made held entries ready: an entry that
+            // reached one ring only is held by the wait below and made ready here; waiting
+            // again would leave it until some later event woke this subscriber.
+            if self.gather() || !self.held.is_empty() || !self.ready.is_empty() {
                 continue;
             }
             // Nothing at hand: wait for any ring to grow.
