@@ -12,6 +12,10 @@ both_backends!(
     thirty_two_writers_one_follower_no_gap_no_duplicate_commit_order,
     two_channels_merge_in_seq_order_and_resume_exactly,
     an_event_on_one_of_several_channels_goes_out_at_once,
+    a_replay_withholds_what_was_hidden_since,
+    a_replay_longer_than_ten_thousand_events_is_complete,
+    a_client_that_stops_reading_its_replay_is_dropped,
+    subscribing_again_without_since_keeps_what_was_not_sent,
     pending_posts_and_private_channels_stay_private,
     foreign_origin_reused_ticket_and_oversize_frame_are_refused,
     server_sent_events_carry_the_same_events_and_resume,
@@ -362,6 +366,272 @@ async fn an_event_on_one_of_several_channels_goes_out_at_once(db: Db) {
     let got = ws.events(1, WAIT).await;
     assert_eq!(got.len(), 1, "the second reply arrives on its own");
     assert_eq!(got[0]["data"]["id"], again["id"]);
+    app.finish().await;
+}
+
+/// A post hidden after it was published: replaying the log shows others its tombstone, not
+/// the text that was hidden, on WebSocket and SSE alike; its author and the region's
+/// moderators still get it in full.
+async fn a_replay_withholds_what_was_hidden_since(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let mo = app.register("Mo").await;
+    app.server
+        .store
+        .grant_role(
+            mo.id,
+            &hub_domain::Role {
+                role: hub_domain::RoleKind::Moderator,
+                region: Some("europe".into()),
+            },
+        )
+        .await
+        .expect("grant");
+    let (t, _) = app.thread(&ana, "europe", "Replayed", "opening").await;
+    let secret = "call me on +44 7700 900123";
+    let p = app.reply(&ana, t, None, secret).await;
+    let pid = p["id"].as_i64().unwrap_or_default();
+    let (s, d) = app
+        .post(
+            &format!("/moderation/posts/{pid}/decision"),
+            &mo.token,
+            json!({"action": "hide", "reason": "personal data"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{d}");
+    let chan = format!("thread:{t}");
+    let created = |events: &[Value]| -> Vec<Value> {
+        events
+            .iter()
+            .filter(|e| e["type"] == "post.created" && e["data"]["id"] == pid)
+            .cloned()
+            .collect()
+    };
+
+    let mut anon = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    let (replay, _) = anon.subscribe(&[&chan], Some(0)).await;
+    let seen = created(&replay);
+    assert_eq!(seen.len(), 1, "the post's creation is replayed: {replay:?}");
+    assert_eq!(seen[0]["data"]["body"], Value::Null, "{seen:?}");
+    assert_eq!(seen[0]["data"]["body_html"], Value::Null, "{seen:?}");
+    assert!(
+        !replay.iter().any(|e| e.to_string().contains(secret)),
+        "{replay:?}"
+    );
+
+    for who in [&ana, &mo] {
+        let mut ws = WsClient::connect(
+            &app.ws_url(""),
+            &[("authorization", &format!("Bearer {}", who.token))],
+        )
+        .await
+        .expect("connect");
+        let (replay, _) = ws.subscribe(&[&chan], Some(0)).await;
+        let seen = created(&replay);
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0]["data"]["body"], secret, "in full to {}", who.email);
+    }
+
+    let mut sse = app
+        .http
+        .get(app.api(&format!("/events?channels={chan}&since=0")))
+        .send()
+        .await
+        .expect("sse");
+    assert_eq!(sse.status().as_u16(), 200);
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !text.contains("post.hidden") {
+        match tokio::time::timeout_at(deadline, sse.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => break,
+        }
+    }
+    assert!(
+        text.contains("post.hidden"),
+        "the SSE replay reached the hiding: {text}"
+    );
+    assert!(text.contains(&format!("\"id\":{pid}")), "{text}");
+    assert!(!text.contains(secret), "{text}");
+    app.finish().await;
+}
+
+/// More events than one subscribe used to replay (10,000): all of them come, in order, once,
+/// and then live events follow with no gap.
+async fn a_replay_longer_than_ten_thousand_events_is_complete(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let (t, _) = app.thread(&ana, "europe", "Long absence", "opening").await;
+    let (_, start) = {
+        let mut ws = WsClient::connect(&app.ws_url(""), &[])
+            .await
+            .expect("connect");
+        ws.subscribe(&["region:europe"], None).await
+    };
+    let total = 10_050usize;
+    write_posts(&app, t, &ana, total, |i| format!("missed {i}")).await;
+
+    let mut ws = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    let (replay, head) = ws.subscribe(&["region:europe"], Some(start)).await;
+    let got = seqs(&replay);
+    assert_eq!(got.len(), total, "every missed event is replayed");
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "in order, once");
+    assert_eq!(got.last().copied(), Some(head));
+    let bodies: BTreeSet<String> = replay
+        .iter()
+        .filter_map(|e| e["data"]["body"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(bodies.len(), total);
+    let after = app.reply(&ana, t, None, "back again").await;
+    let live = ws.events(1, WAIT).await;
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0]["data"]["id"], after["id"]);
+    assert!(live[0]["seq"].as_i64() > Some(head));
+    app.finish().await;
+}
+
+/// Writes `n` published posts in thread `t` through the store, 16 writers at once (group
+/// commit keeps this quick), the `i`th with the body `body(i)`.
+async fn write_posts(
+    app: &TestApp,
+    t: i64,
+    by: &TestUser,
+    n: usize,
+    body: impl Fn(usize) -> String + Clone + Send + 'static,
+) {
+    let mut tasks = Vec::new();
+    for w in 0..16 {
+        let store = app.server.store.clone();
+        let author = author(by);
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (w..n).step_by(16) {
+                let body = body(i);
+                let post = hub_store::NewPost {
+                    author: author.clone(),
+                    parent_id: None,
+                    kind: hub_domain::PostKind::Comment,
+                    body_html: format!("<p>{body}</p>"),
+                    body,
+                    search_terms: String::new(),
+                    language: Some("en".into()),
+                    language_detected: false,
+                    objectives: vec![],
+                    aspects: vec![],
+                    status: hub_domain::PostStatus::Published,
+                };
+                store.create_post(t, &post, None).await.expect("post");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("writer");
+    }
+}
+
+/// A client that asks for a long replay and stops reading is dropped once a write has waited
+/// `live.write_timeout_secs`: its subscription and address slot do not stay taken.
+async fn a_client_that_stops_reading_its_replay_is_dropped(db: Db) {
+    use figment::providers::Serialized;
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default("live.write_timeout_secs", 1))
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let (t, _) = app.thread(&ana, "europe", "Long posts", "opening").await;
+    // About 50 MB of replay: more than the socket buffers on both sides and the server's
+    // write buffer can hold.
+    write_posts(&app, t, &ana, 1_500, |i| {
+        format!("{i} {}", "long text ".repeat(1_600))
+    })
+    .await;
+    let mut ws = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    ws.send(json!({"op": "subscribe", "channels": [format!("thread:{t}")], "since": 0}))
+        .await;
+    let live = &app.server.live;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while live.connections() == 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(live.connections(), 1, "the client is connected");
+    while live.connections() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(live.connections(), 0, "the stalled client was dropped");
+    // Its address slot is free again: a new connection works and is served.
+    let mut again = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect again");
+    let (_, head) = again.subscribe(&["region:africa"], None).await;
+    assert!(head > 0);
+    drop(ws);
+    app.finish().await;
+}
+
+/// A client that sends its whole list of channels again, without `since`, to add one still
+/// gets the events of the channels it had that were handed to it but not yet sent.
+async fn subscribing_again_without_since_keeps_what_was_not_sent(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let (t, _) = app
+        .thread(&ana, "europe", "Followed", "first opening")
+        .await;
+    let (other, _) = app
+        .thread(&ana, "europe", "Added later", "second opening")
+        .await;
+    let live = &app.server.live;
+    let viewer = hub_domain::Viewer::default();
+    let region = hub_live::Channel::authorize("region:europe", &viewer).expect("channel");
+    let added = hub_live::Channel::authorize(&format!("thread:{other}"), &viewer).expect("channel");
+    let mut sub = live.subscriber(viewer);
+    let replay = sub
+        .subscribe(std::slice::from_ref(&region), None)
+        .await
+        .expect("subscribe");
+    let start = replay.head();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(app.reply(&ana, t, None, &format!("in flight {i}")).await["id"].clone());
+    }
+    // Handed to this subscription (in its channel's ring), not yet taken by it.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while live.head() < start + 3 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        live.head() >= start + 3,
+        "the tailer handed the replies out"
+    );
+    let again = sub
+        .subscribe(&[region.clone(), added], None)
+        .await
+        .expect("subscribe again");
+    assert!(again.head() >= start + 3);
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        match tokio::time::timeout(WAIT, sub.next()).await {
+            Ok(Ok(f)) => got.push(f),
+            _ => break,
+        }
+    }
+    let seen: Vec<i64> = got.iter().map(hub_live::Frame::seq).collect();
+    assert_eq!(
+        seen,
+        (start + 1..=start + 3).collect::<Vec<_>>(),
+        "none lost"
+    );
+    assert!(got.iter().all(|f| f.channel() == "region:europe"));
+    for (f, id) in got.iter().zip(&ids) {
+        let v: Value = serde_json::from_str(f.text().as_str()).expect("json");
+        assert_eq!(&v["data"]["id"], id);
+    }
+    drop(sub);
     app.finish().await;
 }
 

@@ -35,6 +35,8 @@ pub struct ApiConfig {
     pub ws_connections_per_ip: u32,
     /// Seconds between server pings; a client silent for three of them is dropped.
     pub ws_heartbeat_secs: u64,
+    /// Seconds a write to a live client may take before the connection is dropped.
+    pub ws_write_timeout_secs: u64,
     /// Open flags that hide a published post pending review.
     pub flag_threshold: i64,
     /// Pre-moderation per region slug (absent: off).
@@ -139,6 +141,7 @@ impl Default for ApiConfig {
             ws_messages_per_second: 20,
             ws_connections_per_ip: 64,
             ws_heartbeat_secs: 20,
+            ws_write_timeout_secs: 30,
             flag_threshold: 3,
             premoderation: HashMap::new(),
             limits: RateLimits::default(),

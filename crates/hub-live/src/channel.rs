@@ -158,10 +158,17 @@ enum Audience {
 impl Entry {
     /// Serialises `event` for `channel`.
     pub(crate) fn new(event: &EventRecord, channel: &Channel) -> Self {
+        Self::replayed(event, channel, false)
+    }
+
+    /// The same for a replay, where `withheld` says the event's post is no longer published
+    /// (hidden, removed or pending now): a public event about it then goes in full only to
+    /// the region's moderators and the author, as a tombstone to the others.
+    pub(crate) fn replayed(event: &EventRecord, channel: &Channel, withheld: bool) -> Self {
         let channel: Arc<str> = Arc::from(channel.to_string());
         let kind: Arc<str> = Arc::from(event.kind.as_str());
         let audience = match event.audience.as_str() {
-            "public" if needs_redaction(&event.payload) => Audience::Redacted,
+            "public" if withheld || needs_redaction(&event.payload) => Audience::Redacted,
             "public" => Audience::Everyone,
             "restricted" => Audience::Restricted,
             "moderators" => Audience::Moderators,

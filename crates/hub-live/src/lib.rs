@@ -172,6 +172,9 @@ impl Live {
     /// Starts the fan-out: the tailer from the current head of the log, and, with a Redis URL,
     /// the notification bus.
     pub async fn start(store: Store, config: LiveConfig) -> Result<Self, hub_store::StoreError> {
+        // Told of commits from before the head is read: one between the two reaches the
+        // tailer at once rather than at the first poll.
+        let changes = store.log_changes();
         let head = store.head_seq().await?;
         let live = Live {
             inner: Arc::new(Inner {
@@ -189,7 +192,6 @@ impl Live {
             None => None,
         };
         let tailer = live.clone();
-        let changes = live.inner.store.log_changes();
         live.spawn(async move { tailer.run_tailer(changes).await });
         if let Some(publisher) = publisher {
             let watcher = live.clone();
@@ -338,6 +340,8 @@ impl Live {
                         }
                         tracing::warn!(error = %e, "reading the event log failed; retrying");
                         tokio::time::sleep(Duration::from_millis(200)).await;
+                        // The commits that woke this read were taken: read again at once.
+                        self.poke();
                         break;
                     }
                 }
@@ -408,8 +412,8 @@ pub struct Subscription {
     too_slow: bool,
 }
 
-/// Most events replayed in one subscribe; older gaps must be read through the API.
-pub const MAX_REPLAY: usize = 10_000;
+/// Events read from the log at once by a replay (see [`Replay::next_page`]).
+const REPLAY_PAGE: i64 = 500;
 
 /// Most frames one merge round of a several-channel subscription makes ready.
 const MERGE_BATCH: usize = 256;
@@ -427,15 +431,20 @@ impl Subscription {
         v
     }
 
-    /// Subscribes to channels (already authorised with [`Channel::authorize`]). With `since`,
-    /// returns every event after it on these channels that the viewer may see, in order; then
-    /// live events follow through [`Subscription::next`], with no gap and no repeat. Returns
-    /// the replay and the head it reaches.
+    /// Subscribes to channels (already authorised with [`Channel::authorize`]) and returns
+    /// what the client missed: with `since`, a [`Replay`] of every event after it on these
+    /// channels that the viewer may see, up to the head it gives; without, an empty one at the
+    /// head. Send the replay's pages, then the head, then live events from
+    /// [`Subscription::next`]: together they hold each event once, with no gap, whatever the
+    /// replay's length.
+    ///
+    /// Channels already subscribed keep their place without `since`; with it, their replay
+    /// restarts there.
     pub async fn subscribe(
         &mut self,
         channels: &[Channel],
         since: Option<i64>,
-    ) -> Result<(Vec<Frame>, i64), hub_store::StoreError> {
+    ) -> Result<Replay, hub_store::StoreError> {
         let head = {
             let mut reg = self.live.registry_write();
             for c in channels {
@@ -471,71 +480,42 @@ impl Subscription {
                 return Err(e);
             }
         };
-        let mut replay = Vec::new();
-        if let Some(since) = since.filter(|s| *s < head) {
-            if let Err(e) = self.read_replay(channels, since, head, &mut replay).await {
-                self.leave(|f| f.skip_to == i64::MAX);
-                return Err(e);
-            }
-        }
+        // The channels whose place is set now: all of them with `since` (the replay restarts
+        // them), else only the new ones (the others go on where they are).
+        let restarted: Vec<Channel> = self
+            .feeds
+            .iter()
+            .filter(|f| channels.contains(&f.channel) && (since.is_some() || f.skip_to == i64::MAX))
+            .map(|f| f.channel.clone())
+            .collect();
         for f in &mut self.feeds {
-            if channels.contains(&f.channel) {
+            if restarted.contains(&f.channel) {
                 f.skip_to = head;
             }
         }
-        // Frames already read on these channels are superseded by the replay and the head.
-        let names: Vec<String> = channels.iter().map(ToString::to_string).collect();
+        // Frames already read on restarted channels are superseded by the replay and the head.
+        let names: Vec<String> = restarted.iter().map(ToString::to_string).collect();
         self.ready
             .retain(|fr| fr.seq() > head || !names.iter().any(|n| n == fr.channel()));
         let feeds = &self.feeds;
         self.held.retain(|(e, i)| {
-            e.seq > head || !feeds.get(*i).is_some_and(|f| channels.contains(&f.channel))
+            e.seq > head
+                || !feeds
+                    .get(*i)
+                    .is_some_and(|f| restarted.contains(&f.channel))
         });
-        Ok((replay, head))
-    }
-
-    async fn read_replay(
-        &self,
-        channels: &[Channel],
-        since: i64,
-        head: i64,
-        replay: &mut Vec<Frame>,
-    ) -> Result<(), hub_store::StoreError> {
         let mut filter = EventFilter::default();
         for c in channels {
             c.add_to(&mut filter);
         }
-        let mut after = since.max(0);
-        while after < head {
-            let batch = self
-                .live
-                .inner
-                .store
-                .events_for(after, &filter, 500)
-                .await?;
-            if batch.is_empty() {
-                break;
-            }
-            for e in &batch {
-                if e.seq > head {
-                    return Ok(());
-                }
-                after = e.seq;
-                for ch in channel::channels_of(e) {
-                    if !channels.contains(&ch) {
-                        continue;
-                    }
-                    let entry = Arc::new(Entry::new(e, &ch));
-                    if let Some(redacted) = entry.access(&self.viewer) {
-                        replay.push(Frame { entry, redacted });
-                    }
-                }
-                if replay.len() > MAX_REPLAY {
-                    return Ok(());
-                }
-            }
-        }
-        Ok(())
+        Ok(Replay {
+            store: self.live.inner.store.clone(),
+            viewer: self.viewer.clone(),
+            channels: channels.to_vec(),
+            filter,
+            after: since.map_or(head, |s| s.max(0)),
+            head,
+        })
     }
 
     /// Leaves channels.
@@ -571,6 +551,18 @@ impl Subscription {
             .into_iter()
             .filter_map(|(e, i)| Some((e, index.get(i).copied().flatten()?)))
             .collect();
+        // One channel left: nothing more to merge, and its path in `gather` reads the ring
+        // only. What is held comes after everything ready and before what the ring still
+        // holds, so it goes out now, in order.
+        if self.feeds.len() <= 1 && !self.held.is_empty() {
+            let mut held = std::mem::take(&mut self.held);
+            held.sort_by_key(|(e, i)| (e.seq, *i));
+            for (entry, _) in held {
+                if let Some(redacted) = entry.access(&self.viewer) {
+                    self.ready.push_back(Frame { entry, redacted });
+                }
+            }
+        }
     }
 
     /// A ring overran this subscriber: it ends with [`Ended::TooSlow`] once the frames read
@@ -718,5 +710,70 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         self.leave(|_| true);
         self.live.inner.connections.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// What a subscriber missed, read from the log a page at a time (so a long absence costs no
+/// more memory than a short one), each event as the viewer may see it now.
+pub struct Replay {
+    store: Store,
+    viewer: Viewer,
+    channels: Vec<Channel>,
+    filter: EventFilter,
+    /// The last seq read.
+    after: i64,
+    head: i64,
+}
+
+impl Replay {
+    /// The head the replay reaches: live events follow it.
+    pub fn head(&self) -> i64 {
+        self.head
+    }
+
+    /// The next page of the replay, in order; empty when it is done.
+    ///
+    /// A post hidden, removed or sent back to moderation since an event about it was logged
+    /// is now withheld from those who may not see it: its events come as tombstones (or not
+    /// at all), as they would if they were logged today.
+    pub async fn next_page(&mut self) -> Result<Vec<Frame>, hub_store::StoreError> {
+        let mut out = Vec::new();
+        while out.is_empty() && self.after < self.head {
+            let mut batch = self
+                .store
+                .events_for(self.after, &self.filter, REPLAY_PAGE)
+                .await?;
+            // A short page read the log to its end (every event up to the head had committed
+            // when the head was read); a full one goes on after its last event.
+            let full = batch.len() == REPLAY_PAGE as usize;
+            self.after = match batch.last() {
+                Some(last) if full && last.seq < self.head => last.seq,
+                _ => self.head,
+            };
+            batch.retain(|e| e.seq <= self.head);
+            let posts: Vec<i64> = batch
+                .iter()
+                .filter(|e| e.audience == "public")
+                .filter_map(|e| e.post_id)
+                .collect();
+            let withheld = if posts.is_empty() {
+                std::collections::HashSet::new()
+            } else {
+                self.store.withheld_posts(&posts).await?
+            };
+            for e in &batch {
+                let now_withheld = e.post_id.is_some_and(|p| withheld.contains(&p));
+                for ch in channel::channels_of(e) {
+                    if !self.channels.contains(&ch) {
+                        continue;
+                    }
+                    let entry = Arc::new(Entry::replayed(e, &ch, now_withheld));
+                    if let Some(redacted) = entry.access(&self.viewer) {
+                        out.push(Frame { entry, redacted });
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 }

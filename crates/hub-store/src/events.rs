@@ -241,6 +241,29 @@ impl Store {
         rows.iter().map(event_row).collect()
     }
 
+    /// Which of these posts are not published now (hidden, removed or pending): a replay of
+    /// the log withholds what was logged about them from those who may no longer see it.
+    pub async fn withheld_posts(&self, posts: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        let mut out = std::collections::HashSet::new();
+        // Bounded lists: the database's limit on parameters is far above this.
+        for chunk in posts.chunks(500) {
+            let mut args = crate::threads::Args::default();
+            let ps: Vec<String> = chunk.iter().map(|p| args.push_int(*p)).collect();
+            let sql = format!(
+                "SELECT id FROM posts WHERE id IN ({}) AND status <> 'published'",
+                ps.join(", ")
+            );
+            for r in args
+                .bind_all(sqlx::query(&sql))
+                .fetch_all(&self.pool)
+                .await?
+            {
+                out.insert(r.try_get::<i64, _>("id")?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Sequenced events after `after`, in order, at most `limit`.
     pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<EventRecord>> {
         let rows = sqlx::query(

@@ -71,6 +71,8 @@ pub struct LiveSection {
     pub connections_per_ip: u32,
     /// Ping interval.
     pub heartbeat_secs: u64,
+    /// Longest a write to a client may take.
+    pub write_timeout_secs: u64,
     /// Queue per connection.
     pub queue_capacity: usize,
     /// Log poll interval in ms.
@@ -286,8 +288,9 @@ impl Config {
         if self.live.messages_per_second == 0
             || self.live.connections_per_ip == 0
             || self.live.heartbeat_secs == 0
+            || self.live.write_timeout_secs == 0
         {
-            bail!("invalid configuration: live.messages_per_second, live.connections_per_ip and live.heartbeat_secs must be at least 1");
+            bail!("invalid configuration: live.messages_per_second, live.connections_per_ip, live.heartbeat_secs and live.write_timeout_secs must be at least 1");
         }
         if !(16..=1_000_000).contains(&self.live.queue_capacity) {
             bail!("invalid configuration: live.queue_capacity must be 16 to 1000000");
@@ -382,6 +385,7 @@ impl Config {
             ws_messages_per_second: self.live.messages_per_second,
             ws_connections_per_ip: self.live.connections_per_ip,
             ws_heartbeat_secs: self.live.heartbeat_secs,
+            ws_write_timeout_secs: self.live.write_timeout_secs,
             flag_threshold: self.moderation.flag_threshold,
             premoderation: self.moderation.premoderation.clone(),
             limits: hub_api::state::RateLimits {

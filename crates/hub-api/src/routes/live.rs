@@ -244,9 +244,6 @@ impl Bucket {
     }
 }
 
-/// The longest a write to a client may take before the connection is dropped.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// What the reader tells the writer.
 enum Control {
     Client(ClientMessage),
@@ -257,7 +254,11 @@ enum Control {
 /// One connection: a reader task parses client messages; this task is the only writer, so
 /// replies, replays and live frames go out in one order.
 async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
-    let (mut sink, mut stream) = socket.split();
+    let (sink, mut stream) = socket.split();
+    let mut out = Out {
+        sink,
+        within: Duration::from_secs(state.config.ws_write_timeout_secs.max(1)),
+    };
     let (ctl_tx, mut ctl_rx) = mpsc::channel::<Control>(64);
     let rate = state.config.ws_messages_per_second;
     let reader = tokio::spawn(async move {
@@ -313,9 +314,9 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
                 last_heard = Instant::now();
                 let ok = match ctl {
                     Control::Pong => true,
-                    Control::Send(m) => sink.send(m).await.is_ok(),
+                    Control::Send(m) => out.one(m).await,
                     Control::Client(ClientMessage::Ping) => {
-                        sink.send(Message::Text(Utf8Bytes::from_static("{\"op\":\"pong\"}"))).await.is_ok()
+                        out.one(Message::Text(Utf8Bytes::from_static("{\"op\":\"pong\"}"))).await
                     }
                     Control::Client(ClientMessage::Unsubscribe { channels }) => {
                         let mut errors = Vec::new();
@@ -323,10 +324,10 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
                         sub.unsubscribe(&chans);
                         let reply = serde_json::json!({"op": "unsubscribed", "channels": chans.iter().map(ToString::to_string).collect::<Vec<_>>()});
                         errors.push(Message::Text(Utf8Bytes::from(reply.to_string())));
-                        send_all(&mut sink, errors).await
+                        out.all(errors).await
                     }
                     Control::Client(ClientMessage::Subscribe { channels, since }) => {
-                        subscribe(&mut sub, &viewer, &channels, since, &mut sink).await
+                        subscribe(&mut sub, &viewer, &channels, since, &mut out).await
                     }
                 };
                 if !ok {
@@ -336,23 +337,19 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
             next = sub.next() => {
                 match next {
                     Ok(frame) => {
-                        // Coalesce: feed what is queued, flush once. A client that does not
-                        // read for WRITE_TIMEOUT is gone.
-                        let write = async {
-                            sink.feed(Message::Text(frame.to_text())).await?;
-                            for _ in 0..256 {
-                                let Some(f) = sub.try_next() else { break };
-                                sink.feed(Message::Text(f.to_text())).await?;
-                            }
-                            sink.flush().await
-                        };
-                        if !matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(()))) {
+                        // Coalesce: what is queued goes out in one flush.
+                        let mut frames = vec![Message::Text(frame.to_text())];
+                        while frames.len() < 257 {
+                            let Some(f) = sub.try_next() else { break };
+                            frames.push(Message::Text(f.to_text()));
+                        }
+                        if !out.all(frames).await {
                             break;
                         }
                     }
                     Err(Ended::TooSlow) => {
-                        let _ = sink.send(error_frame("too_slow", "you fell behind; reconnect and subscribe with since")).await;
-                        let _ = sink.send(close(1008, "too slow")).await;
+                        out.last(error_frame("too_slow", "you fell behind; reconnect and subscribe with since")).await;
+                        out.last(close(1008, "too slow")).await;
                         break;
                     }
                     Err(Ended::Closed) => break,
@@ -360,15 +357,15 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
             }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > heartbeat_every * 3 {
-                    let _ = sink.send(close(1001, "no answer to pings")).await;
+                    out.last(close(1001, "no answer to pings")).await;
                     break;
                 }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                if !out.one(Message::Ping(Default::default())).await {
                     break;
                 }
             }
             _ = &mut shutdown_changed => {
-                let _ = sink.send(close(1001, "server shutting down")).await;
+                out.last(close(1001, "server shutting down")).await;
                 break;
             }
         }
@@ -376,16 +373,41 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
     reader.abort();
 }
 
-async fn send_all<S>(sink: &mut S, msgs: Vec<Message>) -> bool
+/// The writing half of a connection. Every write is bounded in time: a client that stops
+/// reading must not hold its connection, subscription and address slot for ever.
+struct Out<S> {
+    sink: S,
+    /// Longest a write may take (`live.write_timeout_secs`).
+    within: Duration,
+}
+
+impl<S> Out<S>
 where
     S: futures::Sink<Message> + Unpin,
 {
-    for m in msgs {
-        if sink.feed(m).await.is_err() {
-            return false;
-        }
+    /// Sends messages with one flush; false if the client is gone or did not take them in time.
+    async fn all(&mut self, msgs: Vec<Message>) -> bool {
+        let sink = &mut self.sink;
+        let write = async {
+            for m in msgs {
+                sink.feed(m).await?;
+            }
+            sink.flush().await
+        };
+        matches!(tokio::time::timeout(self.within, write).await, Ok(Ok(())))
     }
-    sink.flush().await.is_ok()
+
+    /// Sends one message (see [`Out::all`]).
+    async fn one(&mut self, msg: Message) -> bool {
+        self.all(vec![msg]).await
+    }
+
+    /// A last word before closing (an error, a close frame): the client gets a moment to
+    /// take it, no more.
+    async fn last(&mut self, msg: Message) {
+        let within = self.within.min(Duration::from_secs(1));
+        let _ = tokio::time::timeout(within, self.sink.send(msg)).await;
+    }
 }
 
 async fn subscribe<S>(
@@ -393,38 +415,60 @@ async fn subscribe<S>(
     viewer: &Viewer,
     names: &[String],
     since: Option<i64>,
-    sink: &mut S,
+    out: &mut Out<S>,
 ) -> bool
 where
     S: futures::Sink<Message> + Unpin,
 {
-    let mut out = Vec::new();
     if names.is_empty() || names.len() > 100 {
-        return send_all(
-            sink,
-            vec![error_frame("bad_request", "subscribe to 1 to 100 channels")],
-        )
-        .await;
+        return out
+            .one(error_frame("bad_request", "subscribe to 1 to 100 channels"))
+            .await;
     }
-    let chans = authorize_all(names, viewer, &mut out);
+    let mut refused = Vec::new();
+    let chans = authorize_all(names, viewer, &mut refused);
     if chans.is_empty() {
-        return send_all(sink, out).await;
+        return out.all(refused).await;
     }
-    match sub.subscribe(&chans, since).await {
-        Ok((replay, head)) => {
-            out.extend(replay.iter().map(|f| Message::Text(f.to_text())));
-            let ack = serde_json::json!({"op": "subscribed", "channels": chans.iter().map(ToString::to_string).collect::<Vec<_>>(), "head": head});
-            out.push(Message::Text(Utf8Bytes::from(ack.to_string())));
-        }
+    let unavailable = || {
+        error_frame(
+            "unavailable",
+            "cannot read the event log now; subscribe again with the last seq you saw",
+        )
+    };
+    let mut replay = match sub.subscribe(&chans, since).await {
+        Ok(r) => r,
         Err(e) => {
-            tracing::warn!(error = %e, "replay failed");
-            out.push(error_frame(
-                "unavailable",
-                "cannot read the event log now; retry",
-            ));
+            tracing::warn!(error = %e, "subscribe failed");
+            refused.push(unavailable());
+            return out.all(refused).await;
+        }
+    };
+    if !refused.is_empty() && !out.all(refused).await {
+        return false;
+    }
+    // The replay a page at a time, each sent before the next is read.
+    loop {
+        match replay.next_page().await {
+            Ok(page) if page.is_empty() => break,
+            Ok(page) => {
+                let frames = page.iter().map(|f| Message::Text(f.to_text())).collect();
+                if !out.all(frames).await {
+                    return false;
+                }
+            }
+            Err(e) => {
+                // Part of the replay went out: not subscribed, so that the client's next
+                // subscribe, from the last seq it saw, leaves no gap.
+                tracing::warn!(error = %e, "replay failed");
+                sub.unsubscribe(&chans);
+                return out.one(unavailable()).await;
+            }
         }
     }
-    send_all(sink, out).await
+    let ack = serde_json::json!({"op": "subscribed", "channels": chans.iter().map(ToString::to_string).collect::<Vec<_>>(), "head": replay.head()});
+    out.one(Message::Text(Utf8Bytes::from(ack.to_string())))
+        .await
 }
 
 /// Server-Sent Events: the same channels and events as the WebSocket, `id:` is the seq and
@@ -472,7 +516,7 @@ async fn events(
     let since = last_event_id.or(q.since);
     let slot = IpSlot::take(&state, &ip)?;
     let mut sub = state.live.subscriber(viewer);
-    let (replay, _head) = sub.subscribe(&chans, since).await?;
+    let replay = sub.subscribe(&chans, since).await?;
     let shutdown = state.shutdown.clone();
     let to_event = |f: hub_live::Frame| {
         Event::default()
@@ -480,11 +524,25 @@ async fn events(
             .event(f.kind())
             .data(f.text().as_str())
     };
-    let replayed = futures::stream::iter(
-        replay
-            .into_iter()
-            .map(move |f| Ok::<_, std::convert::Infallible>(to_event(f))),
-    );
+    // The replay a page at a time. Should reading it fail, the response ends: the client
+    // reconnects with the `Last-Event-ID` it got, so nothing is missed.
+    let replayed = futures::stream::unfold(Some(replay), |replay| async move {
+        let mut replay = replay?;
+        match replay.next_page().await {
+            Ok(page) if page.is_empty() => None,
+            Ok(page) => Some((page, Some(replay))),
+            Err(e) => {
+                tracing::warn!(error = %e, "replay failed");
+                None
+            }
+        }
+    })
+    .flat_map(move |page| {
+        futures::stream::iter(
+            page.into_iter()
+                .map(move |f| Ok::<_, std::convert::Infallible>(to_event(f))),
+        )
+    });
     let live = futures::stream::unfold(
         (sub, shutdown, slot, false),
         move |(mut sub, mut shutdown, slot, done)| async move {
