@@ -16,6 +16,7 @@ both_backends!(
     a_replay_longer_than_ten_thousand_events_is_complete,
     a_client_that_stops_reading_its_replay_is_dropped,
     subscribing_again_without_since_keeps_what_was_not_sent,
+    a_channel_added_with_since_keeps_the_connection_in_seq_order,
     pending_posts_and_private_channels_stay_private,
     foreign_origin_reused_ticket_and_oversize_frame_are_refused,
     server_sent_events_carry_the_same_events_and_resume,
@@ -571,6 +572,73 @@ async fn a_client_that_stops_reading_its_replay_is_dropped(db: Db) {
     let (_, head) = again.subscribe(&["region:africa"], None).await;
     assert!(head > 0);
     drop(ws);
+    app.finish().await;
+}
+
+/// A channel added with `since` to a subscription whose other channel has events not yet
+/// sent: those come with the replay, merged in seq order, not after it (a client resuming
+/// from the last seq it saw would have skipped them).
+async fn a_channel_added_with_since_keeps_the_connection_in_seq_order(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let (e, _) = app.thread(&ana, "europe", "Added", "europe opening").await;
+    let (a, _) = app
+        .thread(&ana, "africa", "Followed", "africa opening")
+        .await;
+    let live = &app.server.live;
+    let viewer = hub_domain::Viewer::default();
+    let africa = hub_live::Channel::authorize("region:africa", &viewer).expect("channel");
+    let added = hub_live::Channel::authorize(&format!("thread:{e}"), &viewer).expect("channel");
+    let mut sub = live.subscriber(viewer);
+    let start = sub
+        .subscribe(std::slice::from_ref(&africa), None)
+        .await
+        .expect("subscribe")
+        .head();
+    // Alternating: the added thread (replayed), the followed region (live, not yet sent).
+    for i in 0..3 {
+        app.reply(&ana, e, None, &format!("europe {i}")).await;
+        app.reply(&ana, a, None, &format!("africa {i}")).await;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while live.head() < start + 6 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        live.head() >= start + 6,
+        "the tailer handed the replies out"
+    );
+    let mut replay = sub
+        .subscribe(&[added], Some(start))
+        .await
+        .expect("add a channel");
+    let mut sent = Vec::new();
+    loop {
+        let page = replay.next_page().await.expect("page");
+        if page.is_empty() {
+            break;
+        }
+        sent.extend(page.iter().map(|f| (f.seq(), f.channel().to_string())));
+    }
+    let expected: Vec<(i64, String)> = (1..=6)
+        .map(|k| {
+            let chan = if k % 2 == 1 {
+                format!("thread:{e}")
+            } else {
+                "region:africa".to_string()
+            };
+            (start + k, chan)
+        })
+        .collect();
+    assert_eq!(sent, expected, "one replay, in seq order, both channels");
+    // Nothing of them comes again live.
+    let again = tokio::time::timeout(Duration::from_millis(300), sub.next()).await;
+    assert!(
+        again.is_err(),
+        "no repeat: {:?}",
+        again.ok().map(|r| r.map(|f| f.seq()))
+    );
+    drop(sub);
     app.finish().await;
 }
 

@@ -257,6 +257,7 @@ impl Live {
             held: Vec::new(),
             ready: VecDeque::new(),
             too_slow: false,
+            sent: 0,
         }
     }
 
@@ -410,6 +411,9 @@ pub struct Subscription {
     ready: VecDeque<Frame>,
     /// A ring overran this subscriber.
     too_slow: bool,
+    /// The highest seq handed out by `next` and `try_next` (every lower one of its channels
+    /// was handed out before it).
+    sent: i64,
 }
 
 /// Events read from the log at once by a replay (see [`Replay::next_page`]).
@@ -438,8 +442,9 @@ impl Subscription {
     /// [`Subscription::next`]: together they hold each event once, with no gap, whatever the
     /// replay's length.
     ///
-    /// Channels already subscribed keep their place without `since`; with it, their replay
-    /// restarts there.
+    /// Without `since`, channels already subscribed keep their place. With it, the replay
+    /// also holds the events of the other channels subscribed before that were not handed out
+    /// yet, so what the connection sends stays in seq order.
     pub async fn subscribe(
         &mut self,
         channels: &[Channel],
@@ -480,40 +485,60 @@ impl Subscription {
                 return Err(e);
             }
         };
-        // The channels whose place is set now: all of them with `since` (the replay restarts
-        // them), else only the new ones (the others go on where they are).
-        let restarted: Vec<Channel> = self
+        // The channels whose place is set now, each with the seq its replay starts after:
+        // - those named, with `since`: from there;
+        // - new ones without `since`: from the head (nothing to replay);
+        // - with `since`, every other channel too, from what was handed out on it: its events
+        //   up to the head not yet sent go out with the replay, merged in seq order, rather
+        //   than after it (a client resuming from the last seq it saw would miss them).
+        let sent = self.sent;
+        let restarted: Vec<(Channel, i64)> = self
             .feeds
             .iter()
-            .filter(|f| channels.contains(&f.channel) && (since.is_some() || f.skip_to == i64::MAX))
-            .map(|f| f.channel.clone())
+            .filter_map(|f| {
+                let start = if channels.contains(&f.channel) {
+                    match since {
+                        Some(s) => s.max(0),
+                        None if f.skip_to == i64::MAX => head,
+                        None => return None,
+                    }
+                } else if since.is_some() {
+                    f.skip_to.max(sent)
+                } else {
+                    return None;
+                };
+                Some((f.channel.clone(), start))
+            })
             .collect();
+        let is_restarted = |c: &Channel| restarted.iter().any(|(r, _)| r == c);
         for f in &mut self.feeds {
-            if restarted.contains(&f.channel) {
+            if is_restarted(&f.channel) {
                 f.skip_to = head;
             }
         }
         // Frames already read on restarted channels are superseded by the replay and the head.
-        let names: Vec<String> = restarted.iter().map(ToString::to_string).collect();
+        let names: Vec<String> = restarted.iter().map(|(c, _)| c.to_string()).collect();
         self.ready
             .retain(|fr| fr.seq() > head || !names.iter().any(|n| n == fr.channel()));
         let feeds = &self.feeds;
         self.held.retain(|(e, i)| {
-            e.seq > head
-                || !feeds
-                    .get(*i)
-                    .is_some_and(|f| restarted.contains(&f.channel))
+            e.seq > head || !feeds.get(*i).is_some_and(|f| is_restarted(&f.channel))
         });
         let mut filter = EventFilter::default();
-        for c in channels {
+        for (c, _) in &restarted {
             c.add_to(&mut filter);
         }
         Ok(Replay {
             store: self.live.inner.store.clone(),
             viewer: self.viewer.clone(),
-            channels: channels.to_vec(),
+            after: restarted
+                .iter()
+                .map(|(_, s)| *s)
+                .min()
+                .unwrap_or(head)
+                .min(head),
+            channels: restarted,
             filter,
-            after: since.map_or(head, |s| s.max(0)),
             head,
         })
     }
@@ -653,6 +678,7 @@ impl Subscription {
     pub async fn next(&mut self) -> Result<Frame, Ended> {
         loop {
             if let Some(f) = self.ready.pop_front() {
+                self.sent = self.sent.max(f.seq());
                 return Ok(f);
             }
             if self.too_slow {
@@ -702,7 +728,9 @@ impl Subscription {
         if self.ready.is_empty() {
             self.gather();
         }
-        self.ready.pop_front()
+        let f = self.ready.pop_front()?;
+        self.sent = self.sent.max(f.seq());
+        Some(f)
     }
 }
 
@@ -718,7 +746,8 @@ impl Drop for Subscription {
 pub struct Replay {
     store: Store,
     viewer: Viewer,
-    channels: Vec<Channel>,
+    /// The channels replayed, each with the seq its replay starts after.
+    channels: Vec<(Channel, i64)>,
     filter: EventFilter,
     /// The last seq read.
     after: i64,
@@ -764,7 +793,7 @@ impl Replay {
             for e in &batch {
                 let now_withheld = e.post_id.is_some_and(|p| withheld.contains(&p));
                 for ch in channel::channels_of(e) {
-                    if !self.channels.contains(&ch) {
+                    if !self.channels.iter().any(|(c, s)| *c == ch && e.seq > *s) {
                         continue;
                     }
                     let entry = Arc::new(Entry::replayed(e, &ch, now_withheld));
