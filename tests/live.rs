@@ -17,6 +17,7 @@ both_backends!(
     a_client_that_stops_reading_its_replay_is_dropped,
     subscribing_again_without_since_keeps_what_was_not_sent,
     a_channel_added_with_since_keeps_the_connection_in_seq_order,
+    live_access_ends_with_the_session_and_follows_revoked_roles,
     pending_posts_and_private_channels_stay_private,
     foreign_origin_reused_ticket_and_oversize_frame_are_refused,
     server_sent_events_carry_the_same_events_and_resume,
@@ -639,6 +640,174 @@ async fn a_channel_added_with_since_keeps_the_connection_in_seq_order(db: Db) {
         again.ok().map(|r| r.map(|f| f.seq()))
     );
     drop(sub);
+    app.finish().await;
+}
+
+/// A live connection is checked again every heartbeat: logging out ends it (opened with the
+/// session's token or with a ticket from it), and a moderator whose role is revoked loses the
+/// region's queue and its pending posts while the connection goes on.
+async fn live_access_ends_with_the_session_and_follows_revoked_roles(db: Db) {
+    use figment::providers::Serialized;
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default("live.heartbeat_secs", 1))
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let mo = app.register("Mo").await;
+    let europe = hub_domain::Role {
+        role: hub_domain::RoleKind::Moderator,
+        region: Some("europe".into()),
+    };
+    app.server
+        .store
+        .grant_role(mo.id, &europe)
+        .await
+        .expect("grant");
+    let (t, _) = app.thread(&ana, "europe", "Checked", "opening").await;
+    let bearer = |u: &TestUser| format!("Bearer {}", u.token);
+
+    // Ana by ticket, Ben by token: both log out, both connections end.
+    let (s, v) = app
+        .send(reqwest::Method::POST, "/ws/ticket", Some(&ana.token), None)
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let ticket = v["ticket"].as_str().unwrap_or_default().to_string();
+    let mut by_ticket = WsClient::connect(&app.ws_url(&format!("?ticket={ticket}")), &[])
+        .await
+        .expect("connect with the ticket");
+    let mut by_token = WsClient::connect(&app.ws_url(""), &[("authorization", &bearer(&ben))])
+        .await
+        .expect("connect with the token");
+    for ws in [&mut by_ticket, &mut by_token] {
+        ws.subscribe(&["region:europe"], None).await;
+    }
+    for u in [&ana, &ben] {
+        let (s, _) = app
+            .send(reqwest::Method::POST, "/auth/logout", Some(&u.token), None)
+            .await;
+        assert_eq!(s, 204);
+    }
+    for (who, ws) in [("ticket", &mut by_ticket), ("token", &mut by_token)] {
+        let mut told = None;
+        let mut closed = None;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while closed.is_none() && tokio::time::Instant::now() < deadline {
+            match ws.next_raw(Duration::from_millis(500)).await {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).unwrap_or_default();
+                    if v["op"] == "error" {
+                        told = v["code"].as_str().map(str::to_string);
+                    }
+                }
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(f))) => {
+                    closed = Some(f.map(|f| u16::from(f.code)));
+                }
+                Some(Err(_)) => break,
+                _ => {}
+            }
+        }
+        assert_eq!(told.as_deref(), Some("unauthorized"), "{who}");
+        assert_eq!(closed, Some(Some(1008)), "{who}: closed as a policy matter");
+    }
+
+    // The same over SSE: the stream ends with an `unauthorized` error.
+    let eve = app.register("Eve").await;
+    let mut sse = app
+        .http
+        .get(app.api("/events?channels=region:europe"))
+        .bearer_auth(&eve.token)
+        .send()
+        .await
+        .expect("sse");
+    assert_eq!(sse.status().as_u16(), 200);
+    let (s, _) = app
+        .send(
+            reqwest::Method::POST,
+            "/auth/logout",
+            Some(&eve.token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let mut text = String::new();
+    let mut ended = false;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
+        match tokio::time::timeout_at(deadline, sse.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(Ok(None)) => {
+                ended = true;
+                break;
+            }
+            _ => break,
+        }
+    }
+    assert!(ended, "the stream ended: {text}");
+    assert!(text.contains("\"code\":\"unauthorized\""), "{text}");
+
+    // Mo loses the role: the queue's channel goes, and so do pending posts on the region's.
+    let mut as_mo = WsClient::connect(&app.ws_url(""), &[("authorization", &bearer(&mo))])
+        .await
+        .expect("connect");
+    let chan = format!("thread:{t}");
+    as_mo
+        .subscribe(&["moderation:europe", "region:europe", &chan], None)
+        .await;
+    assert!(app
+        .server
+        .store
+        .revoke_role(mo.id, &europe)
+        .await
+        .expect("revoke"));
+    let mut refused = None;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while refused.is_none() && tokio::time::Instant::now() < deadline {
+        if let Some(v) = as_mo.next_json(Duration::from_millis(500)).await {
+            if v["op"] == "error" {
+                refused = Some(v);
+            }
+        }
+    }
+    let refused = refused.unwrap_or_default();
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("moderation:europe")),
+        "{refused}"
+    );
+    let carol = app.register("Carol").await;
+    let pending = hub_store::NewPost {
+        author: author(&carol),
+        parent_id: None,
+        kind: hub_domain::PostKind::Comment,
+        body: "held for review".into(),
+        body_html: "<p>held for review</p>".into(),
+        search_terms: String::new(),
+        language: Some("en".into()),
+        language_detected: false,
+        objectives: vec![],
+        aspects: vec![],
+        status: hub_domain::PostStatus::Pending,
+    };
+    app.server
+        .store
+        .create_post(t, &pending, None)
+        .await
+        .expect("pending post");
+    let dana = app.register("Dana").await;
+    let public = app.reply(&dana, t, None, "for everyone").await;
+    let got = as_mo.events(2, WAIT).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        got.iter().all(|e| e["data"]["id"] == public["id"]),
+        "only the public post, on the region and the thread: {got:?}"
+    );
+    assert!(
+        as_mo.next_json(Duration::from_millis(300)).await.is_none(),
+        "nothing of the pending post"
+    );
     app.finish().await;
 }
 

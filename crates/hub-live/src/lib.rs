@@ -428,6 +428,28 @@ impl Subscription {
         &self.viewer
     }
 
+    /// Changes who the subscriber is (their roles changed while connected): frames ready to
+    /// go are checked again, and what comes next is seen as this viewer may see it. Channels
+    /// they may no longer read are the caller's to leave.
+    pub fn set_viewer(&mut self, viewer: Viewer) {
+        self.ready = std::mem::take(&mut self.ready)
+            .into_iter()
+            .filter_map(|f| {
+                let redacted = f.entry.access(&viewer)?;
+                Some(Frame {
+                    entry: f.entry,
+                    redacted,
+                })
+            })
+            .collect();
+        self.viewer = viewer;
+    }
+
+    /// The subscribed channels themselves.
+    pub fn subscribed(&self) -> Vec<Channel> {
+        self.feeds.iter().map(|f| f.channel.clone()).collect()
+    }
+
     /// Channels subscribed.
     pub fn channels(&self) -> Vec<String> {
         let mut v: Vec<String> = self.feeds.iter().map(|f| f.channel.to_string()).collect();

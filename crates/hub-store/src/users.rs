@@ -301,6 +301,7 @@ impl Store {
         ticket_hash: &str,
         user_id: i64,
         expires_at: i64,
+        session_hash: Option<&str>,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM ws_tickets WHERE expires_at < $1")
@@ -308,30 +309,42 @@ impl Store {
             .execute(&mut *tx.tx)
             .await?;
         sqlx::query(
-            "INSERT INTO ws_tickets (ticket_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+            "INSERT INTO ws_tickets (ticket_hash, user_id, expires_at, session_hash) \
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(ticket_hash)
         .bind(user_id)
         .bind(expires_at)
+        .bind(session_hash)
         .execute(&mut *tx.tx)
         .await?;
         self.commit(tx).await
     }
 
-    /// Uses up a ticket: the user it was issued to, once; `None` if unknown, used or expired.
-    pub async fn consume_ws_ticket(&self, ticket_hash: &str) -> Result<Option<User>> {
+    /// Uses up a ticket: the user it was issued to and the hash of the session it was issued
+    /// from (if it was), once; `None` if unknown, used or expired.
+    pub async fn consume_ws_ticket(
+        &self,
+        ticket_hash: &str,
+    ) -> Result<Option<(User, Option<String>)>> {
         let mut tx = self.begin_write().await?;
-        let user_id: Option<i64> = sqlx::query_scalar(
-            "DELETE FROM ws_tickets WHERE ticket_hash = $1 RETURNING CASE WHEN expires_at > $2 THEN user_id ELSE NULL END",
+        let row = sqlx::query(
+            "DELETE FROM ws_tickets WHERE ticket_hash = $1 \
+             RETURNING CASE WHEN expires_at > $2 THEN user_id ELSE NULL END AS user_id, session_hash",
         )
         .bind(ticket_hash)
         .bind(now_micros())
         .fetch_optional(&mut *tx.tx)
-        .await?
-        .flatten();
+        .await?;
         self.commit(tx).await?;
-        match user_id {
-            Some(id) => Ok(Some(self.user(id).await?)),
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        match row.try_get::<Option<i64>, _>("user_id")? {
+            Some(id) => Ok(Some((
+                self.user(id).await?,
+                row.try_get::<Option<String>, _>("session_hash")?,
+            ))),
             None => Ok(None),
         }
     }

@@ -42,13 +42,21 @@ pub struct Ticket {
     responses((status = 201, body = Ticket), (status = 401, body = Problem)))]
 async fn ticket(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Auth(user): Auth,
 ) -> ApiResult<(StatusCode, Json<Ticket>)> {
     let ticket = new_token();
     let expires_at = Utc::now() + chrono::Duration::seconds(60);
+    // The session it comes from: a connection opened with the ticket ends with it.
+    let session = session_of(&headers);
     state
         .store
-        .create_ws_ticket(&token_hash(&ticket), user.id, expires_at.timestamp_micros())
+        .create_ws_ticket(
+            &token_hash(&ticket),
+            user.id,
+            expires_at.timestamp_micros(),
+            session.as_deref(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(Ticket { ticket, expires_at })))
 }
@@ -86,21 +94,87 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     }
 }
 
+/// The hash of the request's bearer token, if it has one.
+fn session_of(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| token_hash(token.trim()))
+}
+
+/// What a live connection was opened with, checked again while it lives (see [`recheck`]).
+#[derive(Debug, Clone)]
+enum Credential {
+    /// Nobody: public channels only, nothing to check.
+    Anonymous,
+    /// A session (its token's hash): the connection ends when the session does.
+    Session(String),
+    /// A user, by a ticket from before tickets named their session: roles only.
+    User(i64),
+}
+
 /// Who is connecting: a ticket, a bearer token, or nobody (public channels only).
 async fn live_user(
     state: &AppState,
     ticket: Option<&str>,
+    headers: &HeaderMap,
     auth: MaybeAuth,
-) -> ApiResult<Option<User>> {
+) -> ApiResult<(Option<User>, Credential)> {
     if let Some(t) = ticket {
-        return state
+        let (user, session) = state
             .store
             .consume_ws_ticket(&token_hash(t))
             .await?
-            .map(Some)
-            .ok_or_else(|| ApiError::unauthorized("the ticket is unknown, used or expired"));
+            .ok_or_else(|| ApiError::unauthorized("the ticket is unknown, used or expired"))?;
+        let credential = match session {
+            Some(h) => Credential::Session(h),
+            None => Credential::User(user.id),
+        };
+        return Ok((Some(user), credential));
     }
-    Ok(auth.0)
+    let credential = match (&auth.0, session_of(headers)) {
+        (Some(_), Some(h)) => Credential::Session(h),
+        (Some(u), None) => Credential::User(u.id),
+        (None, _) => Credential::Anonymous,
+    };
+    Ok((auth.0, credential))
+}
+
+/// What a connection's credential is worth now.
+enum Standing {
+    /// As it was.
+    Same,
+    /// The user's roles changed: this is who they are now.
+    Now(Viewer),
+    /// Signed out, expired or deleted: the connection ends.
+    Gone,
+}
+
+/// Checks a live connection's credential again (every heartbeat): a session that ended
+/// (logout, expiry) ends the connection, and changed roles change what it may read. While the
+/// database cannot say, the connection goes on as it was.
+async fn recheck(state: &AppState, credential: &Credential, viewer: &Viewer) -> Standing {
+    let user = match credential {
+        Credential::Anonymous => return Standing::Same,
+        Credential::Session(h) => match state.store.session(h).await {
+            Ok(Some((user, _))) => user,
+            Ok(None) => return Standing::Gone,
+            Err(_) => return Standing::Same,
+        },
+        Credential::User(id) => match state.store.user(*id).await {
+            Ok(user) => user,
+            Err(hub_store::StoreError::NotFound(_)) => return Standing::Gone,
+            Err(_) => return Standing::Same,
+        },
+    };
+    let now = viewer_of(Some(&user));
+    let same =
+        now.roles.len() == viewer.roles.len() && now.roles.iter().all(|r| viewer.roles.contains(r));
+    if same {
+        Standing::Same
+    } else {
+        Standing::Now(now)
+    }
 }
 
 /// Holds one of the per-address live connection slots while it lives.
@@ -156,7 +230,7 @@ async fn websocket(
     ApiQuery(q): ApiQuery<LiveQuery>,
 ) -> ApiResult<Response> {
     check_origin(&state, &headers)?;
-    let user = live_user(&state, q.ticket.as_deref(), auth).await?;
+    let (user, credential) = live_user(&state, q.ticket.as_deref(), &headers, auth).await?;
     let slot = IpSlot::take(&state, &ip)?;
     let limit = state.config.ws_max_message_bytes;
     Ok(ws
@@ -173,7 +247,7 @@ async fn websocket(
             // On the fan-out's runtime, apart from the one serving requests (see `Live::spawn`).
             let live = state.live.clone();
             live.spawn(async move {
-                run_socket(socket, state, viewer).await;
+                run_socket(socket, state, viewer, credential).await;
                 drop(slot);
             });
         }))
@@ -253,7 +327,12 @@ enum Control {
 
 /// One connection: a reader task parses client messages; this task is the only writer, so
 /// replies, replays and live frames go out in one order.
-async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
+async fn run_socket(
+    socket: WebSocket,
+    state: AppState,
+    mut viewer: Viewer,
+    credential: Credential,
+) {
     let (sink, mut stream) = socket.split();
     let mut out = Out {
         sink,
@@ -301,6 +380,8 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
     let mut heartbeat = tokio::time::interval(heartbeat_every);
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
+    // Whether this side sent a close frame (and waits a moment for the client's).
+    let mut closing = false;
     let close = |code: u16, reason: &'static str| {
         Message::Close(Some(CloseFrame {
             code,
@@ -350,6 +431,7 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
                     Err(Ended::TooSlow) => {
                         out.last(error_frame("too_slow", "you fell behind; reconnect and subscribe with since")).await;
                         out.last(close(1008, "too slow")).await;
+                closing = true;
                         break;
                     }
                     Err(Ended::Closed) => break,
@@ -358,17 +440,54 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer) {
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > heartbeat_every * 3 {
                     out.last(close(1001, "no answer to pings")).await;
+                closing = true;
                     break;
                 }
                 if !out.one(Message::Ping(Default::default())).await {
                     break;
                 }
+                match recheck(&state, &credential, &viewer).await {
+                    Standing::Same => {}
+                    Standing::Gone => {
+                        out.last(error_frame("unauthorized", "your session ended; sign in again")).await;
+                        out.last(close(1008, "session ended")).await;
+                closing = true;
+                        break;
+                    }
+                    Standing::Now(now) => {
+                        // Channels no longer theirs to read are left, and the client told.
+                        let lost: Vec<Channel> = sub
+                            .subscribed()
+                            .into_iter()
+                            .filter(|c| Channel::authorize(&c.to_string(), &now).is_err())
+                            .collect();
+                        sub.unsubscribe(&lost);
+                        sub.set_viewer(now.clone());
+                        viewer = now;
+                        let frames = lost
+                            .iter()
+                            .map(|c| error_frame("forbidden", &format!("{c} is no longer yours to read")))
+                            .collect();
+                        if !out.all(frames).await {
+                            break;
+                        }
+                    }
+                }
             }
             _ = &mut shutdown_changed => {
                 out.last(close(1001, "server shutting down")).await;
+                closing = true;
                 break;
             }
         }
+    }
+    if closing {
+        // The closing handshake: read on until the client answers the close frame (the reader
+        // then ends) or a second passes. Dropping the socket with the client's last frames
+        // unread would reset the connection, and the client could lose the close frame and
+        // the error before it.
+        let drain = async { while ctl_rx.recv().await.is_some() {} };
+        let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
     }
     reader.abort();
 }
@@ -484,7 +603,7 @@ async fn events(
     ApiQuery(q): ApiQuery<LiveQuery>,
 ) -> ApiResult<Response> {
     check_origin(&state, &headers)?;
-    let user = live_user(&state, q.ticket.as_deref(), auth).await?;
+    let (user, credential) = live_user(&state, q.ticket.as_deref(), &headers, auth).await?;
     let viewer = viewer_of(user.as_ref());
     let names: Vec<String> = q
         .channels
@@ -515,8 +634,11 @@ async fn events(
         .and_then(|v| v.trim().parse::<i64>().ok());
     let since = last_event_id.or(q.since);
     let slot = IpSlot::take(&state, &ip)?;
-    let mut sub = state.live.subscriber(viewer);
+    let mut sub = state.live.subscriber(viewer.clone());
     let replay = sub.subscribe(&chans, since).await?;
+    let every = Duration::from_secs(state.config.ws_heartbeat_secs.max(1));
+    let mut recheck_at = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    recheck_at.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let shutdown = state.shutdown.clone();
     let to_event = |f: hub_live::Frame| {
         Event::default()
@@ -543,19 +665,65 @@ async fn events(
                 .map(move |f| Ok::<_, std::convert::Infallible>(to_event(f))),
         )
     });
+    let ended = |code: &str| {
+        Event::default()
+            .event("error")
+            .data(format!("{{\"op\":\"error\",\"code\":\"{code}\"}}"))
+    };
     let live = futures::stream::unfold(
-        (sub, shutdown, slot, false),
-        move |(mut sub, mut shutdown, slot, done)| async move {
+        (
+            sub, shutdown, slot, false, state, credential, viewer, recheck_at,
+        ),
+        move |(
+            mut sub,
+            mut shutdown,
+            slot,
+            done,
+            state,
+            credential,
+            mut viewer,
+            mut recheck_at,
+        )| async move {
             if done {
                 return None;
             }
-            tokio::select! {
-                next = sub.next() => match next {
-                    Ok(f) => Some((Ok(to_event(f)), (sub, shutdown, slot, false))),
-                    Err(Ended::TooSlow) => Some((Ok(Event::default().event("error").data("{\"op\":\"error\",\"code\":\"too_slow\"}")), (sub, shutdown, slot, true))),
-                    Err(Ended::Closed) => None,
-                },
-                _ = shutdown.changed() => None,
+            loop {
+                let event = tokio::select! {
+                    next = sub.next() => match next {
+                        Ok(f) => Ok(to_event(f)),
+                        Err(Ended::TooSlow) => Err(ended("too_slow")),
+                        Err(Ended::Closed) => return None,
+                    },
+                    _ = shutdown.changed() => return None,
+                    // The credential checked again, as on the WebSocket: a session that ended
+                    // ends the stream; a channel no longer the viewer's to read too (the
+                    // client's reconnection is then refused or narrowed).
+                    _ = recheck_at.tick() => match recheck(&state, &credential, &viewer).await {
+                        Standing::Same => continue,
+                        Standing::Gone => Err(ended("unauthorized")),
+                        Standing::Now(now) => {
+                            if sub
+                                .subscribed()
+                                .iter()
+                                .any(|c| Channel::authorize(&c.to_string(), &now).is_err())
+                            {
+                                Err(ended("forbidden"))
+                            } else {
+                                sub.set_viewer(now.clone());
+                                viewer = now;
+                                continue;
+                            }
+                        }
+                    },
+                };
+                let done = event.is_err();
+                let event = event.unwrap_or_else(|e| e);
+                return Some((
+                    Ok::<_, std::convert::Infallible>(event),
+                    (
+                        sub, shutdown, slot, done, state, credential, viewer, recheck_at,
+                    ),
+                ));
             }
         },
     );
