@@ -18,6 +18,7 @@ both_backends!(
     thread_lists_filter_sort_and_paginate,
     removed_posts_are_tombstones,
     regions_objectives_and_operations,
+    a_thread_stands_on_its_opening_post,
 );
 
 async fn accounts_sessions_and_logout(db: Db) {
@@ -1395,5 +1396,93 @@ async fn regions_objectives_and_operations(db: Db) {
             "OpenAPI lacks {method} {path}"
         );
     }
+    app.finish().await;
+}
+
+/// A thread whose opening post is not published (rejected in pre-moderation, hidden) does not
+/// exist for others than its author and the region's moderators: not its title in the list,
+/// not the thread, not its page; restoring the post brings it back.
+async fn a_thread_stands_on_its_opening_post(db: Db) {
+    use figment::providers::Serialized;
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default(
+            "moderation.premoderation.europe",
+            json!({"mode": "everything"}),
+        ))
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let mo = app.register("Mo").await;
+    app.server
+        .store
+        .grant_role(
+            mo.id,
+            &hub_domain::Role {
+                role: hub_domain::RoleKind::Moderator,
+                region: Some("europe".into()),
+            },
+        )
+        .await
+        .expect("grant");
+    let title = "Call Jane Doe on +44 7700 900123";
+    let (s, v) = app
+        .post(
+            "/regions/europe/threads",
+            &ana.token,
+            json!({"title": title, "body": "Held for review", "kind": "comment"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let t = v["id"].as_i64().unwrap_or_default();
+    let op = v["opening_post"]["id"].as_i64().unwrap_or_default();
+    assert_eq!(v["opening_post"]["status"], "pending", "{v}");
+
+    // Who sees the thread: (viewer, expected) for the thread, its page and the list.
+    let check = |when: &'static str, others_see: bool| {
+        let app = &app;
+        let (ana, ben, mo) = (ana.token.clone(), ben.token.clone(), mo.token.clone());
+        async move {
+            for (who, token, sees) in [
+                ("anonymous", None, others_see),
+                ("another user", Some(ben.as_str()), others_see),
+                ("the author", Some(ana.as_str()), true),
+                ("the moderator", Some(mo.as_str()), true),
+            ] {
+                let (s, _) = app.get(&format!("/threads/{t}"), token).await;
+                assert_eq!(s == 200, sees, "{when}: {who} reads the thread ({s})");
+                let (s, _) = app.get(&format!("/threads/{t}/posts"), token).await;
+                assert_eq!(s == 200, sees, "{when}: {who} reads its page ({s})");
+                let (s, list) = app.get("/regions/europe/threads", token).await;
+                assert_eq!(s, 200);
+                let listed = list["items"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|th| th["id"] == t));
+                assert_eq!(listed, sees, "{when}: {who} finds it listed: {list}");
+            }
+        }
+    };
+    check("pending", false).await;
+    let decide = |action: &'static str| {
+        let app = &app;
+        let mo = mo.token.clone();
+        async move {
+            let (s, d) = app
+                .post(
+                    &format!("/moderation/posts/{op}/decision"),
+                    &mo,
+                    json!({"action": action, "reason": "personal data in the title"}),
+                )
+                .await;
+            assert_eq!(s, 200, "{action}: {d}");
+        }
+    };
+    // Rejected: it stays out of sight (its title was never public).
+    decide("hide").await;
+    check("rejected", false).await;
+    decide("restore").await;
+    check("restored", true).await;
+    decide("hide").await;
+    check("hidden again", false).await;
     app.finish().await;
 }

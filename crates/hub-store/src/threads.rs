@@ -172,7 +172,7 @@ impl Store {
         if !q.moderator {
             let v = args.push_int(q.viewer_id.unwrap_or(0));
             sql.push_str(&format!(
-                " AND (t.author_id = {v} OR NOT EXISTS (SELECT 1 FROM posts op WHERE op.id = t.opening_post_id AND op.status = 'pending'))"
+                " AND (t.author_id = {v} OR NOT EXISTS (SELECT 1 FROM posts op WHERE op.id = t.opening_post_id AND op.status <> 'published'))"
             ));
         }
         let terms = q.q.as_deref().map(search::query_terms).unwrap_or_default();

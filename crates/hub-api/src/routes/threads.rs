@@ -13,6 +13,7 @@ use axum::Json;
 use hub_domain::validate::{self, Checker};
 use hub_domain::{
     lang, markup, search, Aspect, Post, PostKind, PostStatus, Suspension, Thread, ThreadSort, User,
+    Viewer,
 };
 use hub_store::{Bodies, Created, IdempotencyKey, NewPost, NewThread, PostChecks, ThreadQuery};
 use serde::{Deserialize, Serialize};
@@ -329,8 +330,21 @@ async fn get_thread(
     Ok(Json(visible_thread(&state, id, &viewer).await?))
 }
 
-/// A thread as the viewer may see it: one whose opening post awaits pre-moderation does not
-/// exist for others than its author and the region's moderators.
+/// Whether a thread is withheld from `viewer`: a thread stands on its opening post, so while
+/// that post is not published (awaiting pre-moderation, rejected, hidden or removed) the thread,
+/// its title included, exists only for the post's author and the region's moderators.
+pub(crate) fn thread_withheld(
+    opening_status: PostStatus,
+    opening_author: i64,
+    region: &str,
+    viewer: &Viewer,
+) -> bool {
+    opening_status != PostStatus::Published
+        && viewer.user_id != Some(opening_author)
+        && !viewer.moderates(region)
+}
+
+/// A thread as the viewer may see it (see [`thread_withheld`]).
 pub(crate) async fn visible_thread(
     state: &AppState,
     id: i64,
@@ -339,7 +353,7 @@ pub(crate) async fn visible_thread(
     let thread = state.store.thread(id).await?;
     if let Some(op) = thread.opening_post_id {
         let post = state.store.post(op).await?;
-        if post.redacted_for(&viewer.viewer()).is_none() {
+        if thread_withheld(post.status, post.author.id, &post.region, &viewer.viewer()) {
             return Err(ApiError::not_found("thread"));
         }
     }
@@ -423,13 +437,9 @@ async fn list_posts(
         .store
         .public_thread_page(id, p.cursor.as_deref(), limit, bodies)
         .await?;
-    // A thread whose opening post awaits pre-moderation does not exist for others than its
-    // author and the region's moderators (as `visible_thread`).
+    // As `visible_thread`.
     if let Some(op) = &public.opening {
-        if op.status == PostStatus::Pending
-            && viewer.user_id != Some(op.author_id)
-            && !viewer.moderates(&op.region)
-        {
+        if thread_withheld(op.status, op.author_id, &op.region, &viewer) {
             return Err(ApiError::not_found("thread"));
         }
     }
@@ -443,11 +453,11 @@ async fn list_posts(
     };
     if entry.serves(&viewer) {
         // What everyone gets who is not withheld from: file it. (A thread whose opening post
-        // is pending is not filed: who may see it at all depends on the viewer.)
+        // is not published is not filed: who may see it at all depends on the viewer.)
         let opening_published = public
             .opening
             .as_ref()
-            .is_some_and(|op| op.status != PostStatus::Pending);
+            .is_some_and(|op| op.status == PostStatus::Published);
         if version.is_some() && opening_published {
             cache.put(key, entry.clone());
             return Ok(cached_response(&entry, id, &headers));
