@@ -18,6 +18,7 @@ both_backends!(
     the_audit_log_is_append_only,
     rate_limits_hold_exactly_at_the_boundary,
     thread_pages_are_cached_only_while_nothing_on_them_changes,
+    suspended_moderators_lose_their_powers_and_lift_only_in_their_scope,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1071,5 +1072,125 @@ async fn thread_pages_are_cached_only_while_nothing_on_them_changes(db: Db) {
     let (_, new, page) = page_read(&app, t, None, None).await;
     assert_eq!(item(&page, rid)["author"]["display_name"], "Benedikt");
     moved(&mut tag, new, "an author's profile");
+    app.finish().await;
+}
+
+async fn suspend_as(app: &TestApp, by: &TestUser, user: i64, reason: &str) -> (u16, Value) {
+    let until = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    app.post(
+        &format!("/moderation/users/{user}/suspension"),
+        &by.token,
+        json!({"until": until, "reason": reason}),
+    )
+    .await
+}
+
+async fn lift_as(app: &TestApp, by: &TestUser, user: i64) -> (u16, Value) {
+    app.send(
+        Method::DELETE,
+        &format!("/moderation/users/{user}/suspension"),
+        Some(&by.token),
+        None,
+    )
+    .await
+}
+
+/// Whether the user is suspended now (as the store sees it).
+async fn is_suspended(app: &TestApp, user: i64) -> bool {
+    app.server
+        .store
+        .active_suspension(user)
+        .await
+        .expect("suspension")
+        .is_some()
+}
+
+/// The region's audit log (first page) as a moderator of it reads it.
+async fn audit_entries(app: &TestApp, mo: &TestUser, region: &str) -> Vec<Value> {
+    let (s, v) = app
+        .get(
+            &format!("/moderation/log?region={region}&limit=200"),
+            Some(&mo.token),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn suspended_moderators_lose_their_powers_and_lift_only_in_their_scope(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let mo_eu = moderator(&app, "Mo Europe", "europe").await;
+    let mo_af = moderator(&app, "Mo Africa", "africa").await;
+    let admin = with_role(&app, "Admin", hub_domain::RoleKind::Admin).await;
+    // Ana posts in both regions; Europe's moderator suspends her.
+    let (te, _) = app.thread(&ana, "europe", "Scope Europe", "opening").await;
+    app.thread(&ana, "africa", "Scope Africa", "opening").await;
+    let bens = app.reply(&ben, te, None, "ben's reply").await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let (s, v) = suspend_as(&app, &mo_eu, ana.id, "imposed in europe").await;
+    assert_eq!(s, 201, "{v}");
+    // Africa's moderator may not lift a suspension imposed in Europe.
+    let (s, v) = lift_as(&app, &mo_af, ana.id).await;
+    hub_tests::assert_problem(s, &v, 403, "lift of another region's suspension");
+    assert!(is_suspended(&app, ana.id).await);
+    // Europe's moderator may, and the log of Europe says so.
+    let (s, v) = lift_as(&app, &mo_eu, ana.id).await;
+    assert_eq!(s, 204, "{v}");
+    assert!(!is_suspended(&app, ana.id).await);
+    assert!(audit_entries(&app, &mo_eu, "europe")
+        .await
+        .iter()
+        .any(|e| e["action"] == "lift_suspension"
+            && e["object_id"].as_i64() == Some(ana.id)
+            && e["actor_id"].as_i64() == Some(mo_eu.id)));
+    assert!(!audit_entries(&app, &mo_af, "africa")
+        .await
+        .iter()
+        .any(|e| e["action"] == "lift_suspension"));
+    // A suspension an admin imposed is not a regional moderator's to lift; an admin's.
+    let (s, v) = suspend_as(&app, &admin, ana.id, "imposed by an admin").await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = lift_as(&app, &mo_eu, ana.id).await;
+    hub_tests::assert_problem(s, &v, 403, "lift of an admin's suspension");
+    assert!(is_suspended(&app, ana.id).await);
+    let (s, v) = lift_as(&app, &admin, ana.id).await;
+    assert_eq!(s, 204, "{v}");
+    assert!(!is_suspended(&app, ana.id).await);
+
+    // A suspended moderator has no moderation powers, and cannot lift their own suspension.
+    app.reply(&mo_eu, te, None, "the moderator's own post")
+        .await;
+    let (s, v) = suspend_as(&app, &admin, mo_eu.id, "moderator suspended").await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = lift_as(&app, &mo_eu, mo_eu.id).await;
+    hub_tests::assert_problem(s, &v, 403, "lifting one's own suspension");
+    assert!(is_suspended(&app, mo_eu.id).await);
+    let (s, v) = app
+        .get("/moderation/queue?region=europe", Some(&mo_eu.token))
+        .await;
+    hub_tests::assert_problem(s, &v, 403, "queue of a suspended moderator");
+    let (s, v) = app
+        .post(
+            &format!("/moderation/posts/{bens}/decision"),
+            &mo_eu.token,
+            json!({"action": "hide", "reason": "while suspended"}),
+        )
+        .await;
+    hub_tests::assert_problem(s, &v, 403, "decision of a suspended moderator");
+    let (s, post) = app.get(&format!("/posts/{bens}"), None).await;
+    assert_eq!(s, 200);
+    assert_eq!(post["status"], "published");
+    let (s, v) = suspend_as(&app, &mo_eu, ana.id, "while suspended").await;
+    hub_tests::assert_problem(s, &v, 403, "suspension by a suspended moderator");
+    assert!(!is_suspended(&app, ana.id).await);
+    let (s, v) = lift_as(&app, &admin, mo_eu.id).await;
+    assert_eq!(s, 204, "{v}");
+    let (s, _) = app
+        .get("/moderation/queue?region=europe", Some(&mo_eu.token))
+        .await;
+    assert_eq!(s, 200);
     app.finish().await;
 }

@@ -782,7 +782,8 @@ impl Store {
         Ok(decision)
     }
 
-    /// Suspends a user until `until` (microseconds).
+    /// Suspends a user until `until` (microseconds), imposed in `region` (None: by an admin,
+    /// everywhere).
     pub async fn suspend(
         &self,
         user_id: i64,
@@ -792,12 +793,13 @@ impl Store {
         region: Option<&str>,
     ) -> Result<Suspension> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO suspensions (user_id, until, reason, by_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO suspensions (user_id, until, reason, by_id, created_at, region) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(user_id)
             .bind(until)
             .bind(reason)
             .bind(by)
             .bind(now_micros())
+            .bind(region)
             .execute(&mut *tx.tx)
             .await
             .map_err(|e| match StoreError::from(e) {
@@ -840,39 +842,81 @@ impl Store {
         Ok(s)
     }
 
-    /// Lifts a user's suspensions; true when one was in force.
+    /// Lifts a user's suspensions in force; true when there was one. `scope` is the regions
+    /// the lifter moderates (None: an admin, any suspension): when any suspension in force was
+    /// imposed outside it (or by an admin), nothing is lifted and the answer is Forbidden.
+    /// Each region whose suspensions were lifted gets its audit line.
     pub async fn lift_suspension(
         &self,
         user_id: i64,
         by: i64,
-        region: Option<&str>,
+        scope: Option<&[String]>,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let now = now_micros();
-        let n = sqlx::query("UPDATE suspensions SET lifted_at = $1 WHERE user_id = $2 AND lifted_at IS NULL AND until > $1")
+        let lock = if self.backend == Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let found = sqlx::query(&format!(
+            "SELECT id, region FROM suspensions WHERE user_id = $1 AND lifted_at IS NULL AND until > $2 ORDER BY id{lock}"
+        ))
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&mut *tx.tx)
+        .await?;
+        let mut by_region: std::collections::BTreeMap<Option<String>, Vec<i64>> =
+            std::collections::BTreeMap::new();
+        for r in &found {
+            by_region
+                .entry(r.try_get("region")?)
+                .or_default()
+                .push(r.try_get("id")?);
+        }
+        if by_region.is_empty() {
+            return Ok(false);
+        }
+        if let Some(regions) = scope {
+            let outside = by_region
+                .keys()
+                .any(|r| !r.as_ref().is_some_and(|r| regions.contains(r)));
+            if outside {
+                return Err(StoreError::Forbidden(
+                    "this suspension was imposed outside the regions you moderate".into(),
+                ));
+            }
+        }
+        for (region, ids) in &by_region {
+            // Ids are integers from the database: safe to inline.
+            let list = ids
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            sqlx::query(&format!(
+                "UPDATE suspensions SET lifted_at = $1 WHERE id IN ({list})"
+            ))
             .bind(now)
-            .bind(user_id)
             .execute(&mut *tx.tx)
-            .await?
-            .rows_affected();
-        if n > 0 {
+            .await?;
             self.audit(
                 &mut tx,
                 Audit {
-                    region,
+                    region: region.as_deref(),
                     actor_id: Some(by),
                     action: "lift_suspension",
                     object_type: "user",
                     object_id: Some(user_id),
                     reason: None,
                     before: None,
-                    after: None,
+                    after: Some(json!({"suspension_ids": ids})),
                 },
             )
             .await?;
         }
         self.commit(tx).await?;
-        Ok(n > 0)
+        Ok(true)
     }
 
     /// The suspension in force for a user, if any (the latest ending one).
