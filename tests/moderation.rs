@@ -19,6 +19,7 @@ both_backends!(
     rate_limits_hold_exactly_at_the_boundary,
     thread_pages_are_cached_only_while_nothing_on_them_changes,
     suspended_moderators_lose_their_powers_and_lift_only_in_their_scope,
+    suspended_authors_cannot_edit_their_posts,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1192,5 +1193,36 @@ async fn suspended_moderators_lose_their_powers_and_lift_only_in_their_scope(db:
         .get("/moderation/queue?region=europe", Some(&mo_eu.token))
         .await;
     assert_eq!(s, 200);
+    app.finish().await;
+}
+
+async fn suspended_authors_cannot_edit_their_posts(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let (_, op) = app
+        .thread(&ana, "europe", "Edits", "the original text")
+        .await;
+    let (s, v) = suspend_as(&app, &mo, ana.id, "cooling off").await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = app
+        .send(
+            Method::PATCH,
+            &format!("/posts/{op}"),
+            Some(&ana.token),
+            Some(json!({"body": "rewritten while suspended"})),
+        )
+        .await;
+    hub_tests::assert_problem(s, &v, 403, "edit by a suspended author");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cooling off"),
+        "{v}"
+    );
+    let (_, post) = app.get(&format!("/posts/{op}"), None).await;
+    assert_eq!(post["body"], "the original text");
+    assert_eq!(post["revision"].as_i64(), Some(1));
     app.finish().await;
 }
