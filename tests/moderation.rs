@@ -20,6 +20,7 @@ both_backends!(
     thread_pages_are_cached_only_while_nothing_on_them_changes,
     suspended_moderators_lose_their_powers_and_lift_only_in_their_scope,
     suspended_authors_cannot_edit_their_posts,
+    a_removed_post_leaves_the_queue_and_cannot_be_appealed,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1118,6 +1119,22 @@ async fn audit_entries(app: &TestApp, mo: &TestUser, region: &str) -> Vec<Value>
     v["items"].as_array().cloned().unwrap_or_default()
 }
 
+async fn queued_ids(app: &TestApp, mo: &TestUser, region: &str) -> Vec<i64> {
+    let (s, v) = app
+        .get(
+            &format!("/moderation/queue?region={region}&limit=200"),
+            Some(&mo.token),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["post"]["id"].as_i64())
+        .collect()
+}
+
 async fn suspended_moderators_lose_their_powers_and_lift_only_in_their_scope(db: Db) {
     let app = TestApp::spawn(db).await;
     let ana = app.register("Ana").await;
@@ -1224,5 +1241,66 @@ async fn suspended_authors_cannot_edit_their_posts(db: Db) {
     let (_, post) = app.get(&format!("/posts/{op}"), None).await;
     assert_eq!(post["body"], "the original text");
     assert_eq!(post["revision"].as_i64(), Some(1));
+    app.finish().await;
+}
+
+async fn a_removed_post_leaves_the_queue_and_cannot_be_appealed(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let (t, _) = app.thread(&ana, "europe", "Queue", "opening").await;
+    let p = app.reply(&ana, t, None, "flag this").await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let (s, _) = app
+        .post(
+            &format!("/posts/{p}/flags"),
+            &ben.token,
+            json!({"reason": "spam"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    assert!(queued_ids(&app, &mo, "europe").await.contains(&p));
+    let (s, v) = app
+        .send(
+            Method::DELETE,
+            &format!("/posts/{p}"),
+            Some(&ana.token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
+    assert!(!queued_ids(&app, &mo, "europe").await.contains(&p));
+    // A hidden post its author then removed: the hide cannot be appealed any more.
+    let q = app.reply(&ana, t, None, "hide this").await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let (s, v) = app
+        .post(
+            &format!("/moderation/posts/{q}/decision"),
+            &mo.token,
+            json!({"action": "hide", "reason": "off topic"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .send(
+            Method::DELETE,
+            &format!("/posts/{q}"),
+            Some(&ana.token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/posts/{q}/appeal"),
+            &ana.token,
+            json!({"note": "please"}),
+        )
+        .await;
+    hub_tests::assert_problem(s, &v, 409, "appeal of a removed post");
+    assert!(!queued_ids(&app, &mo, "europe").await.contains(&q));
     app.finish().await;
 }

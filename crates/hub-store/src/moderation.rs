@@ -84,7 +84,7 @@ impl Store {
     }
 
     /// Tells moderators of a region that its queue changed.
-    async fn queue_event(
+    pub(crate) async fn queue_event(
         &self,
         tx: &mut WriteTx,
         region: &str,
@@ -243,7 +243,7 @@ impl Store {
     }
 
     /// Takes a post off the queue and closes its flags.
-    async fn dequeue(&self, tx: &mut WriteTx, post_id: i64) -> Result<()> {
+    pub(crate) async fn dequeue(&self, tx: &mut WriteTx, post_id: i64) -> Result<()> {
         sqlx::query("UPDATE flags SET open = 0 WHERE post_id = $1 AND open = 1")
             .bind(post_id)
             .execute(&mut *tx.tx)
@@ -716,6 +716,11 @@ impl Store {
         if post.author.id != user_id {
             return Err(StoreError::Forbidden(
                 "only the post's author may appeal".into(),
+            ));
+        }
+        if post.status == PostStatus::Removed {
+            return Err(StoreError::Conflict(
+                "the post was removed; there is nothing left to appeal".into(),
             ));
         }
         let row = sqlx::query(

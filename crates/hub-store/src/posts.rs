@@ -1340,7 +1340,7 @@ impl Store {
     }
 
     /// Removes a post: its content and revisions are erased, a tombstone stays so replies
-    /// keep their place in the tree.
+    /// keep their place in the tree, and it leaves the moderation queue.
     pub async fn remove_post(&self, id: i64, actor_id: i64, reason: Option<&str>) -> Result<Post> {
         let mut tx = self.begin_write().await?;
         let mut post = rows::post(&self.post_row_in(&mut tx, id).await?)?;
@@ -1354,6 +1354,16 @@ impl Store {
         self.erase_content(&mut tx, &post).await?;
         post.body = None;
         post.body_html = None;
+        // Nothing is left to decide: off the queue, its flags closed.
+        let queued: Option<i64> = sqlx::query_scalar("SELECT queued_at FROM posts WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx.tx)
+            .await?;
+        if queued.is_some() {
+            self.dequeue(&mut tx, id).await?;
+            self.queue_event(&mut tx, &post.region, id, "removed")
+                .await?;
+        }
         self.audit(
             &mut tx,
             crate::moderation::Audit {
