@@ -21,6 +21,7 @@ both_backends!(
     suspended_moderators_lose_their_powers_and_lift_only_in_their_scope,
     suspended_authors_cannot_edit_their_posts,
     a_removed_post_leaves_the_queue_and_cannot_be_appealed,
+    moderators_edits_of_others_posts_are_audited,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1302,5 +1303,48 @@ async fn a_removed_post_leaves_the_queue_and_cannot_be_appealed(db: Db) {
         .await;
     hub_tests::assert_problem(s, &v, 409, "appeal of a removed post");
     assert!(!queued_ids(&app, &mo, "europe").await.contains(&q));
+    app.finish().await;
+}
+
+async fn moderators_edits_of_others_posts_are_audited(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let (t, _) = app.thread(&ana, "europe", "Audited edits", "opening").await;
+    let p = app.reply(&ana, t, None, "a reply").await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let edits = |entries: Vec<Value>| {
+        entries
+            .into_iter()
+            .filter(|e| e["action"] == "edit" && e["object_id"].as_i64() == Some(p))
+            .collect::<Vec<_>>()
+    };
+    // The author's own edit is not a moderation act.
+    let (s, _) = app
+        .send(
+            Method::PATCH,
+            &format!("/posts/{p}"),
+            Some(&ana.token),
+            Some(json!({"body": "a reply, corrected"})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(edits(audit_entries(&app, &mo, "europe").await).is_empty());
+    let (s, v) = app
+        .send(
+            Method::PATCH,
+            &format!("/posts/{p}"),
+            Some(&mo.token),
+            Some(json!({"body": "a reply, moderated"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let found = edits(audit_entries(&app, &mo, "europe").await);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["actor_id"].as_i64(), Some(mo.id));
+    assert_eq!(found[0]["object_type"], "post");
+    assert_eq!(found[0]["before"]["revision"].as_i64(), Some(2));
+    assert_eq!(found[0]["after"]["revision"].as_i64(), Some(3));
     app.finish().await;
 }

@@ -1220,7 +1220,8 @@ impl Store {
         .ok_or(StoreError::NotFound("post"))
     }
 
-    /// Edits a post, keeping the version it replaces as a revision.
+    /// Edits a post, keeping the version it replaces as a revision. An edit by someone other
+    /// than the author (a moderator) writes an audit line.
     pub async fn edit_post(&self, id: i64, e: &PostEdit) -> Result<Post> {
         let mut tx = self.begin_write().await?;
         let row = self.post_row_in(&mut tx, id).await?;
@@ -1248,6 +1249,7 @@ impl Store {
         .execute(&mut *tx.tx)
         .await?;
         let now = now_micros();
+        let before_revision = post.revision;
         let mut terms = None;
         if let Some((body, html, t)) = &e.body {
             post.body = Some(body.clone());
@@ -1290,6 +1292,34 @@ impl Store {
         .await?;
         self.index_post(&mut tx, id, &post.objectives, terms)
             .await?;
+        if e.editor_id != post.author.id {
+            // A moderator's edit of someone else's post is a moderation act. The log is
+            // append-only and outlives a removal: it names what changed, never the text.
+            let changed: Vec<&str> = [
+                ("body", e.body.is_some()),
+                ("kind", e.kind.is_some()),
+                ("objectives", e.objectives.is_some()),
+                ("aspects", e.aspects.is_some()),
+                ("language", e.language.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(f, set)| set.then_some(f))
+            .collect();
+            self.audit(
+                &mut tx,
+                crate::moderation::Audit {
+                    region: Some(&post.region),
+                    actor_id: Some(e.editor_id),
+                    action: "edit",
+                    object_type: "post",
+                    object_id: Some(id),
+                    reason: None,
+                    before: Some(serde_json::json!({"revision": before_revision})),
+                    after: Some(serde_json::json!({"revision": post.revision, "changed": changed})),
+                },
+            )
+            .await?;
+        }
         self.append_event(&mut tx, &post_event("post.updated", &post))
             .await?;
         self.commit(tx).await?;
