@@ -22,6 +22,7 @@ both_backends!(
     suspended_authors_cannot_edit_their_posts,
     a_removed_post_leaves_the_queue_and_cannot_be_appealed,
     moderators_edits_of_others_posts_are_audited,
+    editing_an_opening_post_keeps_its_title_searchable,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1346,5 +1347,48 @@ async fn moderators_edits_of_others_posts_are_audited(db: Db) {
     assert_eq!(found[0]["object_type"], "post");
     assert_eq!(found[0]["before"]["revision"].as_i64(), Some(2));
     assert_eq!(found[0]["after"]["revision"].as_i64(), Some(3));
+    app.finish().await;
+}
+
+async fn editing_an_opening_post_keeps_its_title_searchable(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let (t, op) = app
+        .thread(&ana, "europe", "Remittance corridors", "Fees are too high.")
+        .await;
+    let find = |q: &'static str| {
+        let app = &app;
+        async move {
+            let (s, v) = app
+                .get(&format!("/regions/europe/threads?q={q}"), None)
+                .await;
+            assert_eq!(s, 200, "{v}");
+            v["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["id"].as_i64())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find("corridors").await, vec![t]);
+    for (who, body) in [
+        (&ana, "Consular protection abroad."),
+        (&mo, "Moderated text."),
+    ] {
+        let (s, v) = app
+            .send(
+                Method::PATCH,
+                &format!("/posts/{op}"),
+                Some(&who.token),
+                Some(json!({"body": body})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(find("corridors").await, vec![t], "title after an edit");
+    }
+    assert_eq!(find("moderated").await, vec![t]);
+    assert_eq!(find("fees").await, Vec::<i64>::new());
     app.finish().await;
 }

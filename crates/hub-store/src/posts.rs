@@ -1221,7 +1221,8 @@ impl Store {
     }
 
     /// Edits a post, keeping the version it replaces as a revision. An edit by someone other
-    /// than the author (a moderator) writes an audit line.
+    /// than the author (a moderator) writes an audit line; an opening post keeps its thread's
+    /// title in its search terms.
     pub async fn edit_post(&self, id: i64, e: &PostEdit) -> Result<Post> {
         let mut tx = self.begin_write().await?;
         let row = self.post_row_in(&mut tx, id).await?;
@@ -1254,7 +1255,16 @@ impl Store {
         if let Some((body, html, t)) = &e.body {
             post.body = Some(body.clone());
             post.body_html = Some(html.clone());
-            terms = Some(t.as_str());
+            // The title is searchable through the opening post: it stays with the new body.
+            let title: Option<String> =
+                sqlx::query_scalar("SELECT title FROM threads WHERE opening_post_id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx.tx)
+                    .await?;
+            terms = Some(match title {
+                Some(title) => format!("{} {t}", hub_domain::search::index_text(&title)),
+                None => t.clone(),
+            });
         }
         if let Some(k) = e.kind {
             post.kind = k;
@@ -1290,7 +1300,7 @@ impl Store {
         .bind(body_hash(post.body.as_deref().unwrap_or_default()))
         .execute(&mut *tx.tx)
         .await?;
-        self.index_post(&mut tx, id, &post.objectives, terms)
+        self.index_post(&mut tx, id, &post.objectives, terms.as_deref())
             .await?;
         if e.editor_id != post.author.id {
             // A moderator's edit of someone else's post is a moderation act. The log is
