@@ -23,6 +23,7 @@ both_backends!(
     a_removed_post_leaves_the_queue_and_cannot_be_appealed,
     moderators_edits_of_others_posts_are_audited,
     editing_an_opening_post_keeps_its_title_searchable,
+    bulk_decisions_change_nothing_unless_every_post_can_be_decided,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1390,5 +1391,57 @@ async fn editing_an_opening_post_keeps_its_title_searchable(db: Db) {
     }
     assert_eq!(find("moderated").await, vec![t]);
     assert_eq!(find("fees").await, Vec::<i64>::new());
+    app.finish().await;
+}
+
+async fn bulk_decisions_change_nothing_unless_every_post_can_be_decided(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let (t, _) = app.thread(&ana, "europe", "Bulk", "opening").await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            app.reply(&ana, t, None, &format!("bulk {i}")).await["id"]
+                .as_i64()
+                .unwrap_or_default(),
+        );
+    }
+    let (a, b, gone) = (ids[0], ids[1], ids[2]);
+    let (s, v) = app
+        .post(
+            &format!("/moderation/posts/{gone}/decision"),
+            &mo.token,
+            json!({"action": "remove", "reason": "gone"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let decisions = app.count("decisions").await;
+    let audit = app.count("audit_log").await;
+    let (s, v) = app
+        .post(
+            "/moderation/decisions",
+            &mo.token,
+            json!({"post_ids": [a, b, gone], "action": "hide", "reason": "bulk"}),
+        )
+        .await;
+    hub_tests::assert_problem(s, &v, 409, "bulk with a removed post");
+    for id in [a, b] {
+        let (_, p) = app.get(&format!("/posts/{id}"), None).await;
+        assert_eq!(p["status"], "published", "post {id} was changed: {p}");
+    }
+    assert_eq!(app.count("decisions").await, decisions);
+    assert_eq!(app.count("audit_log").await, audit);
+    // The same post twice is one decision.
+    let (s, v) = app
+        .post(
+            "/moderation/decisions",
+            &mo.token,
+            json!({"post_ids": [a, a], "action": "remove", "reason": "twice"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(app.count("decisions").await, decisions + 1);
     app.finish().await;
 }

@@ -522,7 +522,48 @@ impl Store {
         reason: &str,
     ) -> Result<(Decision, Post)> {
         let mut tx = self.begin_write().await?;
-        let mut post = rows::post(&self.post_row_in(&mut tx, post_id).await?)?;
+        let out = self
+            .decide_post_in(&mut tx, post_id, moderator_id, action, reason)
+            .await?;
+        self.commit(tx).await?;
+        Ok(out)
+    }
+
+    /// The same decision on several posts, all or none: one transaction, which any post that
+    /// cannot be decided (removed, missing) rolls back. A post named twice is decided once;
+    /// the answer follows the order of first mention.
+    pub async fn decide_posts(
+        &self,
+        post_ids: &[i64],
+        moderator_id: i64,
+        action: PostAction,
+        reason: &str,
+    ) -> Result<Vec<(Decision, Post)>> {
+        // Posts are taken in id order, as a thread move locks them (no deadlock between two).
+        let mut ids = post_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut tx = self.begin_write().await?;
+        let mut done = std::collections::HashMap::with_capacity(ids.len());
+        for id in ids {
+            let d = self
+                .decide_post_in(&mut tx, id, moderator_id, action, reason)
+                .await?;
+            done.insert(id, d);
+        }
+        self.commit(tx).await?;
+        Ok(post_ids.iter().filter_map(|id| done.remove(id)).collect())
+    }
+
+    async fn decide_post_in(
+        &self,
+        tx: &mut WriteTx,
+        post_id: i64,
+        moderator_id: i64,
+        action: PostAction,
+        reason: &str,
+    ) -> Result<(Decision, Post)> {
+        let mut post = rows::post(&self.post_row_in(tx, post_id).await?)?;
         if post.status == PostStatus::Removed {
             return Err(StoreError::Conflict(
                 "the post was removed; nothing more can be decided".into(),
@@ -532,7 +573,7 @@ impl Store {
         let event = match action {
             PostAction::Approve | PostAction::Restore => {
                 let was = post.status;
-                self.set_status(&mut tx, &mut post, PostStatus::Published, None)
+                self.set_status(tx, &mut post, PostStatus::Published, None)
                     .await?;
                 match was {
                     PostStatus::Pending => "post.approved",
@@ -541,23 +582,23 @@ impl Store {
                 }
             }
             PostAction::Hide => {
-                self.set_status(&mut tx, &mut post, PostStatus::Hidden, Some(reason))
+                self.set_status(tx, &mut post, PostStatus::Hidden, Some(reason))
                     .await?;
                 "post.hidden"
             }
             PostAction::Remove => {
-                self.set_status(&mut tx, &mut post, PostStatus::Removed, Some(reason))
+                self.set_status(tx, &mut post, PostStatus::Removed, Some(reason))
                     .await?;
-                self.erase_content(&mut tx, &post).await?;
+                self.erase_content(tx, &post).await?;
                 post.body = None;
                 post.body_html = None;
                 "post.removed"
             }
         };
-        self.dequeue(&mut tx, post_id).await?;
+        self.dequeue(tx, post_id).await?;
         let decision = self
             .record_decision(
-                &mut tx,
+                tx,
                 Decided {
                     region: &post.region,
                     post_id: Some(post_id),
@@ -570,7 +611,7 @@ impl Store {
             )
             .await?;
         self.audit(
-            &mut tx,
+            tx,
             Audit {
                 region: Some(&post.region),
                 actor_id: Some(moderator_id),
@@ -583,11 +624,10 @@ impl Store {
             },
         )
         .await?;
-        self.append_event(&mut tx, &public(post_event(event, &post)))
+        self.append_event(tx, &public(post_event(event, &post)))
             .await?;
-        self.queue_event(&mut tx, &post.region, post_id, "decided")
+        self.queue_event(tx, &post.region, post_id, "decided")
             .await?;
-        self.commit(tx).await?;
         Ok((decision, post))
     }
 

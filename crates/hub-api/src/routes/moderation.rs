@@ -408,7 +408,7 @@ pub struct BulkDecisionRequest {
     pub reason: String,
 }
 
-/// Decides on several posts at once; all are checked before any is changed.
+/// Decides on several posts at once, all or none (a post named twice is decided once).
 #[utoipa::path(post, path = "/moderation/decisions", tag = "moderation", security(("bearer" = [])), request_body = BulkDecisionRequest,
     responses((status = 200, body = Vec<PostDecided>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn decide_bulk(
@@ -424,17 +424,24 @@ async fn decide_bulk(
     }
     c.finish().map_err(ApiError::validation)?;
     let reason = reason.unwrap_or_default();
-    for id in &r.post_ids {
+    // A post named twice is decided once.
+    let mut ids: Vec<i64> = Vec::with_capacity(r.post_ids.len());
+    for id in r.post_ids {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    for id in &ids {
         post_in_my_region(&state, &user, *id).await?;
     }
-    let mut out = Vec::with_capacity(r.post_ids.len());
-    for id in r.post_ids {
-        let (decision, post) = state
-            .store
-            .decide_post(id, user.id, r.action, &reason)
-            .await?;
-        out.push(PostDecided { decision, post });
-    }
+    // One transaction: a post that cannot be decided leaves every other unchanged.
+    let out = state
+        .store
+        .decide_posts(&ids, user.id, r.action, &reason)
+        .await?
+        .into_iter()
+        .map(|(decision, post)| PostDecided { decision, post })
+        .collect();
     Ok(Json(out))
 }
 
