@@ -18,6 +18,12 @@ both_backends!(
     the_audit_log_is_append_only,
     rate_limits_hold_exactly_at_the_boundary,
     thread_pages_are_cached_only_while_nothing_on_them_changes,
+    suspended_moderators_lose_their_powers_and_lift_only_in_their_scope,
+    suspended_authors_cannot_edit_their_posts,
+    a_removed_post_leaves_the_queue_and_cannot_be_appealed,
+    moderators_edits_of_others_posts_are_audited,
+    editing_an_opening_post_keeps_its_title_searchable,
+    bulk_decisions_change_nothing_unless_every_post_can_be_decided,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1071,5 +1077,371 @@ async fn thread_pages_are_cached_only_while_nothing_on_them_changes(db: Db) {
     let (_, new, page) = page_read(&app, t, None, None).await;
     assert_eq!(item(&page, rid)["author"]["display_name"], "Benedikt");
     moved(&mut tag, new, "an author's profile");
+    app.finish().await;
+}
+
+async fn suspend_as(app: &TestApp, by: &TestUser, user: i64, reason: &str) -> (u16, Value) {
+    let until = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    app.post(
+        &format!("/moderation/users/{user}/suspension"),
+        &by.token,
+        json!({"until": until, "reason": reason}),
+    )
+    .await
+}
+
+async fn lift_as(app: &TestApp, by: &TestUser, user: i64) -> (u16, Value) {
+    app.send(
+        Method::DELETE,
+        &format!("/moderation/users/{user}/suspension"),
+        Some(&by.token),
+        None,
+    )
+    .await
+}
+
+/// Whether the user is suspended now (as the store sees it).
+async fn is_suspended(app: &TestApp, user: i64) -> bool {
+    app.server
+        .store
+        .active_suspension(user)
+        .await
+        .expect("suspension")
+        .is_some()
+}
+
+/// The region's audit log (first page) as a moderator of it reads it.
+async fn audit_entries(app: &TestApp, mo: &TestUser, region: &str) -> Vec<Value> {
+    let (s, v) = app
+        .get(
+            &format!("/moderation/log?region={region}&limit=200"),
+            Some(&mo.token),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn queued_ids(app: &TestApp, mo: &TestUser, region: &str) -> Vec<i64> {
+    let (s, v) = app
+        .get(
+            &format!("/moderation/queue?region={region}&limit=200"),
+            Some(&mo.token),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["post"]["id"].as_i64())
+        .collect()
+}
+
+async fn suspended_moderators_lose_their_powers_and_lift_only_in_their_scope(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let mo_eu = moderator(&app, "Mo Europe", "europe").await;
+    let mo_af = moderator(&app, "Mo Africa", "africa").await;
+    let admin = with_role(&app, "Admin", hub_domain::RoleKind::Admin).await;
+    // Ana posts in both regions; Europe's moderator suspends her.
+    let (te, _) = app.thread(&ana, "europe", "Scope Europe", "opening").await;
+    app.thread(&ana, "africa", "Scope Africa", "opening").await;
+    let bens = app.reply(&ben, te, None, "ben's reply").await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let (s, v) = suspend_as(&app, &mo_eu, ana.id, "imposed in europe").await;
+    assert_eq!(s, 201, "{v}");
+    // Africa's moderator may not lift a suspension imposed in Europe.
+    let (s, v) = lift_as(&app, &mo_af, ana.id).await;
+    hub_tests::assert_problem(s, &v, 403, "lift of another region's suspension");
+    assert!(is_suspended(&app, ana.id).await);
+    // Europe's moderator may, and the log of Europe says so.
+    let (s, v) = lift_as(&app, &mo_eu, ana.id).await;
+    assert_eq!(s, 204, "{v}");
+    assert!(!is_suspended(&app, ana.id).await);
+    assert!(audit_entries(&app, &mo_eu, "europe")
+        .await
+        .iter()
+        .any(|e| e["action"] == "lift_suspension"
+            && e["object_id"].as_i64() == Some(ana.id)
+            && e["actor_id"].as_i64() == Some(mo_eu.id)));
+    assert!(!audit_entries(&app, &mo_af, "africa")
+        .await
+        .iter()
+        .any(|e| e["action"] == "lift_suspension"));
+    // A suspension an admin imposed is not a regional moderator's to lift; an admin's.
+    let (s, v) = suspend_as(&app, &admin, ana.id, "imposed by an admin").await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = lift_as(&app, &mo_eu, ana.id).await;
+    hub_tests::assert_problem(s, &v, 403, "lift of an admin's suspension");
+    assert!(is_suspended(&app, ana.id).await);
+    let (s, v) = lift_as(&app, &admin, ana.id).await;
+    assert_eq!(s, 204, "{v}");
+    assert!(!is_suspended(&app, ana.id).await);
+
+    // A suspended moderator has no moderation powers, and cannot lift their own suspension.
+    app.reply(&mo_eu, te, None, "the moderator's own post")
+        .await;
+    let (s, v) = suspend_as(&app, &admin, mo_eu.id, "moderator suspended").await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = lift_as(&app, &mo_eu, mo_eu.id).await;
+    hub_tests::assert_problem(s, &v, 403, "lifting one's own suspension");
+    assert!(is_suspended(&app, mo_eu.id).await);
+    let (s, v) = app
+        .get("/moderation/queue?region=europe", Some(&mo_eu.token))
+        .await;
+    hub_tests::assert_problem(s, &v, 403, "queue of a suspended moderator");
+    let (s, v) = app
+        .post(
+            &format!("/moderation/posts/{bens}/decision"),
+            &mo_eu.token,
+            json!({"action": "hide", "reason": "while suspended"}),
+        )
+        .await;
+    hub_tests::assert_problem(s, &v, 403, "decision of a suspended moderator");
+    let (s, post) = app.get(&format!("/posts/{bens}"), None).await;
+    assert_eq!(s, 200);
+    assert_eq!(post["status"], "published");
+    let (s, v) = suspend_as(&app, &mo_eu, ana.id, "while suspended").await;
+    hub_tests::assert_problem(s, &v, 403, "suspension by a suspended moderator");
+    assert!(!is_suspended(&app, ana.id).await);
+    let (s, v) = lift_as(&app, &admin, mo_eu.id).await;
+    assert_eq!(s, 204, "{v}");
+    let (s, _) = app
+        .get("/moderation/queue?region=europe", Some(&mo_eu.token))
+        .await;
+    assert_eq!(s, 200);
+    app.finish().await;
+}
+
+async fn suspended_authors_cannot_edit_their_posts(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let (_, op) = app
+        .thread(&ana, "europe", "Edits", "the original text")
+        .await;
+    let (s, v) = suspend_as(&app, &mo, ana.id, "cooling off").await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = app
+        .send(
+            Method::PATCH,
+            &format!("/posts/{op}"),
+            Some(&ana.token),
+            Some(json!({"body": "rewritten while suspended"})),
+        )
+        .await;
+    hub_tests::assert_problem(s, &v, 403, "edit by a suspended author");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cooling off"),
+        "{v}"
+    );
+    let (_, post) = app.get(&format!("/posts/{op}"), None).await;
+    assert_eq!(post["body"], "the original text");
+    assert_eq!(post["revision"].as_i64(), Some(1));
+    app.finish().await;
+}
+
+async fn a_removed_post_leaves_the_queue_and_cannot_be_appealed(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let (t, _) = app.thread(&ana, "europe", "Queue", "opening").await;
+    let p = app.reply(&ana, t, None, "flag this").await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let (s, _) = app
+        .post(
+            &format!("/posts/{p}/flags"),
+            &ben.token,
+            json!({"reason": "spam"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    assert!(queued_ids(&app, &mo, "europe").await.contains(&p));
+    let (s, v) = app
+        .send(
+            Method::DELETE,
+            &format!("/posts/{p}"),
+            Some(&ana.token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
+    assert!(!queued_ids(&app, &mo, "europe").await.contains(&p));
+    // A hidden post its author then removed: the hide cannot be appealed any more.
+    let q = app.reply(&ana, t, None, "hide this").await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let (s, v) = app
+        .post(
+            &format!("/moderation/posts/{q}/decision"),
+            &mo.token,
+            json!({"action": "hide", "reason": "off topic"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .send(
+            Method::DELETE,
+            &format!("/posts/{q}"),
+            Some(&ana.token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/posts/{q}/appeal"),
+            &ana.token,
+            json!({"note": "please"}),
+        )
+        .await;
+    hub_tests::assert_problem(s, &v, 409, "appeal of a removed post");
+    assert!(!queued_ids(&app, &mo, "europe").await.contains(&q));
+    app.finish().await;
+}
+
+async fn moderators_edits_of_others_posts_are_audited(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let (t, _) = app.thread(&ana, "europe", "Audited edits", "opening").await;
+    let p = app.reply(&ana, t, None, "a reply").await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let edits = |entries: Vec<Value>| {
+        entries
+            .into_iter()
+            .filter(|e| e["action"] == "edit" && e["object_id"].as_i64() == Some(p))
+            .collect::<Vec<_>>()
+    };
+    // The author's own edit is not a moderation act.
+    let (s, _) = app
+        .send(
+            Method::PATCH,
+            &format!("/posts/{p}"),
+            Some(&ana.token),
+            Some(json!({"body": "a reply, corrected"})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(edits(audit_entries(&app, &mo, "europe").await).is_empty());
+    let (s, v) = app
+        .send(
+            Method::PATCH,
+            &format!("/posts/{p}"),
+            Some(&mo.token),
+            Some(json!({"body": "a reply, moderated"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let found = edits(audit_entries(&app, &mo, "europe").await);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["actor_id"].as_i64(), Some(mo.id));
+    assert_eq!(found[0]["object_type"], "post");
+    assert_eq!(found[0]["before"]["revision"].as_i64(), Some(2));
+    assert_eq!(found[0]["after"]["revision"].as_i64(), Some(3));
+    app.finish().await;
+}
+
+async fn editing_an_opening_post_keeps_its_title_searchable(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let (t, op) = app
+        .thread(&ana, "europe", "Remittance corridors", "Fees are too high.")
+        .await;
+    let find = |q: &'static str| {
+        let app = &app;
+        async move {
+            let (s, v) = app
+                .get(&format!("/regions/europe/threads?q={q}"), None)
+                .await;
+            assert_eq!(s, 200, "{v}");
+            v["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["id"].as_i64())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find("corridors").await, vec![t]);
+    for (who, body) in [
+        (&ana, "Consular protection abroad."),
+        (&mo, "Moderated text."),
+    ] {
+        let (s, v) = app
+            .send(
+                Method::PATCH,
+                &format!("/posts/{op}"),
+                Some(&who.token),
+                Some(json!({"body": body})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(find("corridors").await, vec![t], "title after an edit");
+    }
+    assert_eq!(find("moderated").await, vec![t]);
+    assert_eq!(find("fees").await, Vec::<i64>::new());
+    app.finish().await;
+}
+
+async fn bulk_decisions_change_nothing_unless_every_post_can_be_decided(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let (t, _) = app.thread(&ana, "europe", "Bulk", "opening").await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            app.reply(&ana, t, None, &format!("bulk {i}")).await["id"]
+                .as_i64()
+                .unwrap_or_default(),
+        );
+    }
+    let (a, b, gone) = (ids[0], ids[1], ids[2]);
+    let (s, v) = app
+        .post(
+            &format!("/moderation/posts/{gone}/decision"),
+            &mo.token,
+            json!({"action": "remove", "reason": "gone"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let decisions = app.count("decisions").await;
+    let audit = app.count("audit_log").await;
+    let (s, v) = app
+        .post(
+            "/moderation/decisions",
+            &mo.token,
+            json!({"post_ids": [a, b, gone], "action": "hide", "reason": "bulk"}),
+        )
+        .await;
+    hub_tests::assert_problem(s, &v, 409, "bulk with a removed post");
+    for id in [a, b] {
+        let (_, p) = app.get(&format!("/posts/{id}"), None).await;
+        assert_eq!(p["status"], "published", "post {id} was changed: {p}");
+    }
+    assert_eq!(app.count("decisions").await, decisions);
+    assert_eq!(app.count("audit_log").await, audit);
+    // The same post twice is one decision.
+    let (s, v) = app
+        .post(
+            "/moderation/decisions",
+            &mo.token,
+            json!({"post_ids": [a, a], "action": "remove", "reason": "twice"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(app.count("decisions").await, decisions + 1);
     app.finish().await;
 }

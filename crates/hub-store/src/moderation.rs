@@ -84,7 +84,7 @@ impl Store {
     }
 
     /// Tells moderators of a region that its queue changed.
-    async fn queue_event(
+    pub(crate) async fn queue_event(
         &self,
         tx: &mut WriteTx,
         region: &str,
@@ -243,7 +243,7 @@ impl Store {
     }
 
     /// Takes a post off the queue and closes its flags.
-    async fn dequeue(&self, tx: &mut WriteTx, post_id: i64) -> Result<()> {
+    pub(crate) async fn dequeue(&self, tx: &mut WriteTx, post_id: i64) -> Result<()> {
         sqlx::query("UPDATE flags SET open = 0 WHERE post_id = $1 AND open = 1")
             .bind(post_id)
             .execute(&mut *tx.tx)
@@ -522,7 +522,48 @@ impl Store {
         reason: &str,
     ) -> Result<(Decision, Post)> {
         let mut tx = self.begin_write().await?;
-        let mut post = rows::post(&self.post_row_in(&mut tx, post_id).await?)?;
+        let out = self
+            .decide_post_in(&mut tx, post_id, moderator_id, action, reason)
+            .await?;
+        self.commit(tx).await?;
+        Ok(out)
+    }
+
+    /// The same decision on several posts, all or none: one transaction, which any post that
+    /// cannot be decided (removed, missing) rolls back. A post named twice is decided once;
+    /// the answer follows the order of first mention.
+    pub async fn decide_posts(
+        &self,
+        post_ids: &[i64],
+        moderator_id: i64,
+        action: PostAction,
+        reason: &str,
+    ) -> Result<Vec<(Decision, Post)>> {
+        // Posts are taken in id order, as a thread move locks them (no deadlock between two).
+        let mut ids = post_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut tx = self.begin_write().await?;
+        let mut done = std::collections::HashMap::with_capacity(ids.len());
+        for id in ids {
+            let d = self
+                .decide_post_in(&mut tx, id, moderator_id, action, reason)
+                .await?;
+            done.insert(id, d);
+        }
+        self.commit(tx).await?;
+        Ok(post_ids.iter().filter_map(|id| done.remove(id)).collect())
+    }
+
+    async fn decide_post_in(
+        &self,
+        tx: &mut WriteTx,
+        post_id: i64,
+        moderator_id: i64,
+        action: PostAction,
+        reason: &str,
+    ) -> Result<(Decision, Post)> {
+        let mut post = rows::post(&self.post_row_in(tx, post_id).await?)?;
         if post.status == PostStatus::Removed {
             return Err(StoreError::Conflict(
                 "the post was removed; nothing more can be decided".into(),
@@ -532,7 +573,7 @@ impl Store {
         let event = match action {
             PostAction::Approve | PostAction::Restore => {
                 let was = post.status;
-                self.set_status(&mut tx, &mut post, PostStatus::Published, None)
+                self.set_status(tx, &mut post, PostStatus::Published, None)
                     .await?;
                 match was {
                     PostStatus::Pending => "post.approved",
@@ -541,23 +582,23 @@ impl Store {
                 }
             }
             PostAction::Hide => {
-                self.set_status(&mut tx, &mut post, PostStatus::Hidden, Some(reason))
+                self.set_status(tx, &mut post, PostStatus::Hidden, Some(reason))
                     .await?;
                 "post.hidden"
             }
             PostAction::Remove => {
-                self.set_status(&mut tx, &mut post, PostStatus::Removed, Some(reason))
+                self.set_status(tx, &mut post, PostStatus::Removed, Some(reason))
                     .await?;
-                self.erase_content(&mut tx, &post).await?;
+                self.erase_content(tx, &post).await?;
                 post.body = None;
                 post.body_html = None;
                 "post.removed"
             }
         };
-        self.dequeue(&mut tx, post_id).await?;
+        self.dequeue(tx, post_id).await?;
         let decision = self
             .record_decision(
-                &mut tx,
+                tx,
                 Decided {
                     region: &post.region,
                     post_id: Some(post_id),
@@ -570,7 +611,7 @@ impl Store {
             )
             .await?;
         self.audit(
-            &mut tx,
+            tx,
             Audit {
                 region: Some(&post.region),
                 actor_id: Some(moderator_id),
@@ -583,11 +624,10 @@ impl Store {
             },
         )
         .await?;
-        self.append_event(&mut tx, &public(post_event(event, &post)))
+        self.append_event(tx, &public(post_event(event, &post)))
             .await?;
-        self.queue_event(&mut tx, &post.region, post_id, "decided")
+        self.queue_event(tx, &post.region, post_id, "decided")
             .await?;
-        self.commit(tx).await?;
         Ok((decision, post))
     }
 
@@ -718,6 +758,11 @@ impl Store {
                 "only the post's author may appeal".into(),
             ));
         }
+        if post.status == PostStatus::Removed {
+            return Err(StoreError::Conflict(
+                "the post was removed; there is nothing left to appeal".into(),
+            ));
+        }
         let row = sqlx::query(
             "SELECT id, region, post_id, thread_id, subject_id, moderator_id, action, reason, created_at FROM decisions \
              WHERE post_id = $1 ORDER BY id DESC LIMIT 1",
@@ -782,7 +827,8 @@ impl Store {
         Ok(decision)
     }
 
-    /// Suspends a user until `until` (microseconds).
+    /// Suspends a user until `until` (microseconds), imposed in `region` (None: by an admin,
+    /// everywhere).
     pub async fn suspend(
         &self,
         user_id: i64,
@@ -792,12 +838,13 @@ impl Store {
         region: Option<&str>,
     ) -> Result<Suspension> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO suspensions (user_id, until, reason, by_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO suspensions (user_id, until, reason, by_id, created_at, region) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(user_id)
             .bind(until)
             .bind(reason)
             .bind(by)
             .bind(now_micros())
+            .bind(region)
             .execute(&mut *tx.tx)
             .await
             .map_err(|e| match StoreError::from(e) {
@@ -840,39 +887,81 @@ impl Store {
         Ok(s)
     }
 
-    /// Lifts a user's suspensions; true when one was in force.
+    /// Lifts a user's suspensions in force; true when there was one. `scope` is the regions
+    /// the lifter moderates (None: an admin, any suspension): when any suspension in force was
+    /// imposed outside it (or by an admin), nothing is lifted and the answer is Forbidden.
+    /// Each region whose suspensions were lifted gets its audit line.
     pub async fn lift_suspension(
         &self,
         user_id: i64,
         by: i64,
-        region: Option<&str>,
+        scope: Option<&[String]>,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let now = now_micros();
-        let n = sqlx::query("UPDATE suspensions SET lifted_at = $1 WHERE user_id = $2 AND lifted_at IS NULL AND until > $1")
+        let lock = if self.backend == Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let found = sqlx::query(&format!(
+            "SELECT id, region FROM suspensions WHERE user_id = $1 AND lifted_at IS NULL AND until > $2 ORDER BY id{lock}"
+        ))
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&mut *tx.tx)
+        .await?;
+        let mut by_region: std::collections::BTreeMap<Option<String>, Vec<i64>> =
+            std::collections::BTreeMap::new();
+        for r in &found {
+            by_region
+                .entry(r.try_get("region")?)
+                .or_default()
+                .push(r.try_get("id")?);
+        }
+        if by_region.is_empty() {
+            return Ok(false);
+        }
+        if let Some(regions) = scope {
+            let outside = by_region
+                .keys()
+                .any(|r| !r.as_ref().is_some_and(|r| regions.contains(r)));
+            if outside {
+                return Err(StoreError::Forbidden(
+                    "this suspension was imposed outside the regions you moderate".into(),
+                ));
+            }
+        }
+        for (region, ids) in &by_region {
+            // Ids are integers from the database: safe to inline.
+            let list = ids
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            sqlx::query(&format!(
+                "UPDATE suspensions SET lifted_at = $1 WHERE id IN ({list})"
+            ))
             .bind(now)
-            .bind(user_id)
             .execute(&mut *tx.tx)
-            .await?
-            .rows_affected();
-        if n > 0 {
+            .await?;
             self.audit(
                 &mut tx,
                 Audit {
-                    region,
+                    region: region.as_deref(),
                     actor_id: Some(by),
                     action: "lift_suspension",
                     object_type: "user",
                     object_id: Some(user_id),
                     reason: None,
                     before: None,
-                    after: None,
+                    after: Some(json!({"suspension_ids": ids})),
                 },
             )
             .await?;
         }
         self.commit(tx).await?;
-        Ok(n > 0)
+        Ok(true)
     }
 
     /// The suspension in force for a user, if any (the latest ending one).

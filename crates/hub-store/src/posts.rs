@@ -1220,7 +1220,9 @@ impl Store {
         .ok_or(StoreError::NotFound("post"))
     }
 
-    /// Edits a post, keeping the version it replaces as a revision.
+    /// Edits a post, keeping the version it replaces as a revision. An edit by someone other
+    /// than the author (a moderator) writes an audit line; an opening post keeps its thread's
+    /// title in its search terms.
     pub async fn edit_post(&self, id: i64, e: &PostEdit) -> Result<Post> {
         let mut tx = self.begin_write().await?;
         let row = self.post_row_in(&mut tx, id).await?;
@@ -1248,11 +1250,21 @@ impl Store {
         .execute(&mut *tx.tx)
         .await?;
         let now = now_micros();
+        let before_revision = post.revision;
         let mut terms = None;
         if let Some((body, html, t)) = &e.body {
             post.body = Some(body.clone());
             post.body_html = Some(html.clone());
-            terms = Some(t.as_str());
+            // The title is searchable through the opening post: it stays with the new body.
+            let title: Option<String> =
+                sqlx::query_scalar("SELECT title FROM threads WHERE opening_post_id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx.tx)
+                    .await?;
+            terms = Some(match title {
+                Some(title) => format!("{} {t}", hub_domain::search::index_text(&title)),
+                None => t.clone(),
+            });
         }
         if let Some(k) = e.kind {
             post.kind = k;
@@ -1288,8 +1300,36 @@ impl Store {
         .bind(body_hash(post.body.as_deref().unwrap_or_default()))
         .execute(&mut *tx.tx)
         .await?;
-        self.index_post(&mut tx, id, &post.objectives, terms)
+        self.index_post(&mut tx, id, &post.objectives, terms.as_deref())
             .await?;
+        if e.editor_id != post.author.id {
+            // A moderator's edit of someone else's post is a moderation act. The log is
+            // append-only and outlives a removal: it names what changed, never the text.
+            let changed: Vec<&str> = [
+                ("body", e.body.is_some()),
+                ("kind", e.kind.is_some()),
+                ("objectives", e.objectives.is_some()),
+                ("aspects", e.aspects.is_some()),
+                ("language", e.language.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(f, set)| set.then_some(f))
+            .collect();
+            self.audit(
+                &mut tx,
+                crate::moderation::Audit {
+                    region: Some(&post.region),
+                    actor_id: Some(e.editor_id),
+                    action: "edit",
+                    object_type: "post",
+                    object_id: Some(id),
+                    reason: None,
+                    before: Some(serde_json::json!({"revision": before_revision})),
+                    after: Some(serde_json::json!({"revision": post.revision, "changed": changed})),
+                },
+            )
+            .await?;
+        }
         self.append_event(&mut tx, &post_event("post.updated", &post))
             .await?;
         self.commit(tx).await?;
@@ -1340,7 +1380,7 @@ impl Store {
     }
 
     /// Removes a post: its content and revisions are erased, a tombstone stays so replies
-    /// keep their place in the tree.
+    /// keep their place in the tree, and it leaves the moderation queue.
     pub async fn remove_post(&self, id: i64, actor_id: i64, reason: Option<&str>) -> Result<Post> {
         let mut tx = self.begin_write().await?;
         let mut post = rows::post(&self.post_row_in(&mut tx, id).await?)?;
@@ -1354,6 +1394,16 @@ impl Store {
         self.erase_content(&mut tx, &post).await?;
         post.body = None;
         post.body_html = None;
+        // Nothing is left to decide: off the queue, its flags closed.
+        let queued: Option<i64> = sqlx::query_scalar("SELECT queued_at FROM posts WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx.tx)
+            .await?;
+        if queued.is_some() {
+            self.dequeue(&mut tx, id).await?;
+            self.queue_event(&mut tx, &post.region, id, "removed")
+                .await?;
+        }
         self.audit(
             &mut tx,
             crate::moderation::Audit {

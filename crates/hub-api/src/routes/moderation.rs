@@ -157,6 +157,12 @@ fn require_moderator(user: &User, region: &str) -> ApiResult<()> {
     }
 }
 
+/// A moderator of `region` who is not suspended: a suspended moderator has no powers.
+async fn acting_moderator(state: &AppState, user: &User, region: &str) -> ApiResult<()> {
+    require_moderator(user, region)?;
+    not_suspended(state, user).await
+}
+
 fn require_admin(user: &User) -> ApiResult<()> {
     if viewer_of(Some(user)).has(RoleKind::Admin) {
         Ok(())
@@ -294,7 +300,7 @@ async fn queue(
     Auth(user): Auth,
     ApiQuery(q): ApiQuery<RegionPage>,
 ) -> ApiResult<Json<Page<QueueItem>>> {
-    require_moderator(&user, &q.region)?;
+    acting_moderator(&state, &user, &q.region).await?;
     let p = state
         .store
         .queue(
@@ -308,7 +314,7 @@ async fn queue(
 
 async fn post_in_my_region(state: &AppState, user: &User, id: i64) -> ApiResult<Post> {
     let post = state.store.post(id).await?;
-    require_moderator(user, &post.region)?;
+    acting_moderator(state, user, &post.region).await?;
     Ok(post)
 }
 
@@ -402,7 +408,7 @@ pub struct BulkDecisionRequest {
     pub reason: String,
 }
 
-/// Decides on several posts at once; all are checked before any is changed.
+/// Decides on several posts at once, all or none (a post named twice is decided once).
 #[utoipa::path(post, path = "/moderation/decisions", tag = "moderation", security(("bearer" = [])), request_body = BulkDecisionRequest,
     responses((status = 200, body = Vec<PostDecided>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn decide_bulk(
@@ -418,17 +424,24 @@ async fn decide_bulk(
     }
     c.finish().map_err(ApiError::validation)?;
     let reason = reason.unwrap_or_default();
-    for id in &r.post_ids {
+    // A post named twice is decided once.
+    let mut ids: Vec<i64> = Vec::with_capacity(r.post_ids.len());
+    for id in r.post_ids {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    for id in &ids {
         post_in_my_region(&state, &user, *id).await?;
     }
-    let mut out = Vec::with_capacity(r.post_ids.len());
-    for id in r.post_ids {
-        let (decision, post) = state
-            .store
-            .decide_post(id, user.id, r.action, &reason)
-            .await?;
-        out.push(PostDecided { decision, post });
-    }
+    // One transaction: a post that cannot be decided leaves every other unchanged.
+    let out = state
+        .store
+        .decide_posts(&ids, user.id, r.action, &reason)
+        .await?
+        .into_iter()
+        .map(|(decision, post)| PostDecided { decision, post })
+        .collect();
     Ok(Json(out))
 }
 
@@ -467,7 +480,7 @@ async fn decide_thread(
     let reason =
         validate::reason("reason", &r.reason).map_err(|e| ApiError::validation(vec![e]))?;
     let thread = state.store.thread(id).await?;
-    require_moderator(&user, &thread.region)?;
+    acting_moderator(&state, &user, &thread.region).await?;
     let to = match (r.action, r.region.as_deref()) {
         (ThreadAction::Move, Some(to)) if state.region(to).is_some() => {
             require_moderator(&user, to)?;
@@ -519,7 +532,9 @@ async fn suspension_scope(
         .find(|r| viewer.moderates(r))
         .map(Some)
         .ok_or_else(|| {
-            ApiError::forbidden("you may suspend only users who post in a region you moderate")
+            ApiError::forbidden(
+                "you may suspend (or lift the suspension of) only users who post in a region you moderate",
+            )
         })
 }
 
@@ -543,6 +558,7 @@ async fn suspend(
     if id == user.id {
         return Err(ApiError::conflict("you cannot suspend yourself"));
     }
+    not_suspended(&state, &user).await?;
     let region = suspension_scope(&state, &user, id).await?;
     let s = state
         .store
@@ -557,7 +573,8 @@ async fn suspend(
     Ok((StatusCode::CREATED, Json(s)))
 }
 
-/// Lifts a user's suspension.
+/// Lifts a user's suspension. A moderator may lift only suspensions imposed in a region they
+/// moderate (admins any), never their own; a suspended moderator lifts nothing.
 #[utoipa::path(delete, path = "/moderation/users/{id}/suspension", tag = "moderation", security(("bearer" = [])),
     params(("id" = i64, Path, description = "User id")),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
@@ -566,10 +583,27 @@ async fn lift(
     Id(id): Id,
     Auth(user): Auth,
 ) -> ApiResult<StatusCode> {
-    let region = suspension_scope(&state, &user, id).await?;
+    let viewer = viewer_of(Some(&user));
+    let scope = if viewer.has(RoleKind::Admin) {
+        None
+    } else {
+        let regions = viewer.moderated_regions();
+        if regions.is_empty() {
+            return Err(ApiError::forbidden(
+                "only moderators and admins lift suspensions",
+            ));
+        }
+        // Only users who post where the caller moderates, as for a suspension.
+        suspension_scope(&state, &user, id).await?;
+        Some(regions)
+    };
+    not_suspended(&state, &user).await?;
+    if id == user.id {
+        return Err(ApiError::forbidden("you cannot lift your own suspension"));
+    }
     if state
         .store
-        .lift_suspension(id, user.id, region.as_deref())
+        .lift_suspension(id, user.id, scope.as_deref())
         .await?
     {
         Ok(StatusCode::NO_CONTENT)
@@ -586,7 +620,7 @@ async fn log(
     Auth(user): Auth,
     ApiQuery(q): ApiQuery<RegionPage>,
 ) -> ApiResult<Json<Page<AuditEntry>>> {
-    require_moderator(&user, &q.region)?;
+    acting_moderator(&state, &user, &q.region).await?;
     let p = state
         .store
         .audit_log(

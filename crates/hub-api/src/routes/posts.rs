@@ -64,7 +64,8 @@ pub struct EditPostRequest {
     pub language: Option<String>,
 }
 
-/// Edits a post (its author, or a moderator of its region). The replaced version is kept.
+/// Edits a post (its author, or a moderator of its region; not while suspended). The replaced
+/// version is kept.
 #[utoipa::path(patch, path = "/posts/{id}", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")), request_body = EditPostRequest,
     responses((status = 200, body = Post), (status = 401, body = Problem), (status = 403, body = Problem),
@@ -82,6 +83,8 @@ async fn edit_post(
             "only the author or a moderator of this region may edit this post",
         ));
     }
+    // A suspended user (author or moderator) edits nothing, as they post nothing.
+    super::moderation::not_suspended(&state, &user).await?;
     let r = body.value;
     if r.body.is_none()
         && r.kind.is_none()
