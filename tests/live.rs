@@ -18,6 +18,7 @@ both_backends!(
     subscribing_again_without_since_keeps_what_was_not_sent,
     a_channel_added_with_since_keeps_the_connection_in_seq_order,
     live_access_ends_with_the_session_and_follows_revoked_roles,
+    a_withheld_thread_is_not_announced,
     pending_posts_and_private_channels_stay_private,
     foreign_origin_reused_ticket_and_oversize_frame_are_refused,
     server_sent_events_carry_the_same_events_and_resume,
@@ -807,6 +808,108 @@ async fn live_access_ends_with_the_session_and_follows_revoked_roles(db: Db) {
     assert!(
         as_mo.next_json(Duration::from_millis(300)).await.is_none(),
         "nothing of the pending post"
+    );
+    app.finish().await;
+}
+
+/// A thread whose opening post awaits pre-moderation, locked by a moderator: the update goes
+/// to the author and the region's moderators, not to everyone (its title is not public); and
+/// once the post is rejected, replaying the thread's creation shows others no title.
+async fn a_withheld_thread_is_not_announced(db: Db) {
+    use figment::providers::Serialized;
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default(
+            "moderation.premoderation.europe",
+            json!({"mode": "everything"}),
+        ))
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let mo = app.register("Mo").await;
+    app.server
+        .store
+        .grant_role(
+            mo.id,
+            &hub_domain::Role {
+                role: hub_domain::RoleKind::Moderator,
+                region: Some("europe".into()),
+            },
+        )
+        .await
+        .expect("grant");
+    let title = "Jane Doe lives at 1 High Street";
+    let (s, v) = app
+        .post(
+            "/regions/europe/threads",
+            &ana.token,
+            json!({"title": title, "body": "held", "kind": "comment"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let t = v["id"].as_i64().unwrap_or_default();
+    let mut anon = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    anon.subscribe(&["region:europe"], None).await;
+    let mut as_mo = WsClient::connect(
+        &app.ws_url(""),
+        &[("authorization", &format!("Bearer {}", mo.token))],
+    )
+    .await
+    .expect("connect");
+    as_mo.subscribe(&["region:europe"], None).await;
+    let (s, d) = app
+        .post(
+            &format!("/moderation/threads/{t}/decision"),
+            &mo.token,
+            json!({"action": "lock", "reason": "while under review"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{d}");
+    let got = as_mo.events(1, WAIT).await;
+    assert_eq!(
+        got.first().map(|e| e["type"].clone()),
+        Some(json!("thread.updated"))
+    );
+    assert!(
+        anon.next_json(Duration::from_millis(500)).await.is_none(),
+        "the locked pending thread is not announced to everyone"
+    );
+    // A published thread whose opening post is hidden later: replayed, its creation shows no
+    // title to others.
+    app.server
+        .store
+        .grant_role(
+            mo.id,
+            &hub_domain::Role {
+                role: hub_domain::RoleKind::Moderator,
+                region: Some("africa".into()),
+            },
+        )
+        .await
+        .expect("grant");
+    let (t2, op2) = app
+        .thread(&ana, "africa", "Call John Roe on 0700 900 123", "x")
+        .await;
+    let (s, d) = app
+        .post(
+            &format!("/moderation/posts/{op2}/decision"),
+            &mo.token,
+            json!({"action": "hide", "reason": "personal data"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{d}");
+    let mut late = WsClient::connect(&app.ws_url(""), &[])
+        .await
+        .expect("connect");
+    let (replay, _) = late.subscribe(&[&format!("thread:{t2}")], Some(0)).await;
+    assert!(
+        replay.iter().any(|e| e["type"] == "thread.created"),
+        "{replay:?}"
+    );
+    assert!(
+        !replay.iter().any(|e| e.to_string().contains("John Roe")),
+        "{replay:?}"
     );
     app.finish().await;
 }

@@ -232,12 +232,14 @@ fn needs_redaction(payload: &str) -> bool {
         || payload.contains("\"status\":\"pending\"")
 }
 
-/// The post with its body, HTML and moderation reason taken out (a tombstone).
+/// The post with its body, HTML and moderation reason taken out (a tombstone), or the thread
+/// with its title taken out.
 fn redact(payload: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(payload) {
         Ok(mut v) => {
             if let Some(o) = v.as_object_mut() {
-                for k in ["body", "body_html", "status_reason"] {
+                // A post's text, or a thread's title (a thread stands on its opening post).
+                for k in ["body", "body_html", "status_reason", "title"] {
                     if o.contains_key(k) {
                         o.insert(k.to_string(), serde_json::Value::Null);
                     }

@@ -723,6 +723,12 @@ impl Store {
             after: Some(json!({"region": after.region, "locked": after.locked, "pinned": after.pinned})),
         })
         .await?;
+        // The thread goes out as its opening post may: to its author and the region's
+        // moderators only while that post is not published.
+        let opening_status = match after.opening_post_id {
+            Some(op) => rows::post(&self.post_row_in(&mut tx, op).await?)?.status,
+            None => PostStatus::Published,
+        };
         for r in [
             Some(region.clone()),
             (after.region != region).then(|| after.region.clone()),
@@ -736,9 +742,9 @@ impl Store {
                     kind: "thread.updated",
                     region: Some(r),
                     thread_id: Some(thread_id),
-                    post_id: None,
+                    post_id: after.opening_post_id,
                     user_id: Some(after.author.id),
-                    audience: "public",
+                    audience: crate::posts::audience(opening_status),
                     payload: serde_json::to_string(&after).unwrap_or_default(),
                 },
             )
