@@ -14,6 +14,7 @@ both_backends!(
     hostile_markup_leaves_no_executable_html,
     bad_input_is_refused_with_problem_json_and_changes_nothing,
     arbitrary_bodies_never_make_the_server_fail,
+    hostile_text_is_refused_before_the_database,
     search_finds_english_chinese_and_arabic,
     thread_lists_filter_sort_and_paginate,
     removed_posts_are_tombstones,
@@ -919,6 +920,410 @@ async fn bad_input_is_refused_with_problem_json_and_changes_nothing(db: Db) {
         app.count("events").await,
     );
     assert_eq!(before, after, "refused requests changed nothing");
+    app.finish().await;
+}
+
+/// Base64 (URL-safe, no padding) of bytes, as the store encodes cursors.
+fn cursor_of(bytes: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// Text PostgreSQL refuses (a NUL) or that a single-line field has no use for, in every field,
+/// parameter and cursor a client controls: each is a 4xx problem+json, none a 500 (PostgreSQL
+/// answered SQLSTATE 22021 to a NUL and the server failed), and nothing is written.
+async fn hostile_text_is_refused_before_the_database(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let mo = app.register("Mo").await;
+    app.server
+        .store
+        .grant_role(
+            mo.id,
+            &hub_domain::Role {
+                role: hub_domain::RoleKind::Moderator,
+                region: Some("europe".into()),
+            },
+        )
+        .await
+        .expect("grant");
+    let (t, root) = app
+        .thread(&ana, "europe", "Alternatives to detention", "It works.")
+        .await;
+    let tables = [
+        "users",
+        "sessions",
+        "threads",
+        "posts",
+        "post_revisions",
+        "events",
+        "flags",
+        "appeals",
+        "moderation_notes",
+        "decisions",
+        "suspensions",
+        "idempotency_keys",
+        "audit_log",
+    ];
+    let counts = || async {
+        let mut v = Vec::new();
+        for table in tables {
+            v.push((table, app.count(table).await));
+        }
+        v
+    };
+    let before = counts().await;
+    let nul = "a\u{0}b";
+    let until = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    let register = |field: &str, value: &str| {
+        let mut b = json!({"email": "new@example.org", "password": "a long enough passphrase",
+            "display_name": "New", "stakeholder_group": "academia", "organisation": "Org"});
+        b[field] = json!(value);
+        b
+    };
+    let (a, m) = (Some(ana.token.as_str()), Some(mo.token.as_str()));
+    let b = Some(ben.token.as_str());
+    let threads = "/regions/europe/threads".to_string();
+    let posts = format!("/threads/{t}/posts");
+    // (what, method, path, token, body, the field the problem names)
+    #[allow(clippy::type_complexity)]
+    let cases: Vec<(
+        &str,
+        Method,
+        String,
+        Option<&str>,
+        Option<Value>,
+        Option<&str>,
+    )> = vec![
+        (
+            "thread page cursor of a NUL",
+            Method::GET,
+            format!("{posts}?cursor=AA"),
+            None,
+            None,
+            Some("cursor"),
+        ),
+        (
+            "thread page cursor not a path",
+            Method::GET,
+            format!("{posts}?cursor={}", cursor_of(b"abc")),
+            None,
+            None,
+            Some("cursor"),
+        ),
+        (
+            "thread page cursor with a NUL in a path",
+            Method::GET,
+            format!("{posts}?cursor={}", cursor_of(b"000000000001/\0")),
+            None,
+            None,
+            Some("cursor"),
+        ),
+        (
+            "thread list cursor with a NUL",
+            Method::GET,
+            format!("{threads}?cursor={}", cursor_of(b"0\x1f\x001\x1f2")),
+            None,
+            None,
+            Some("cursor"),
+        ),
+        (
+            "moderation queue cursor with a NUL",
+            Method::GET,
+            format!(
+                "/moderation/queue?region=europe&cursor={}",
+                cursor_of(b"0\x1f1\x1f\0")
+            ),
+            m,
+            None,
+            Some("cursor"),
+        ),
+        (
+            "search with a NUL",
+            Method::GET,
+            format!("{threads}?q=a%00b"),
+            None,
+            None,
+            Some("q"),
+        ),
+        (
+            "search of a NUL alone",
+            Method::GET,
+            format!("{threads}?q=%00"),
+            None,
+            None,
+            Some("q"),
+        ),
+        (
+            "search with a control character",
+            Method::GET,
+            format!("{threads}?q=a%01b"),
+            None,
+            None,
+            Some("q"),
+        ),
+        (
+            "moderation log region with a NUL",
+            Method::GET,
+            "/moderation/log?region=europe%00".into(),
+            m,
+            None,
+            None,
+        ),
+        (
+            "live ticket with a NUL",
+            Method::GET,
+            "/events?ticket=a%00b&channels=region:europe".into(),
+            None,
+            None,
+            None,
+        ),
+        (
+            "register e-mail with a NUL",
+            Method::POST,
+            "/auth/register".into(),
+            None,
+            Some(register("email", "n\u{0}ew@example.org")),
+            Some("email"),
+        ),
+        (
+            "register password with a NUL",
+            Method::POST,
+            "/auth/register".into(),
+            None,
+            Some(register("password", "a long enough\u{0}passphrase")),
+            Some("password"),
+        ),
+        (
+            "display name with a NUL",
+            Method::POST,
+            "/auth/register".into(),
+            None,
+            Some(register("display_name", nul)),
+            Some("display_name"),
+        ),
+        (
+            "organisation with a NUL",
+            Method::POST,
+            "/auth/register".into(),
+            None,
+            Some(register("organisation", nul)),
+            Some("organisation"),
+        ),
+        (
+            "country with a NUL",
+            Method::POST,
+            "/auth/register".into(),
+            None,
+            Some(register("country", "K\u{0}")),
+            Some("country"),
+        ),
+        (
+            "thread title with a NUL",
+            Method::POST,
+            threads.clone(),
+            a,
+            Some(json!({"title": "A title\u{0}", "body": "x", "kind": "comment"})),
+            Some("title"),
+        ),
+        (
+            "thread body with a NUL",
+            Method::POST,
+            threads.clone(),
+            a,
+            Some(json!({"title": "A title", "body": nul, "kind": "comment"})),
+            Some("body"),
+        ),
+        (
+            "thread language with a NUL",
+            Method::POST,
+            threads.clone(),
+            a,
+            Some(
+                json!({"title": "A title", "body": "x", "kind": "comment", "language": "en\u{0}"}),
+            ),
+            Some("language"),
+        ),
+        (
+            "post body with a NUL",
+            Method::POST,
+            posts.clone(),
+            a,
+            Some(json!({"body": "line\n\tand a NUL \u{0}", "kind": "comment"})),
+            Some("body"),
+        ),
+        (
+            "edited body with a NUL",
+            Method::PATCH,
+            format!("/posts/{root}"),
+            a,
+            Some(json!({"body": nul})),
+            Some("body"),
+        ),
+        (
+            "flag note with a NUL",
+            Method::POST,
+            format!("/posts/{root}/flags"),
+            b,
+            Some(json!({"reason": "spam", "note": nul})),
+            Some("note"),
+        ),
+        (
+            "appeal note with a NUL",
+            Method::POST,
+            format!("/posts/{root}/appeal"),
+            a,
+            Some(json!({"note": nul})),
+            None,
+        ),
+        (
+            "moderation note with a NUL",
+            Method::POST,
+            format!("/moderation/posts/{root}/notes"),
+            m,
+            Some(json!({"note": nul})),
+            Some("note"),
+        ),
+        (
+            "decision reason with a NUL",
+            Method::POST,
+            format!("/moderation/posts/{root}/decision"),
+            m,
+            Some(json!({"action": "hide", "reason": nul})),
+            Some("reason"),
+        ),
+        (
+            "bulk reason with a NUL",
+            Method::POST,
+            "/moderation/decisions".into(),
+            m,
+            Some(json!({"post_ids": [root], "action": "hide", "reason": nul})),
+            Some("reason"),
+        ),
+        (
+            "thread reason with a NUL",
+            Method::POST,
+            format!("/moderation/threads/{t}/decision"),
+            m,
+            Some(json!({"action": "pin", "reason": nul})),
+            Some("reason"),
+        ),
+        (
+            "move to a region with a NUL",
+            Method::POST,
+            format!("/moderation/threads/{t}/decision"),
+            m,
+            Some(json!({"action": "move", "reason": "elsewhere", "region": "africa\u{0}"})),
+            None,
+        ),
+        (
+            "suspension reason with a NUL",
+            Method::POST,
+            format!("/moderation/users/{}/suspension", ben.id),
+            m,
+            Some(json!({"until": until, "reason": nul})),
+            Some("reason"),
+        ),
+    ];
+    let mut failed = Vec::new();
+    for (what, method, path, token, body, field) in cases {
+        let mut req = app.http.request(method, app.api(&path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("send");
+        let status = res.status().as_u16();
+        let ctype = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let v: Value = res.json().await.unwrap_or_default();
+        let ok = (400..500).contains(&status)
+            && v["status"].as_u64() == Some(u64::from(status))
+            && ctype == "application/problem+json"
+            && field.is_none_or(|f| status == 422 && v["errors"][0]["field"] == f);
+        if !ok {
+            failed.push(format!("{what}: {status} {ctype} {v}"));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+
+    // Sign-in with an address registration would refuse: the 401 of a wrong password.
+    let (_, wrong) = app
+        .send(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"email": ana.email, "password": "not the passphrase"})),
+        )
+        .await;
+    for email in ["\u{0}@x.org", "ana\u{0}@example.org", "a\u{1}@x.org"] {
+        let (s, v) = app
+            .send(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"email": email, "password": "a long enough passphrase"})),
+            )
+            .await;
+        assert_problem(s, &v, 401, "sign-in with a NUL in the e-mail");
+        assert_eq!(v, wrong, "{email:?}");
+    }
+    let (s, v) = app
+        .send(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"email": ana.email, "password": "a long enough\u{0}passphrase"})),
+        )
+        .await;
+    assert_problem(s, &v, 401, "sign-in with a NUL in the password");
+
+    // An Idempotency-Key of other than visible ASCII.
+    let res = app
+        .http
+        .post(app.api(&posts))
+        .bearer_auth(&ana.token)
+        .header(
+            "idempotency-key",
+            reqwest::header::HeaderValue::from_bytes(b"key\xff").expect("header"),
+        )
+        .json(&json!({"body": "x", "kind": "comment"}))
+        .send()
+        .await
+        .expect("send");
+    let status = res.status().as_u16();
+    let v: Value = res.json().await.unwrap_or_default();
+    assert_problem(status, &v, 422, "Idempotency-Key not ASCII");
+
+    assert_eq!(before, counts().await, "refused requests stored nothing");
+
+    // Multi-line bodies keep their newlines and tabs.
+    let p = app
+        .reply(&ana, t, Some(root), "First line\n\n\tindented\r\nlast")
+        .await;
+    assert!(
+        p["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("\n\tindented")),
+        "{p}"
+    );
     app.finish().await;
 }
 

@@ -14,14 +14,20 @@ use sha2::{Digest, Sha256};
 
 /// A JSON body, read within the body limit and deserialised with the path of the first bad
 /// field. Keeps a digest of the raw request for idempotency keys.
-pub struct ApiJson<T> {
+///
+/// A NUL (U+0000) in any string of the body is a 422 on that field: PostgreSQL refuses it in
+/// text, and nobody types it. `ApiJson<T, false>` leaves that to the handler (sign-in, which
+/// answers every bad e-mail with the 401 of a wrong password and never stores the password).
+pub struct ApiJson<T, const REFUSE_NUL: bool = true> {
     /// The value.
     pub value: T,
     /// SHA-256 of method, path and body.
     pub fingerprint: String,
 }
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned, S: Send + Sync, const REFUSE_NUL: bool> FromRequest<S>
+    for ApiJson<T, REFUSE_NUL>
+{
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -53,7 +59,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             }
         })?;
         hasher.update(&bytes);
-        let value = parse_json(&bytes)?;
+        let value = if REFUSE_NUL {
+            parse_json(&bytes)?
+        } else {
+            parse_json_any_text(&bytes)?
+        };
         Ok(Self {
             value,
             fingerprint: hex::encode(hasher.finalize()),
@@ -62,8 +72,56 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 }
 
 /// Deserialises JSON, naming the field at fault: syntax errors are 400, type and value errors
-/// (an unknown enum value, a string for a number, a missing field) are 422 on that field.
+/// (an unknown enum value, a string for a number, a missing field) are 422 on that field, and
+/// so is a NUL (U+0000) in any string or key.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value = parse_json_any_text(bytes)?;
+    // JSON can hold a NUL only as the escape `\u0000`; without one there is nothing to find.
+    if bytes.windows(6).any(|w| w == b"\\u0000") {
+        let field = match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(v) => {
+                let mut path = String::new();
+                nul_in(&v, &mut path).then(|| if path.is_empty() { "body".into() } else { path })
+            }
+            // Parsed as T but not as a value (nested too deep): refuse rather than look away.
+            Err(_) => Some("body".to_string()),
+        };
+        if let Some(field) = field {
+            return Err(ApiError::validation(vec![FieldError::new(
+                field,
+                "must not contain the NUL character (U+0000)",
+            )]));
+        }
+    }
+    Ok(value)
+}
+
+/// Whether a JSON value holds a NUL in a string or a key; `path` is left naming the first, as
+/// serde_path_to_error names fields (`note`, `items[2].body`).
+fn nul_in(v: &serde_json::Value, path: &mut String) -> bool {
+    use serde_json::Value;
+    let len = path.len();
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+            path.truncate(len);
+            path.push_str(&format!("[{i}]"));
+            nul_in(item, path)
+        }),
+        Value::Object(fields) => fields.iter().any(|(k, item)| {
+            path.truncate(len);
+            if len > 0 {
+                path.push('.');
+            }
+            path.push_str(&k.replace('\0', "\\u0000"));
+            k.contains('\0') || nul_in(item, path)
+        }),
+        _ => false,
+    }
+}
+
+/// [`parse_json`] without the search for NUL characters.
+fn parse_json_any_text<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -104,6 +162,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
+        // Every parameter is one line of text; a control character (a NUL above all, which
+        // PostgreSQL refuses in text) has no place in one.
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            if k.chars().any(char::is_control) {
+                return Err(ApiError::invalid(
+                    "query",
+                    "a parameter name holds a control character",
+                ));
+            }
+            if v.chars().any(char::is_control) {
+                return Err(ApiError::invalid(
+                    k.into_owned(),
+                    "must not contain control characters",
+                ));
+            }
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(ApiQuery)

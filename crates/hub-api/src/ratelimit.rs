@@ -37,9 +37,22 @@ impl Limit {
     }
 }
 
+/// Counters held in memory: each key (which names its window) with the time its window ends,
+/// in ms since the epoch, and its count.
+#[derive(Default)]
+struct Memory {
+    counters: HashMap<String, (u64, u32)>,
+    /// The size past which ended windows are swept out. It grows with what a sweep leaves, so
+    /// a map full of live counters is not scanned again at every check.
+    sweep_at: usize,
+}
+
+/// The size of the in-memory map that sets off the first sweep.
+const SWEEP_AT: usize = 100_000;
+
 /// The limiter.
 pub struct RateLimiter {
-    memory: Mutex<HashMap<String, (u64, u32)>>,
+    memory: Mutex<Memory>,
     redis: Option<redis::Client>,
     conn: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
 }
@@ -52,7 +65,10 @@ impl RateLimiter {
     /// A limiter; `redis_url` shares the counters across processes.
     pub fn new(redis_url: Option<&str>) -> Self {
         Self {
-            memory: Mutex::new(HashMap::new()),
+            memory: Mutex::new(Memory {
+                counters: HashMap::new(),
+                sweep_at: SWEEP_AT,
+            }),
             redis: redis_url.and_then(|u| redis::Client::open(u).ok()),
             conn: tokio::sync::Mutex::new(None),
         }
@@ -81,7 +97,7 @@ impl RateLimiter {
         let full_key = format!("rl:{name}:{key}:{window}");
         let count = match self.redis_count(&full_key, window_ms).await {
             Some(n) => n,
-            None => self.memory_count(&full_key, window),
+            None => self.memory_count(&full_key, (window + 1).saturating_mul(window_ms), now_ms),
         };
         if count > u64::from(limit.max) {
             metrics::counter!("rate_limited_total", "limit" => name.to_string()).increment(1);
@@ -118,16 +134,55 @@ impl RateLimiter {
         }
     }
 
-    fn memory_count(&self, key: &str, window: u64) -> u64 {
-        let mut m = match self.memory.lock() {
+    /// Counts one action for `key`, whose window ends at `ends_ms`. Keys of every window length
+    /// share the map, so ended windows are found by their end, not by their index.
+    fn memory_count(&self, key: &str, ends_ms: u64, now_ms: u64) -> u64 {
+        let mut guard = match self.memory.lock() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
-        if m.len() > 100_000 {
-            m.retain(|_, (w, _)| *w >= window);
+        let m = &mut *guard;
+        if m.counters.len() > m.sweep_at {
+            m.counters.retain(|_, (ends, _)| *ends > now_ms);
+            m.sweep_at = SWEEP_AT.max(m.counters.len().saturating_mul(2));
         }
-        let e = m.entry(key.to_string()).or_insert((window, 0));
+        let e = m.counters.entry(key.to_string()).or_insert((ends_ms, 0));
         e.1 = e.1.saturating_add(1);
         u64::from(e.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sweep of the in-memory counters, set off by many per-minute keys, keeps the counters
+    /// of longer windows that have not ended (it used to compare window indexes of different
+    /// lengths and wipe every per-hour counter).
+    #[tokio::test]
+    async fn a_sweep_keeps_counters_of_longer_windows() {
+        let limiter = RateLimiter::new(None);
+        let hourly = Limit::per_hour(1);
+        assert!(limiter
+            .check("signup_ip", "192.0.2.1", hourly, "registrations")
+            .await
+            .is_ok());
+        for i in 0..100_010 {
+            let _ = limiter
+                .check(
+                    "login_email",
+                    &format!("user{i}@x.org"),
+                    Limit::per_minute(5),
+                    "sign-ins",
+                )
+                .await;
+        }
+        assert!(
+            limiter
+                .check("signup_ip", "192.0.2.1", hourly, "registrations")
+                .await
+                .is_err(),
+            "the per-hour counter survived the sweep"
+        );
     }
 }

@@ -231,12 +231,27 @@ pub struct ThreadPage {
     pub opening: Option<OpeningPost>,
 }
 
-/// The path a page of a thread starts after: the cursor's, or before the first post.
+/// The path a page of a thread starts after: the cursor's, or before the first post. A path
+/// is segments of digits (ids padded to [`PATH_SEGMENT`]), each followed by '/'; a cursor
+/// holding anything else was not given out by a thread page.
 fn after_path(cursor: Option<&str>) -> Result<String> {
-    Ok(match cursor {
-        Some(c) => rows::decode_cursor(c, 1)?.remove(0),
-        None => String::new(),
-    })
+    let Some(c) = cursor else {
+        return Ok(String::new());
+    };
+    let path = rows::decode_cursor(c, 1)?.remove(0);
+    let is_path = !path.is_empty()
+        && path
+            .split_terminator('/')
+            .all(|segment| !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()))
+        && path.ends_with('/');
+    if is_path {
+        Ok(path)
+    } else {
+        Err(crate::StoreError::Invalid {
+            field: "cursor",
+            message: "is not a cursor this list gave out".into(),
+        })
+    }
 }
 
 /// Posts as a JSON array, into a buffer sized for them.

@@ -117,7 +117,9 @@ pub(crate) fn decode_cursor(cursor: &str, n: usize) -> Result<Vec<String>, crate
         .map_err(|_| bad())?;
     let s = String::from_utf8(bytes).map_err(|_| bad())?;
     let parts: Vec<String> = s.split('\u{1f}').map(str::to_string).collect();
-    if parts.len() == n {
+    // No cursor this crate makes holds a control character (and PostgreSQL refuses a NUL in
+    // text, so a forged one must not reach it).
+    if parts.len() == n && !parts.iter().any(|p| p.chars().any(char::is_control)) {
         Ok(parts)
     } else {
         Err(bad())

@@ -158,19 +158,24 @@ async fn register(
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    body: ApiJson<LoginRequest>,
+    body: ApiJson<LoginRequest, false>,
 ) -> ApiResult<Json<SessionResponse>> {
     let r = body.value;
-    let email = r.email.trim().to_lowercase();
     let per_email = Limit::per_minute(state.config.login_attempts_per_minute);
     let per_ip = Limit::per_minute(state.config.login_attempts_per_minute.saturating_mul(5));
-    state
-        .limiter
-        .check("login_email", &email, per_email, "sign-in attempts")
-        .await?;
+    // The address first: a throttled address does not get to count (and store) e-mails.
     state
         .limiter
         .check("login_ip", &ip, per_ip, "sign-in attempts")
+        .await?;
+    // An address registration would refuse names no account: the same 401 as a wrong password
+    // (and a NUL, which PostgreSQL refuses in text, never reaches the database).
+    let Ok(email) = validate::email(&r.email) else {
+        return Err(ApiError::unauthorized("wrong e-mail or password"));
+    };
+    state
+        .limiter
+        .check("login_email", &email, per_email, "sign-in attempts")
         .await?;
     let found = state.store.user_by_email(&email).await?;
     let hash = found.as_ref().map(|(_, h)| h.clone());
