@@ -16,6 +16,7 @@ both_backends!(
     a_burst_of_the_same_post_is_written_once,
     search_finds_every_post_written_before_it_and_no_removed_one,
     public_pages_are_the_posts_redacted_for_everyone,
+    an_edit_racing_a_removal_never_brings_the_text_back,
 );
 
 async fn user(store: &Store, name: &str) -> hub_domain::User {
@@ -947,4 +948,81 @@ async fn public_pages_are_the_posts_redacted_for_everyone(db: Db) {
         "{missing:?}"
     );
     store.close().await;
+}
+
+/// Removal erases a post's text and its revisions (personal data must go). An edit at the
+/// same moment must not write the text back: each pair below races an edit against a removal
+/// of the same post, and whichever order they take, nothing of either version is left.
+async fn an_edit_racing_a_removal_never_brings_the_text_back(db: Db) {
+    let tdb = TestDb::new(db).await.expect("db");
+    let store = tdb.store().await.expect("store");
+    let a = author(&user(&store, "amani").await);
+    let (t, op) = thread(&store, &a).await;
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        match store
+            .create_post(
+                t,
+                &post(&a, Some(op), &format!("my number is 0700 {i:03}")),
+                None,
+            )
+            .await
+        {
+            Ok(Created::New(p)) => ids.push(p.id),
+            other => panic!("post {i}: {other:?}"),
+        }
+    }
+    let mut tasks = Vec::new();
+    for (i, id) in ids.iter().copied().enumerate() {
+        let (s1, s2, author_id) = (store.clone(), store.clone(), a.id);
+        let edit = tokio::spawn(async move {
+            let body = format!("my new number is 0711 {i:03}");
+            s1.edit_post(
+                id,
+                &hub_store::PostEdit {
+                    editor_id: author_id,
+                    body: Some((body.clone(), format!("<p>{body}</p>"), body)),
+                    kind: None,
+                    objectives: None,
+                    aspects: None,
+                    language: None,
+                },
+            )
+            .await
+        });
+        let remove =
+            tokio::spawn(async move { s2.remove_post(id, author_id, Some("personal data")).await });
+        tasks.push((id, edit, remove));
+    }
+    for (id, edit, remove) in tasks {
+        match edit.await.expect("edit task") {
+            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("edit of {id}: {e:?}"),
+        }
+        remove.await.expect("remove task").expect("remove");
+    }
+    for id in ids {
+        let p = store.post(id).await.expect("post");
+        assert_eq!(p.status, PostStatus::Removed, "{id}");
+        let (body, html): (String, String) =
+            sqlx::query_as("SELECT body, body_html FROM posts WHERE id = $1")
+                .bind(id)
+                .fetch_one(store.pool())
+                .await
+                .expect("row");
+        assert_eq!(
+            (body.as_str(), html.as_str()),
+            ("", ""),
+            "post {id} keeps no text"
+        );
+        let revisions: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM post_revisions WHERE post_id = $1")
+                .bind(id)
+                .fetch_one(store.pool())
+                .await
+                .expect("count");
+        assert_eq!(revisions, 0, "post {id} keeps no revision");
+    }
+    store.close().await;
+    tdb.cleanup().await;
 }

@@ -725,8 +725,16 @@ impl Store {
         .await?;
         // The thread goes out as its opening post may: to its author and the region's
         // moderators only while that post is not published.
+        // (Read without locking the post: the thread is locked already, and posts are locked
+        // before their thread everywhere else.)
         let opening_status = match after.opening_post_id {
-            Some(op) => rows::post(&self.post_row_in(&mut tx, op).await?)?.status,
+            Some(op) => {
+                let s: String = sqlx::query_scalar("SELECT status FROM posts WHERE id = $1")
+                    .bind(op)
+                    .fetch_one(&mut *tx.tx)
+                    .await?;
+                PostStatus::parse(&s).ok_or_else(|| rows::decode_err("status", &s))?
+            }
             None => PostStatus::Published,
         };
         for r in [

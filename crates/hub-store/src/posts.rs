@@ -1225,9 +1225,18 @@ impl Store {
     }
 
     /// A post's row (with `editor_id`) inside a write transaction.
+    ///
+    /// On PostgreSQL the row is locked (`FOR UPDATE`) until the transaction ends: what the
+    /// transaction decides from it (an edit's new revision, a removal's erasure, a decision)
+    /// cannot be overtaken by another change of the post read before it committed. (An edit
+    /// racing a removal wrote the erased text back.) SQLite has one writer at a time.
     pub(crate) async fn post_row_in(&self, tx: &mut WriteTx, id: i64) -> Result<sqlx::any::AnyRow> {
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE OF p",
+            Backend::Sqlite => "",
+        };
         sqlx::query(&format!(
-            "SELECT {POST_COLUMNS}, p.editor_id, {AUTHOR_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = $1"
+            "SELECT {POST_COLUMNS}, p.editor_id, {AUTHOR_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = $1{lock}"
         ))
         .bind(id)
         .fetch_optional(&mut *tx.tx)
