@@ -24,6 +24,7 @@ both_backends!(
     moderators_edits_of_others_posts_are_audited,
     editing_an_opening_post_keeps_its_title_searchable,
     bulk_decisions_change_nothing_unless_every_post_can_be_decided,
+    an_edit_waits_for_review_where_a_new_post_would,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1443,5 +1444,135 @@ async fn bulk_decisions_change_nothing_unless_every_post_can_be_decided(db: Db) 
     assert_eq!(s, 200, "{v}");
     assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
     assert_eq!(app.count("decisions").await, decisions + 1);
+    app.finish().await;
+}
+
+/// Pre-moderation holds edits as it holds new posts: an approved post whose author rewrites it
+/// (in a region where every post waits, or to more links than allowed) goes back to the queue
+/// and out of sight until approved again; an edit that would not wait, and a moderator's
+/// edit, leave it published.
+async fn an_edit_waits_for_review_where_a_new_post_would(db: Db) {
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default(
+            "moderation.premoderation.europe",
+            json!({"mode": "everything"}),
+        ))
+        .merge(Serialized::default(
+            "moderation.premoderation.africa",
+            json!({"mode": "links", "max_links": 1}),
+        ))
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let af = moderator(&app, "Af", "africa").await;
+    let (t, _) = app
+        .thread(&mo, "europe", "Reviewed edits", "opening by a moderator")
+        .await;
+    let (s, p) = app
+        .post(
+            &format!("/threads/{t}/posts"),
+            &ana.token,
+            json!({"body": "A fair point", "kind": "comment"}),
+        )
+        .await;
+    assert_eq!((s, p["status"].as_str()), (201, Some("pending")), "{p}");
+    let pid = p["id"].as_i64().unwrap_or_default();
+    let decide = |token: String, action: &'static str| {
+        let app = &app;
+        async move {
+            let (s, d) = app
+                .post(
+                    &format!("/moderation/posts/{pid}/decision"),
+                    &token,
+                    json!({"action": action, "reason": "read it"}),
+                )
+                .await;
+            assert_eq!(s, 200, "{d}");
+        }
+    };
+    decide(mo.token.clone(), "approve").await;
+    let queued = |token: String| {
+        let app = &app;
+        async move {
+            let (s, q) = app
+                .get("/moderation/queue?region=europe", Some(&token))
+                .await;
+            assert_eq!(s, 200, "{q}");
+            q["items"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|i| i["post"]["id"] == pid))
+        }
+    };
+    assert!(!queued(mo.token.clone()).await, "approved: off the queue");
+    assert_eq!(app.get(&format!("/posts/{pid}"), None).await.0, 200);
+
+    let patch = |token: String, body: &'static str| {
+        let app = &app;
+        async move {
+            app.send(
+                Method::PATCH,
+                &format!("/posts/{pid}"),
+                Some(&token),
+                Some(json!({ "body": body })),
+            )
+            .await
+        }
+    };
+    // The author rewrites it: back to pending, on the queue, gone for others.
+    let (s, v) = patch(ana.token.clone(), "Now something else entirely").await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("pending")), "{v}");
+    assert!(queued(mo.token.clone()).await, "the edit is on the queue");
+    assert_eq!(app.get(&format!("/posts/{pid}"), None).await.0, 404);
+    let (s, mine) = app.get(&format!("/posts/{pid}"), Some(&ana.token)).await;
+    assert_eq!(
+        (s, mine["body"].as_str()),
+        (200, Some("Now something else entirely"))
+    );
+    decide(mo.token.clone(), "approve").await;
+    assert_eq!(app.get(&format!("/posts/{pid}"), None).await.0, 200);
+    // A moderator's edit does not wait.
+    let (s, v) = patch(mo.token.clone(), "Tidied by the moderator").await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("published")), "{v}");
+
+    // Where only posts with links wait: an edit adding links waits, one without does not.
+    let (ta, _) = app.thread(&ana, "africa", "Links", "no links here").await;
+    let (s, p) = app
+        .post(
+            &format!("/threads/{ta}/posts"),
+            &ana.token,
+            json!({"body": "plain words", "kind": "comment"}),
+        )
+        .await;
+    assert_eq!((s, p["status"].as_str()), (201, Some("published")), "{p}");
+    let aid = p["id"].as_i64().unwrap_or_default();
+    let (s, v) = app
+        .send(
+            Method::PATCH,
+            &format!("/posts/{aid}"),
+            Some(&ana.token),
+            Some(json!({"body": "still plain words"})),
+        )
+        .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("published")), "{v}");
+    let (s, v) = app
+        .send(
+            Method::PATCH,
+            &format!("/posts/{aid}"),
+            Some(&ana.token),
+            Some(json!({"body": "see https://a.example and https://b.example"})),
+        )
+        .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("pending")), "{v}");
+    let (s, q) = app
+        .get("/moderation/queue?region=africa", Some(&af.token))
+        .await;
+    assert_eq!(s, 200);
+    assert!(
+        q["items"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|i| i["post"]["id"] == aid)),
+        "{q}"
+    );
     app.finish().await;
 }

@@ -349,6 +349,7 @@ async fn double_submissions_are_refused_in_the_write(db: Db) {
                 objectives: None,
                 aspects: None,
                 language: None,
+                review: false,
             },
         )
         .await
@@ -813,6 +814,7 @@ async fn public_pages_are_the_posts_redacted_for_everyone(db: Db) {
                 objectives: None,
                 aspects: None,
                 language: None,
+                review: false,
             },
         )
         .await
@@ -986,6 +988,7 @@ async fn an_edit_racing_a_removal_never_brings_the_text_back(db: Db) {
                     objectives: None,
                     aspects: None,
                     language: None,
+                    review: false,
                 },
             )
             .await

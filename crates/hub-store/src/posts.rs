@@ -54,6 +54,9 @@ pub struct PostEdit {
     pub aspects: Option<Vec<Aspect>>,
     /// New language (and whether detected).
     pub language: Option<(Option<String>, bool)>,
+    /// The new text waits for pre-moderation: a published post goes back to pending, onto
+    /// its region's queue, until a moderator approves it again.
+    pub review: bool,
 }
 
 /// The hash duplicate detection finds a post's text by: the first 8 bytes of the SHA-256 of
@@ -1354,8 +1357,22 @@ impl Store {
             )
             .await?;
         }
-        self.append_event(&mut tx, &post_event("post.updated", &post))
+        let mut event = post_event("post.updated", &post);
+        if e.review && post.status == PostStatus::Published {
+            self.set_status(
+                &mut tx,
+                &mut post,
+                PostStatus::Pending,
+                Some("edited: awaiting review"),
+            )
             .await?;
+            self.enqueue(&mut tx, &post).await?;
+            // Everyone learns it is withdrawn (a tombstone for all but its author and the
+            // region's moderators, who get it in full).
+            event = post_event("post.updated", &post);
+            event.audience = "public";
+        }
+        self.append_event(&mut tx, &event).await?;
         self.commit(tx).await?;
         Ok(post)
     }

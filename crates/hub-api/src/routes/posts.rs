@@ -106,6 +106,7 @@ async fn edit_post(
         objectives: None,
         aspects: r.aspects.as_deref().map(validate::aspects),
         language: None,
+        review: false,
     };
     match (&r.body, &r.language) {
         (Some(b), lang) => {
@@ -123,6 +124,13 @@ async fn edit_post(
     }
     c.finish().map_err(ApiError::validation)?;
     edit.objectives = objectives.flatten();
+    // New text from its author is held as a new post would be: in a region that pre-moderates,
+    // an approved post edited to what would wait goes back to the queue.
+    if let Some((body, _, _)) = &edit.body {
+        edit.review = super::moderation::initial_status(&state, &current.region, &user, body)
+            .await?
+            == hub_domain::PostStatus::Pending;
+    }
     Ok(Json(state.store.edit_post(id, &edit).await?))
 }
 
