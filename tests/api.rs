@@ -20,6 +20,7 @@ both_backends!(
     removed_posts_are_tombstones,
     regions_objectives_and_operations,
     a_thread_stands_on_its_opening_post,
+    per_address_limits_count_clients_behind_trusted_proxies_only,
 );
 
 async fn accounts_sessions_and_logout(db: Db) {
@@ -1890,4 +1891,63 @@ async fn a_thread_stands_on_its_opening_post(db: Db) {
     decide("hide").await;
     check("hidden again", false).await;
     app.finish().await;
+}
+
+/// Behind a load balancer named in `trusted_proxies`, per-address limits count each client
+/// (the address the proxy forwards); without it, `X-Forwarded-For` is anyone's to write and
+/// changes nothing.
+async fn per_address_limits_count_clients_behind_trusted_proxies_only(db: Db) {
+    use figment::providers::Serialized;
+    // Stay inside one hourly window of the signup limit.
+    if chrono::Utc::now().timestamp() % 3600 / 60 == 59 {
+        tokio::time::sleep(std::time::Duration::from_secs(61)).await;
+    }
+    let signup = |app: &TestApp, i: usize, forwarded: &'static str| {
+        let req = app
+            .http
+            .post(app.api("/auth/register"))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({
+                "email": format!("u{i}-{}@example.org", uuid::Uuid::new_v4().simple()),
+                "password": "a long enough passphrase",
+                "display_name": format!("U{i}"), "stakeholder_group": "other"
+            }));
+        async move { req.send().await.expect("register").status().as_u16() }
+    };
+    let behind = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default("limits.signups_per_ip_per_hour", 2))
+            .merge(Serialized::default("trusted_proxies", vec!["127.0.0.1"]))
+    })
+    .await;
+    let mut got = Vec::new();
+    for (i, who) in [
+        "198.51.100.1",
+        "198.51.100.1",
+        "198.51.100.1",
+        "198.51.100.2",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        got.push(signup(&behind, i, who).await);
+    }
+    assert_eq!(got, vec![201, 201, 429, 201], "each client its own budget");
+    // A client cannot pick its address: only what the proxy appended counts.
+    let spoofed = signup(&behind, 9, "203.0.113.5, 198.51.100.1").await;
+    assert_eq!(spoofed, 429);
+    behind.finish().await;
+
+    let direct = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default("limits.signups_per_ip_per_hour", 2))
+    })
+    .await;
+    let mut got = Vec::new();
+    for (i, who) in ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+        .into_iter()
+        .enumerate()
+    {
+        got.push(signup(&direct, i, who).await);
+    }
+    assert_eq!(got, vec![201, 201, 429], "no trusted proxy: one address");
+    direct.finish().await;
 }

@@ -342,20 +342,103 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
     }
 }
 
-/// The client's address (the TCP peer; the hub is meant to run behind a proxy that the
-/// operator configures to pass it through, or directly). Empty when unknown (in-process tests).
+/// The client's address: the TCP peer, or, when the peer is a trusted reverse proxy
+/// (`trusted_proxies`), the address it says the request came from (see [`client_ip`]). Empty
+/// when unknown (in-process tests).
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_default(),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(ClientIp(client_ip(
+            peer,
+            &parts.headers,
+            &state.config.trusted_proxies,
+        )))
+    }
+}
+
+/// Who sent a request that reached the hub from `peer`. A peer that is not a trusted proxy is
+/// the client, whatever its headers say (anyone can write `X-Forwarded-For`). From a trusted
+/// proxy, the client is the rightmost address of `X-Forwarded-For` that is not a trusted proxy
+/// itself: each proxy appends the address it was reached from, so what lies left of that may
+/// be the client's own invention. Without a usable header, the proxy is all there is to go by.
+pub fn client_ip(
+    peer: Option<std::net::IpAddr>,
+    headers: &axum::http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> String {
+    let Some(peer) = peer else {
+        return String::new();
+    };
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer.to_string();
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        match hop.parse::<std::net::IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => continue,
+            Ok(ip) => return ip.to_string(),
+            // Not an address: nothing further left can be trusted either.
+            Err(_) => break,
+        }
+    }
+    peer.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn xff(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).expect("header"));
+        }
+        h
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_address_no_trusted_proxy_added() {
+        let trusted: Vec<ipnet::IpNet> = vec![
+            "10.0.0.0/8".parse().expect("net"),
+            ipnet::IpNet::from("192.0.2.7".parse::<std::net::IpAddr>().expect("ip")),
+        ];
+        let from = |peer: &str, h: &HeaderMap| client_ip(peer.parse().ok(), h, &trusted);
+        // Not from a proxy: the peer, whatever it claims.
+        assert_eq!(from("203.0.113.9", &xff(&["1.2.3.4"])), "203.0.113.9");
+        // From a proxy: what it appended, not what the client wrote before it.
+        assert_eq!(from("10.1.2.3", &xff(&["1.2.3.4"])), "1.2.3.4");
+        assert_eq!(from("10.1.2.3", &xff(&["6.6.6.6, 1.2.3.4"])), "1.2.3.4");
+        assert_eq!(from("10.1.2.3", &xff(&["6.6.6.6", "1.2.3.4"])), "1.2.3.4");
+        // Through two proxies.
+        assert_eq!(from("192.0.2.7", &xff(&["1.2.3.4, 10.9.9.9"])), "1.2.3.4");
+        assert_eq!(from("10.1.2.3", &xff(&["2001:db8::1"])), "2001:db8::1");
+        // Nothing usable: the proxy is all there is.
+        assert_eq!(from("10.1.2.3", &HeaderMap::new()), "10.1.2.3");
+        assert_eq!(from("10.1.2.3", &xff(&["1.2.3.4, junk"])), "10.1.2.3");
+        assert_eq!(from("10.1.2.3", &xff(&["10.2.2.2"])), "10.1.2.3");
+        // No trusted proxies: headers never count.
+        assert_eq!(
+            client_ip("10.1.2.3".parse().ok(), &xff(&["1.2.3.4"]), &[]),
+            "10.1.2.3"
+        );
+        assert_eq!(client_ip(None, &xff(&["1.2.3.4"]), &trusted), "");
     }
 }

@@ -27,6 +27,8 @@ pub struct ApiConfig {
     pub analysis_lead_days: u32,
     /// Browser origins allowed to open WebSockets and event streams, besides the hub's own.
     pub ws_allowed_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Largest client message on a WebSocket, in bytes.
     pub ws_max_message_bytes: usize,
     /// Client messages per second per connection (bursts of twice that are allowed).
@@ -137,6 +139,7 @@ impl Default for ApiConfig {
             login_attempts_per_minute: 10,
             analysis_lead_days: 14,
             ws_allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             ws_max_message_bytes: 16 * 1024,
             ws_messages_per_second: 20,
             ws_connections_per_ip: 64,

@@ -27,6 +27,8 @@ pub struct Config {
     pub redis_url: String,
     /// The hub's public address (links in analysis documents).
     pub public_url: String,
+    /// Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks).
+    pub trusted_proxies: Vec<String>,
     /// `pretty` or `json`.
     pub log_format: String,
     /// Tracing filter.
@@ -86,6 +88,7 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("database_url", &redact_url(&self.database_url))
             .field("redis_url", &redact_url(&self.redis_url))
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("log_format", &self.log_format)
             .field("database", &self.database)
             .field("auth", &self.auth)
@@ -306,6 +309,7 @@ impl Config {
         {
             bail!("invalid configuration: live.allowed_origins: {o:?} is not an http(s) origin");
         }
+        self.trusted_proxies()?;
         if self.moderation.flag_threshold < 1 {
             bail!("invalid configuration: moderation.flag_threshold must be at least 1");
         }
@@ -370,6 +374,22 @@ impl Config {
         Ok(file.regions)
     }
 
+    /// `trusted_proxies` parsed: a bare address is a network of one.
+    fn trusted_proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "invalid configuration: trusted_proxies: {p:?} is not an address or network"
+                        )
+                    })
+            })
+            .collect()
+    }
+
     /// The API settings.
     pub fn api(&self) -> hub_api::ApiConfig {
         hub_api::ApiConfig {
@@ -380,6 +400,7 @@ impl Config {
             body_limit_bytes: self.limits.body_limit_bytes,
             login_attempts_per_minute: self.auth.login_attempts_per_minute,
             analysis_lead_days: self.analysis.lead_days,
+            trusted_proxies: self.trusted_proxies().unwrap_or_default(),
             ws_allowed_origins: self.live.allowed_origins.clone(),
             ws_max_message_bytes: self.live.max_message_bytes,
             ws_messages_per_second: self.live.messages_per_second,
@@ -478,6 +499,19 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("listen"), "{e}");
+        let fig = Figment::from(Toml::string(DEFAULT_TOML))
+            .merge(Serialized::default("trusted_proxies", vec!["10.0.0.0/33"]));
+        let e = Config::from_figment(fig)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("trusted_proxies"), "{e}");
+        let fig = Figment::from(Toml::string(DEFAULT_TOML)).merge(Serialized::default(
+            "trusted_proxies",
+            vec!["10.0.0.0/8", "192.0.2.7"],
+        ));
+        let api = Config::from_figment(fig).map(|c| c.api());
+        assert_eq!(api.map(|a| a.trusted_proxies.len()).ok(), Some(2));
     }
 
     #[test]
