@@ -25,6 +25,7 @@ both_backends!(
     editing_an_opening_post_keeps_its_title_searchable,
     bulk_decisions_change_nothing_unless_every_post_can_be_decided,
     an_edit_waits_for_review_where_a_new_post_would,
+    a_suspended_admin_cannot_change_roles_and_changes_are_logged,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1574,5 +1575,69 @@ async fn an_edit_waits_for_review_where_a_new_post_would(db: Db) {
             .is_some_and(|a| a.iter().any(|i| i["post"]["id"] == aid)),
         "{q}"
     );
+    app.finish().await;
+}
+
+/// Role changes are an admin's power, so a suspended admin has none of them either; every
+/// change an admin makes is in the region's audit log.
+async fn a_suspended_admin_cannot_change_roles_and_changes_are_logged(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let root = with_role(&app, "Root", hub_domain::RoleKind::Admin).await;
+    let other = with_role(&app, "Other", hub_domain::RoleKind::Admin).await;
+    let ana = app.register("Ana").await;
+    let grant = |by: String, region: &'static str| {
+        let app = &app;
+        let target = ana.id;
+        async move {
+            app.send(
+                Method::POST,
+                &format!("/admin/users/{target}/roles"),
+                Some(&by),
+                Some(json!({"role": "moderator", "region": region})),
+            )
+            .await
+        }
+    };
+    let (s, v) = grant(root.token.clone(), "europe").await;
+    assert_eq!(s, 200, "{v}");
+    let (s, log) = app
+        .get("/moderation/log?region=europe", Some(&ana.token))
+        .await;
+    assert_eq!(s, 200, "{log}");
+    assert!(
+        log["items"].as_array().is_some_and(|a| a
+            .iter()
+            .any(|l| l["action"] == "grant_role" && l["object_id"] == ana.id)),
+        "{log}"
+    );
+    let until = chrono::Utc::now() + chrono::Duration::days(3);
+    let (s, v) = app
+        .send(
+            Method::POST,
+            &format!("/moderation/users/{}/suspension", root.id),
+            Some(&other.token),
+            Some(json!({"until": until, "reason": "compromised account"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = grant(root.token.clone(), "africa").await;
+    assert_eq!(s, 403, "{v}");
+    let (s, me) = app.get("/me", Some(&ana.token)).await;
+    assert_eq!(s, 200);
+    assert!(
+        !me["roles"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["region"] == "africa")),
+        "{me}"
+    );
+    let (s, v) = app
+        .send(
+            Method::DELETE,
+            &format!("/admin/users/{}/roles", ana.id),
+            Some(&root.token),
+            Some(json!({"role": "moderator", "region": "europe"})),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
     app.finish().await;
 }

@@ -997,8 +997,9 @@ impl Store {
         }
     }
 
-    /// Records a role change by an admin in the audit log.
-    pub async fn audit_role_change(
+    /// An admin's grant or revocation of a role, with its audit line in the same transaction
+    /// (a role never changes unlogged).
+    pub async fn change_role(
         &self,
         admin_id: i64,
         user_id: i64,
@@ -1006,6 +1007,11 @@ impl Store {
         role: &hub_domain::Role,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        if granted {
+            self.grant_role_in(&mut tx, user_id, role).await?;
+        } else {
+            self.revoke_role_in(&mut tx, user_id, role).await?;
+        }
         self.audit(
             &mut tx,
             Audit {

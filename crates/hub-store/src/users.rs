@@ -1,6 +1,6 @@
 //! Accounts, roles and sessions.
 
-use crate::{from_micros, now_micros, Backend, Result, Store, StoreError};
+use crate::{from_micros, now_micros, Backend, Result, Store, StoreError, WriteTx};
 use hub_domain::{Role, RoleKind, StakeholderGroup, Suspension, User};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -167,6 +167,17 @@ impl Store {
     /// Grants a role (idempotent). Moderators must name a region, others must not.
     pub async fn grant_role(&self, user_id: i64, role: &Role) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        self.grant_role_in(&mut tx, user_id, role).await?;
+        self.commit(tx).await
+    }
+
+    /// Grants a role in a write transaction.
+    pub(crate) async fn grant_role_in(
+        &self,
+        tx: &mut WriteTx,
+        user_id: i64,
+        role: &Role,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO user_roles (user_id, role, region, granted_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, role, region) DO NOTHING",
@@ -183,12 +194,24 @@ impl Store {
             }
             other => other,
         })?;
-        self.commit(tx).await
+        Ok(())
     }
 
     /// Revokes a role; true when the user had it.
     pub async fn revoke_role(&self, user_id: i64, role: &Role) -> Result<bool> {
         let mut tx = self.begin_write().await?;
+        let done = self.revoke_role_in(&mut tx, user_id, role).await?;
+        self.commit(tx).await?;
+        Ok(done)
+    }
+
+    /// Revokes a role in a write transaction; true when the user had it.
+    pub(crate) async fn revoke_role_in(
+        &self,
+        tx: &mut WriteTx,
+        user_id: i64,
+        role: &Role,
+    ) -> Result<bool> {
         let done =
             sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role = $2 AND region = $3")
                 .bind(user_id)
@@ -196,7 +219,6 @@ impl Store {
                 .bind(role.region.clone().unwrap_or_default())
                 .execute(&mut *tx.tx)
                 .await?;
-        self.commit(tx).await?;
         Ok(done.rows_affected() > 0)
     }
 

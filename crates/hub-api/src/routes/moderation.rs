@@ -671,12 +671,9 @@ async fn grant_role(
     body: ApiJson<RoleRequest>,
 ) -> ApiResult<Json<User>> {
     require_admin(&admin)?;
+    not_suspended(&state, &admin).await?;
     let role = parse_role(&state, body.value)?;
-    state.store.grant_role(id, &role).await?;
-    state
-        .store
-        .audit_role_change(admin.id, id, true, &role)
-        .await?;
+    state.store.change_role(admin.id, id, true, &role).await?;
     Ok(Json(state.store.user(id).await?))
 }
 
@@ -691,12 +688,9 @@ async fn revoke_role(
     body: ApiJson<RoleRequest>,
 ) -> ApiResult<Json<User>> {
     require_admin(&admin)?;
+    not_suspended(&state, &admin).await?;
     let role = parse_role(&state, body.value)?;
     state.store.user(id).await?;
-    state.store.revoke_role(id, &role).await?;
-    state
-        .store
-        .audit_role_change(admin.id, id, false, &role)
-        .await?;
+    state.store.change_role(admin.id, id, false, &role).await?;
     Ok(Json(state.store.user(id).await?))
 }
