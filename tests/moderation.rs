@@ -26,6 +26,7 @@ both_backends!(
     bulk_decisions_change_nothing_unless_every_post_can_be_decided,
     an_edit_waits_for_review_where_a_new_post_would,
     a_suspended_admin_cannot_change_roles_and_changes_are_logged,
+    a_suspended_user_cannot_post_by_retrying_a_key,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1639,5 +1640,53 @@ async fn a_suspended_admin_cannot_change_roles_and_changes_are_logged(db: Db) {
         )
         .await;
     assert_eq!(s, 403, "{v}");
+    app.finish().await;
+}
+
+/// A retried `Idempotency-Key` skips the rate limits, not the suspension: a key stops counting
+/// as used 24 h after its first use, and a retry at that moment writes anew, so a suspended
+/// account is refused on retries too (for a thread and for a reply).
+async fn a_suspended_user_cannot_post_by_retrying_a_key(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let send = |path: String, key: &'static str, body: Value| {
+        let req = app
+            .http
+            .post(app.api(&path))
+            .bearer_auth(ana.token.clone())
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move { req.send().await.expect("send").status().as_u16() }
+    };
+    let thread = json!({"title": "Keyed", "body": "first words", "kind": "comment"});
+    assert_eq!(
+        send("/regions/europe/threads".into(), "t-1", thread.clone()).await,
+        201
+    );
+    let (s, list) = app.get("/regions/europe/threads", None).await;
+    assert_eq!(s, 200);
+    let t = list["items"][0]["id"].as_i64().unwrap_or_default();
+    let reply = json!({"body": "a keyed reply", "kind": "comment"});
+    assert_eq!(
+        send(format!("/threads/{t}/posts"), "r-1", reply.clone()).await,
+        201
+    );
+    let until = chrono::Utc::now() + chrono::Duration::days(3);
+    let (s, v) = app
+        .send(
+            Method::POST,
+            &format!("/moderation/users/{}/suspension", ana.id),
+            Some(&mo.token),
+            Some(json!({"until": until, "reason": "spam"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(
+        send("/regions/europe/threads".into(), "t-1", thread).await,
+        403
+    );
+    assert_eq!(send(format!("/threads/{t}/posts"), "r-1", reply).await, 403);
+    assert_eq!(app.count("posts").await, 2, "nothing new");
     app.finish().await;
 }

@@ -12,8 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hub_domain::validate::{self, Checker};
 use hub_domain::{
-    lang, markup, search, Aspect, Post, PostKind, PostStatus, Suspension, Thread, ThreadSort, User,
-    Viewer,
+    lang, markup, search, Aspect, Post, PostKind, PostStatus, Thread, ThreadSort, User, Viewer,
 };
 use hub_store::{Bodies, Created, IdempotencyKey, NewPost, NewThread, PostChecks, ThreadQuery};
 use serde::{Deserialize, Serialize};
@@ -219,8 +218,8 @@ pub(crate) fn author_ref(u: &User) -> hub_domain::AuthorRef {
     }
 }
 
-/// The checks a new post passes (suspension, rate limits, duplicates; skipped for the replay
-/// of an idempotency key already used) and the status pre-moderation gives it.
+/// The checks a new post passes (suspension, rate limits, duplicates; for the replay of an
+/// idempotency key already used, the suspension only) and the status pre-moderation gives it.
 async fn screen(
     state: &AppState,
     user: &User,
@@ -233,7 +232,12 @@ async fn screen(
         Some(k) => state.store.idempotency_seen(user.id, k).await?,
         None => false,
     };
-    if !replay {
+    if replay {
+        // A replay writes nothing new, but a key may stop counting as used between this read
+        // and the write (24 h after its first use), which then writes anew: a suspended
+        // account is refused either way.
+        super::moderation::not_suspended(state, user).await?;
+    } else {
         super::moderation::may_post(state, user, ip, body, key.is_some(), thread_id, region)
             .await?;
     }
@@ -590,13 +594,18 @@ async fn create_post(
     let (Some(objectives), Some(d)) = (objectives, draft) else {
         return Err(ApiError::internal("validation passed without values"));
     };
-    // The replay of a key already used skips the checks meant for new writes.
+    // The replay of a key already used skips the rate limits meant for new writes, not the
+    // suspension (see `screen`).
+    if let Some(s) = &suspension {
+        return Err(super::moderation::suspended(s));
+    }
     let replay = match key.as_deref() {
         Some(k) => state.store.idempotency_seen(user.id, k).await?,
         None => false,
     };
     if !replay {
-        screen_reply(&state, &user, suspension.as_ref(), &ip).await?;
+        // The duplicate check is left to the write's transaction.
+        super::moderation::post_rate_limits(&state, &user, &ip).await?;
     }
     // Pre-moderation depends on the thread's region: read it only where some region
     // pre-moderates.
@@ -627,19 +636,4 @@ async fn create_post(
         Created::New(post) => Ok(created(post, false)),
         Created::Replayed(id) => Ok(created(state.store.post(id).await?, true)),
     }
-}
-
-/// The checks of a new reply before its write (as `moderation::may_post`, with the suspension
-/// read with the session and the duplicate check left to the write's transaction): a suspended
-/// account is refused, then the per-user and per-address rate limits are counted.
-async fn screen_reply(
-    state: &AppState,
-    user: &User,
-    suspension: Option<&Suspension>,
-    ip: &str,
-) -> ApiResult<()> {
-    if let Some(s) = suspension {
-        return Err(super::moderation::suspended(s));
-    }
-    super::moderation::post_rate_limits(state, user, ip).await
 }
