@@ -948,17 +948,7 @@ async fn hostile_text_is_refused_before_the_database(db: Db) {
     let ana = app.register("Ana").await;
     let ben = app.register("Ben").await;
     let mo = app.register("Mo").await;
-    app.server
-        .store
-        .grant_role(
-            mo.id,
-            &hub_domain::Role {
-                role: hub_domain::RoleKind::Moderator,
-                region: Some("europe".into()),
-            },
-        )
-        .await
-        .expect("grant");
+    app.grant_moderator(mo.id, "europe").await;
     let (t, root) = app
         .thread(&ana, "europe", "Alternatives to detention", "It works.")
         .await;
@@ -1809,28 +1799,11 @@ async fn regions_objectives_and_operations(db: Db) {
 /// exist for others than its author and the region's moderators: not its title in the list,
 /// not the thread, not its page; restoring the post brings it back.
 async fn a_thread_stands_on_its_opening_post(db: Db) {
-    use figment::providers::Serialized;
-    let app = TestApp::spawn_with(db, |f| {
-        f.merge(Serialized::default(
-            "moderation.premoderation.europe",
-            json!({"mode": "everything"}),
-        ))
-    })
-    .await;
+    let app = TestApp::spawn_premoderated(db, "europe").await;
     let ana = app.register("Ana").await;
     let ben = app.register("Ben").await;
     let mo = app.register("Mo").await;
-    app.server
-        .store
-        .grant_role(
-            mo.id,
-            &hub_domain::Role {
-                role: hub_domain::RoleKind::Moderator,
-                region: Some("europe".into()),
-            },
-        )
-        .await
-        .expect("grant");
+    app.grant_moderator(mo.id, "europe").await;
     let title = "Call Jane Doe on +44 7700 900123";
     let (s, v) = app
         .post(

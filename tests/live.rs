@@ -379,17 +379,7 @@ async fn a_replay_withholds_what_was_hidden_since(db: Db) {
     let app = TestApp::spawn(db).await;
     let ana = app.register("Ana").await;
     let mo = app.register("Mo").await;
-    app.server
-        .store
-        .grant_role(
-            mo.id,
-            &hub_domain::Role {
-                role: hub_domain::RoleKind::Moderator,
-                region: Some("europe".into()),
-            },
-        )
-        .await
-        .expect("grant");
+    app.grant_moderator(mo.id, "europe").await;
     let (t, _) = app.thread(&ana, "europe", "Replayed", "opening").await;
     let secret = "call me on +44 7700 900123";
     let p = app.reply(&ana, t, None, secret).await;
@@ -816,27 +806,10 @@ async fn live_access_ends_with_the_session_and_follows_revoked_roles(db: Db) {
 /// to the author and the region's moderators, not to everyone (its title is not public); and
 /// once the post is rejected, replaying the thread's creation shows others no title.
 async fn a_withheld_thread_is_not_announced(db: Db) {
-    use figment::providers::Serialized;
-    let app = TestApp::spawn_with(db, |f| {
-        f.merge(Serialized::default(
-            "moderation.premoderation.europe",
-            json!({"mode": "everything"}),
-        ))
-    })
-    .await;
+    let app = TestApp::spawn_premoderated(db, "europe").await;
     let ana = app.register("Ana").await;
     let mo = app.register("Mo").await;
-    app.server
-        .store
-        .grant_role(
-            mo.id,
-            &hub_domain::Role {
-                role: hub_domain::RoleKind::Moderator,
-                region: Some("europe".into()),
-            },
-        )
-        .await
-        .expect("grant");
+    app.grant_moderator(mo.id, "europe").await;
     let title = "Jane Doe lives at 1 High Street";
     let (s, v) = app
         .post(
@@ -877,17 +850,7 @@ async fn a_withheld_thread_is_not_announced(db: Db) {
     );
     // A published thread whose opening post is hidden later: replayed, its creation shows no
     // title to others.
-    app.server
-        .store
-        .grant_role(
-            mo.id,
-            &hub_domain::Role {
-                role: hub_domain::RoleKind::Moderator,
-                region: Some("africa".into()),
-            },
-        )
-        .await
-        .expect("grant");
+    app.grant_moderator(mo.id, "africa").await;
     let (t2, op2) = app
         .thread(&ana, "africa", "Call John Roe on 0700 900 123", "x")
         .await;

@@ -33,15 +33,7 @@ const WAIT: Duration = Duration::from_secs(10);
 
 async fn moderator(app: &TestApp, name: &str, region: &str) -> TestUser {
     let u = app.register(name).await;
-    let role = hub_domain::Role {
-        role: hub_domain::RoleKind::Moderator,
-        region: Some(region.into()),
-    };
-    app.server
-        .store
-        .grant_role(u.id, &role)
-        .await
-        .expect("grant");
+    app.grant_moderator(u.id, region).await;
     u
 }
 

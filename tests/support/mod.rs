@@ -231,6 +231,31 @@ impl TestApp {
         }
     }
 
+    /// Starts a hub where every post in `region` waits for its moderators (pre-moderation
+    /// `everything`).
+    pub async fn spawn_premoderated(kind: Db, region: &str) -> Self {
+        let key = format!("moderation.premoderation.{region}");
+        Self::spawn_with(kind, |f| {
+            f.merge(Serialized::default(&key, json!({"mode": "everything"})))
+        })
+        .await
+    }
+
+    /// Makes a user a moderator of `region`.
+    pub async fn grant_moderator(&self, user_id: i64, region: &str) {
+        self.server
+            .store
+            .grant_role(
+                user_id,
+                &hub_domain::Role {
+                    role: hub_domain::RoleKind::Moderator,
+                    region: Some(region.into()),
+                },
+            )
+            .await
+            .expect("grant the moderator role");
+    }
+
     /// Stops the hub and drops its database.
     pub async fn finish(self) {
         let _ = self.server.shutdown().await;
