@@ -27,6 +27,7 @@ both_backends!(
     an_edit_waits_for_review_where_a_new_post_would,
     a_suspended_admin_cannot_change_roles_and_changes_are_logged,
     a_suspended_user_cannot_post_by_retrying_a_key,
+    a_thread_counts_only_its_published_posts_endorsements,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1680,5 +1681,94 @@ async fn a_suspended_user_cannot_post_by_retrying_a_key(db: Db) {
     );
     assert_eq!(send(format!("/threads/{t}/posts"), "r-1", reply).await, 403);
     assert_eq!(app.count("posts").await, 2, "nothing new");
+    app.finish().await;
+}
+
+/// A thread's endorsements (its `top` rank) are those of its published posts: hiding a post
+/// takes its endorsements off the thread, restoring puts them back, removing takes them off
+/// for good, and one withdrawn while it is hidden is not taken off the thread twice.
+async fn a_thread_counts_only_its_published_posts_endorsements(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let mo = moderator(&app, "Mo", "europe").await;
+    let fans = [
+        app.register("F1").await,
+        app.register("F2").await,
+        app.register("F3").await,
+    ];
+    let (t, op) = app.thread(&ana, "europe", "Ranked", "the opening").await;
+    let reply = app.reply(&ben, t, None, "a popular reply").await;
+    let rid = reply["id"].as_i64().unwrap_or_default();
+    let endorse = |post: i64, token: String| {
+        let app = &app;
+        async move {
+            let (s, v) = app
+                .send(
+                    Method::PUT,
+                    &format!("/posts/{post}/endorsement"),
+                    Some(&token),
+                    None,
+                )
+                .await;
+            assert_eq!(s, 200, "{v}");
+        }
+    };
+    endorse(op, fans[0].token.clone()).await;
+    endorse(rid, fans[0].token.clone()).await;
+    endorse(rid, fans[1].token.clone()).await;
+    let thread_endorsements = || {
+        let app = &app;
+        async move { app.get(&format!("/threads/{t}"), None).await.1["endorsements"].as_i64() }
+    };
+    assert_eq!(thread_endorsements().await, Some(3));
+    let decide = |action: &'static str| {
+        let app = &app;
+        let token = mo.token.clone();
+        async move {
+            let (s, d) = app
+                .post(
+                    &format!("/moderation/posts/{rid}/decision"),
+                    &token,
+                    json!({"action": action, "reason": "checking counts"}),
+                )
+                .await;
+            assert_eq!(s, 200, "{d}");
+        }
+    };
+    decide("hide").await;
+    assert_eq!(
+        thread_endorsements().await,
+        Some(1),
+        "hidden: its 2 are off"
+    );
+    let (s, _) = app
+        .send(
+            Method::PUT,
+            &format!("/posts/{rid}/endorsement"),
+            Some(&fans[2].token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 409, "a hidden post cannot be endorsed");
+    // Withdrawn while hidden: off the post, and the thread (which did not count it) unchanged.
+    let (s, v) = app
+        .send(
+            Method::DELETE,
+            &format!("/posts/{rid}/endorsement"),
+            Some(&fans[1].token),
+            None,
+        )
+        .await;
+    assert_eq!((s, v["endorsements"].as_i64()), (200, Some(1)), "{v}");
+    assert_eq!(thread_endorsements().await, Some(1));
+    decide("restore").await;
+    assert_eq!(
+        thread_endorsements().await,
+        Some(2),
+        "restored: its one left is back"
+    );
+    decide("remove").await;
+    assert_eq!(thread_endorsements().await, Some(1), "removed");
     app.finish().await;
 }

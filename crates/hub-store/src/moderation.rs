@@ -214,7 +214,8 @@ impl Store {
         })
     }
 
-    /// Changes a post's status, keeping thread counts right.
+    /// Changes a post's status, keeping thread counts right: a thread counts the posts, and
+    /// the endorsements, of its published posts only.
     pub(crate) async fn set_status(
         &self,
         tx: &mut WriteTx,
@@ -231,11 +232,15 @@ impl Store {
             .execute(&mut *tx.tx)
             .await?;
         if delta != 0 {
-            sqlx::query("UPDATE threads SET post_count = post_count + $1 WHERE id = $2")
-                .bind(delta)
-                .bind(post.thread_id)
-                .execute(&mut *tx.tx)
-                .await?;
+            sqlx::query(
+                "UPDATE threads SET post_count = post_count + $1, \
+                 endorsements = endorsements + $1 * $2 WHERE id = $3",
+            )
+            .bind(delta)
+            .bind(post.endorsements)
+            .bind(post.thread_id)
+            .execute(&mut *tx.tx)
+            .await?;
         }
         post.status = status;
         post.status_reason = reason.map(str::to_string);

@@ -1544,11 +1544,16 @@ impl Store {
                 .bind(post_id)
                 .execute(&mut *tx.tx)
                 .await?;
-            sqlx::query("UPDATE threads SET endorsements = endorsements + $1 WHERE id = $2")
-                .bind(delta)
-                .bind(thread_id)
-                .execute(&mut *tx.tx)
-                .await?;
+            // A thread counts its published posts' endorsements only (see `set_status`).
+            sqlx::query(
+                "UPDATE threads SET endorsements = endorsements + $1 WHERE id = $2 \
+                 AND EXISTS (SELECT 1 FROM posts WHERE id = $3 AND status = 'published')",
+            )
+            .bind(delta)
+            .bind(thread_id)
+            .bind(post_id)
+            .execute(&mut *tx.tx)
+            .await?;
         }
         Ok(
             sqlx::query_scalar("SELECT endorsements FROM posts WHERE id = $1")
