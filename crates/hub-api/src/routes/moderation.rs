@@ -3,7 +3,7 @@
 
 use super::threads::Page;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{viewer_of, ApiJson, ApiQuery, Auth, Id};
+use crate::extract::{viewer_of, ApiJson, ApiQuery, Auth, AuthSuspension, Id};
 use crate::ratelimit::Limit;
 use crate::state::{AppState, PremoderationMode};
 use axum::extract::State;
@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use hub_domain::validate::{self, Checker};
 use hub_domain::{
     AuditEntry, Decision, FlagReason, Post, PostAction, PostStatus, QueueItem, Role, RoleKind,
-    Thread, ThreadAction, User,
+    Suspension, Thread, ThreadAction, User,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -36,8 +36,13 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 /// Refuses a suspended user, saying why and until when.
 pub(crate) async fn not_suspended(state: &AppState, user: &User) -> ApiResult<()> {
-    match state.store.active_suspension(user.id).await? {
-        Some(s) => Err(suspended(&s)),
+    unless_suspended(state.store.active_suspension(user.id).await?.as_ref())
+}
+
+/// Refuses a suspension in force (as the session lookup found it, see `AuthSuspension`).
+pub(crate) fn unless_suspended(suspension: Option<&Suspension>) -> ApiResult<()> {
+    match suspension {
+        Some(s) => Err(suspended(s)),
         None => Ok(()),
     }
 }
@@ -158,9 +163,9 @@ fn require_moderator(user: &User, region: &str) -> ApiResult<()> {
 }
 
 /// A moderator of `region` who is not suspended: a suspended moderator has no powers.
-async fn acting_moderator(state: &AppState, user: &User, region: &str) -> ApiResult<()> {
+fn acting_moderator(user: &User, suspension: Option<&Suspension>, region: &str) -> ApiResult<()> {
     require_moderator(user, region)?;
-    not_suspended(state, user).await
+    unless_suspended(suspension)
 }
 
 fn require_admin(user: &User) -> ApiResult<()> {
@@ -297,10 +302,10 @@ pub struct RegionPage {
     responses((status = 200, body = Page<QueueItem>), (status = 403, body = Problem)))]
 async fn queue(
     State(state): State<AppState>,
-    Auth(user): Auth,
+    AuthSuspension { user, suspension }: AuthSuspension,
     ApiQuery(q): ApiQuery<RegionPage>,
 ) -> ApiResult<Json<Page<QueueItem>>> {
-    acting_moderator(&state, &user, &q.region).await?;
+    acting_moderator(&user, suspension.as_ref(), &q.region)?;
     let p = state
         .store
         .queue(
@@ -312,9 +317,14 @@ async fn queue(
     Ok(Json(p.into()))
 }
 
-async fn post_in_my_region(state: &AppState, user: &User, id: i64) -> ApiResult<Post> {
+async fn post_in_my_region(
+    state: &AppState,
+    user: &User,
+    suspension: Option<&Suspension>,
+    id: i64,
+) -> ApiResult<Post> {
     let post = state.store.post(id).await?;
-    acting_moderator(state, user, &post.region).await?;
+    acting_moderator(user, suspension, &post.region)?;
     Ok(post)
 }
 
@@ -325,9 +335,9 @@ async fn post_in_my_region(state: &AppState, user: &User, id: i64) -> ApiResult<
 async fn assign(
     State(state): State<AppState>,
     Id(id): Id,
-    Auth(user): Auth,
+    AuthSuspension { user, suspension }: AuthSuspension,
 ) -> ApiResult<StatusCode> {
-    post_in_my_region(&state, &user, id).await?;
+    post_in_my_region(&state, &user, suspension.as_ref(), id).await?;
     state.store.assign(id, user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -347,12 +357,12 @@ pub struct NoteRequest {
 async fn note(
     State(state): State<AppState>,
     Id(id): Id,
-    Auth(user): Auth,
+    AuthSuspension { user, suspension }: AuthSuspension,
     body: ApiJson<NoteRequest>,
 ) -> ApiResult<StatusCode> {
     let note =
         validate::reason("note", &body.value.note).map_err(|e| ApiError::validation(vec![e]))?;
-    post_in_my_region(&state, &user, id).await?;
+    post_in_my_region(&state, &user, suspension.as_ref(), id).await?;
     state.store.add_note(id, user.id, &note).await?;
     Ok(StatusCode::CREATED)
 }
@@ -383,12 +393,12 @@ pub struct PostDecided {
 async fn decide_post(
     State(state): State<AppState>,
     Id(id): Id,
-    Auth(user): Auth,
+    AuthSuspension { user, suspension }: AuthSuspension,
     body: ApiJson<PostDecisionRequest>,
 ) -> ApiResult<Json<PostDecided>> {
     let reason = validate::reason("reason", &body.value.reason)
         .map_err(|e| ApiError::validation(vec![e]))?;
-    post_in_my_region(&state, &user, id).await?;
+    post_in_my_region(&state, &user, suspension.as_ref(), id).await?;
     let (decision, post) = state
         .store
         .decide_post(id, user.id, body.value.action, &reason)
@@ -413,7 +423,7 @@ pub struct BulkDecisionRequest {
     responses((status = 200, body = Vec<PostDecided>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn decide_bulk(
     State(state): State<AppState>,
-    Auth(user): Auth,
+    AuthSuspension { user, suspension }: AuthSuspension,
     body: ApiJson<BulkDecisionRequest>,
 ) -> ApiResult<Json<Vec<PostDecided>>> {
     let r = body.value;
@@ -424,20 +434,16 @@ async fn decide_bulk(
     }
     c.finish().map_err(ApiError::validation)?;
     let reason = reason.unwrap_or_default();
-    // A post named twice is decided once.
-    let mut ids: Vec<i64> = Vec::with_capacity(r.post_ids.len());
-    for id in r.post_ids {
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
+    unless_suspended(suspension.as_ref())?;
+    for id in &r.post_ids {
+        let post = state.store.post(*id).await?;
+        require_moderator(&user, &post.region)?;
     }
-    for id in &ids {
-        post_in_my_region(&state, &user, *id).await?;
-    }
-    // One transaction: a post that cannot be decided leaves every other unchanged.
+    // One transaction, a post named twice decided once: a post that cannot be decided leaves
+    // every other unchanged.
     let out = state
         .store
-        .decide_posts(&ids, user.id, r.action, &reason)
+        .decide_posts(&r.post_ids, user.id, r.action, &reason)
         .await?
         .into_iter()
         .map(|(decision, post)| PostDecided { decision, post })
@@ -473,14 +479,14 @@ pub struct ThreadDecided {
 async fn decide_thread(
     State(state): State<AppState>,
     Id(id): Id,
-    Auth(user): Auth,
+    AuthSuspension { user, suspension }: AuthSuspension,
     body: ApiJson<ThreadDecisionRequest>,
 ) -> ApiResult<Json<ThreadDecided>> {
     let r = body.value;
     let reason =
         validate::reason("reason", &r.reason).map_err(|e| ApiError::validation(vec![e]))?;
     let thread = state.store.thread(id).await?;
-    acting_moderator(&state, &user, &thread.region).await?;
+    acting_moderator(&user, suspension.as_ref(), &thread.region)?;
     let to = match (r.action, r.region.as_deref()) {
         (ThreadAction::Move, Some(to)) if state.region(to).is_some() => {
             require_moderator(&user, to)?;
@@ -545,7 +551,7 @@ async fn suspension_scope(
 async fn suspend(
     State(state): State<AppState>,
     Id(id): Id,
-    Auth(user): Auth,
+    AuthSuspension { user, suspension }: AuthSuspension,
     body: ApiJson<SuspensionRequest>,
 ) -> ApiResult<(StatusCode, Json<hub_domain::Suspension>)> {
     let r = body.value;
@@ -558,7 +564,7 @@ async fn suspend(
     if id == user.id {
         return Err(ApiError::conflict("you cannot suspend yourself"));
     }
-    not_suspended(&state, &user).await?;
+    unless_suspended(suspension.as_ref())?;
     let region = suspension_scope(&state, &user, id).await?;
     let s = state
         .store
@@ -581,7 +587,7 @@ async fn suspend(
 async fn lift(
     State(state): State<AppState>,
     Id(id): Id,
-    Auth(user): Auth,
+    AuthSuspension { user, suspension }: AuthSuspension,
 ) -> ApiResult<StatusCode> {
     let viewer = viewer_of(Some(&user));
     let scope = if viewer.has(RoleKind::Admin) {
@@ -597,7 +603,7 @@ async fn lift(
         suspension_scope(&state, &user, id).await?;
         Some(regions)
     };
-    not_suspended(&state, &user).await?;
+    unless_suspended(suspension.as_ref())?;
     if id == user.id {
         return Err(ApiError::forbidden("you cannot lift your own suspension"));
     }
@@ -617,10 +623,10 @@ async fn lift(
     responses((status = 200, body = Page<AuditEntry>), (status = 403, body = Problem)))]
 async fn log(
     State(state): State<AppState>,
-    Auth(user): Auth,
+    AuthSuspension { user, suspension }: AuthSuspension,
     ApiQuery(q): ApiQuery<RegionPage>,
 ) -> ApiResult<Json<Page<AuditEntry>>> {
-    acting_moderator(&state, &user, &q.region).await?;
+    acting_moderator(&user, suspension.as_ref(), &q.region)?;
     let p = state
         .store
         .audit_log(
@@ -667,11 +673,14 @@ fn parse_role(state: &AppState, r: RoleRequest) -> ApiResult<Role> {
 async fn grant_role(
     State(state): State<AppState>,
     Id(id): Id,
-    Auth(admin): Auth,
+    AuthSuspension {
+        user: admin,
+        suspension,
+    }: AuthSuspension,
     body: ApiJson<RoleRequest>,
 ) -> ApiResult<Json<User>> {
     require_admin(&admin)?;
-    not_suspended(&state, &admin).await?;
+    unless_suspended(suspension.as_ref())?;
     let role = parse_role(&state, body.value)?;
     state.store.change_role(admin.id, id, true, &role).await?;
     Ok(Json(state.store.user(id).await?))
@@ -684,11 +693,14 @@ async fn grant_role(
 async fn revoke_role(
     State(state): State<AppState>,
     Id(id): Id,
-    Auth(admin): Auth,
+    AuthSuspension {
+        user: admin,
+        suspension,
+    }: AuthSuspension,
     body: ApiJson<RoleRequest>,
 ) -> ApiResult<Json<User>> {
     require_admin(&admin)?;
-    not_suspended(&state, &admin).await?;
+    unless_suspended(suspension.as_ref())?;
     let role = parse_role(&state, body.value)?;
     state.store.user(id).await?;
     state.store.change_role(admin.id, id, false, &role).await?;

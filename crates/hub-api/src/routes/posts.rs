@@ -2,7 +2,7 @@
 
 use super::threads::draft_body;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, Auth, Id, MaybeAuth};
+use crate::extract::{ApiJson, Auth, AuthSuspension, Id, MaybeAuth};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -73,10 +73,9 @@ pub struct EditPostRequest {
 async fn edit_post(
     State(state): State<AppState>,
     Id(id): Id,
-    auth: Auth,
+    AuthSuspension { user, suspension }: AuthSuspension,
     body: ApiJson<EditPostRequest>,
 ) -> ApiResult<Json<Post>> {
-    let user = auth.0;
     let current = visible_post(&state, id, &MaybeAuth(Some(user.clone()))).await?;
     if !may_change(&user, &current) {
         return Err(ApiError::forbidden(
@@ -84,7 +83,7 @@ async fn edit_post(
         ));
     }
     // A suspended user (author or moderator) edits nothing, as they post nothing.
-    super::moderation::not_suspended(&state, &user).await?;
+    super::moderation::unless_suspended(suspension.as_ref())?;
     let r = body.value;
     if r.body.is_none()
         && r.kind.is_none()
