@@ -54,27 +54,29 @@ impl Channel {
         match kind {
             "region" => Ok(Channel::Region(region()?)),
             "thread" => Ok(Channel::Thread(id()?)),
-            "moderation" => {
-                let r = region()?;
-                if viewer.moderates(&r) {
-                    Ok(Channel::Moderation(r))
-                } else {
-                    Err(ChannelError::Forbidden(format!(
-                        "{name} is for the moderators of {r}"
-                    )))
-                }
-            }
-            "user" => {
-                let u = id()?;
-                if viewer.user_id == Some(u) {
-                    Ok(Channel::User(u))
-                } else {
-                    Err(ChannelError::Forbidden(format!(
-                        "{name} is for that user alone"
-                    )))
-                }
-            }
+            "moderation" => Channel::Moderation(region()?).for_viewer(viewer),
+            "user" => Channel::User(id()?).for_viewer(viewer),
             _ => Err(bad()),
+        }
+    }
+
+    /// The channel if `viewer` may read it.
+    fn for_viewer(self, viewer: &Viewer) -> Result<Channel, ChannelError> {
+        if self.readable_by(viewer) {
+            return Ok(self);
+        }
+        Err(ChannelError::Forbidden(match &self {
+            Channel::Moderation(r) => format!("{self} is for the moderators of {r}"),
+            _ => format!("{self} is for that user alone"),
+        }))
+    }
+
+    /// Whether `viewer` may read this channel.
+    pub fn readable_by(&self, viewer: &Viewer) -> bool {
+        match self {
+            Channel::Region(_) | Channel::Thread(_) => true,
+            Channel::Moderation(r) => viewer.moderates(r),
+            Channel::User(u) => viewer.user_id == Some(*u),
         }
     }
 

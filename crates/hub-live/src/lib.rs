@@ -428,10 +428,17 @@ impl Subscription {
         &self.viewer
     }
 
-    /// Changes who the subscriber is (their roles changed while connected): frames ready to
-    /// go are checked again, and what comes next is seen as this viewer may see it. Channels
-    /// they may no longer read are the caller's to leave.
-    pub fn set_viewer(&mut self, viewer: Viewer) {
+    /// Changes who the subscriber is (their roles changed while connected): channels they may
+    /// no longer read are left (and returned), frames ready to go are checked again, and what
+    /// comes next is seen as this viewer may see it.
+    pub fn set_viewer(&mut self, viewer: Viewer) -> Vec<Channel> {
+        let lost: Vec<Channel> = self
+            .feeds
+            .iter()
+            .map(|f| f.channel.clone())
+            .filter(|c| !c.readable_by(&viewer))
+            .collect();
+        self.unsubscribe(&lost);
         self.ready = std::mem::take(&mut self.ready)
             .into_iter()
             .filter_map(|f| {
@@ -443,11 +450,7 @@ impl Subscription {
             })
             .collect();
         self.viewer = viewer;
-    }
-
-    /// The subscribed channels themselves.
-    pub fn subscribed(&self) -> Vec<Channel> {
-        self.feeds.iter().map(|f| f.channel.clone()).collect()
+        lost
     }
 
     /// Channels subscribed.

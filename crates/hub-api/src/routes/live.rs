@@ -144,16 +144,17 @@ async fn live_user(
 enum Standing {
     /// As it was.
     Same,
-    /// The user's roles changed: this is who they are now.
-    Now(Viewer),
+    /// The user's roles changed: the subscription now sees as they may, and left these
+    /// channels, no longer theirs to read.
+    Changed(Vec<Channel>),
     /// Signed out, expired or deleted: the connection ends.
     Gone,
 }
 
 /// Checks a live connection's credential again (every heartbeat): a session that ended
-/// (logout, expiry) ends the connection, and changed roles change what it may read. While the
-/// database cannot say, the connection goes on as it was.
-async fn recheck(state: &AppState, credential: &Credential, viewer: &Viewer) -> Standing {
+/// (logout, expiry) ends the connection, and changed roles change what the subscription may
+/// read. While the database cannot say, the connection goes on as it was.
+async fn recheck(state: &AppState, credential: &Credential, sub: &mut Subscription) -> Standing {
     let user = match credential {
         Credential::Anonymous => return Standing::Same,
         Credential::Session(h) => match state.store.session(h).await {
@@ -168,12 +169,11 @@ async fn recheck(state: &AppState, credential: &Credential, viewer: &Viewer) -> 
         },
     };
     let now = viewer_of(Some(&user));
-    let same =
-        now.roles.len() == viewer.roles.len() && now.roles.iter().all(|r| viewer.roles.contains(r));
-    if same {
+    let was = &sub.viewer().roles;
+    if now.roles.len() == was.len() && now.roles.iter().all(|r| was.contains(r)) {
         Standing::Same
     } else {
-        Standing::Now(now)
+        Standing::Changed(sub.set_viewer(now))
     }
 }
 
@@ -327,12 +327,7 @@ enum Control {
 
 /// One connection: a reader task parses client messages; this task is the only writer, so
 /// replies, replays and live frames go out in one order.
-async fn run_socket(
-    socket: WebSocket,
-    state: AppState,
-    mut viewer: Viewer,
-    credential: Credential,
-) {
+async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer, credential: Credential) {
     let (sink, mut stream) = socket.split();
     let mut out = Out {
         sink,
@@ -371,7 +366,7 @@ async fn run_socket(
         }
     });
 
-    let mut sub = state.live.subscriber(viewer.clone());
+    let mut sub = state.live.subscriber(viewer);
     let mut shutdown = state.shutdown.clone();
     // One wait for shutdown for the whole connection (not one registration per frame).
     let shutdown_changed = shutdown.changed();
@@ -380,18 +375,18 @@ async fn run_socket(
     let mut heartbeat = tokio::time::interval(heartbeat_every);
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
-    // Whether this side sent a close frame (and waits a moment for the client's).
-    let mut closing = false;
     let close = |code: u16, reason: &'static str| {
         Message::Close(Some(CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),
         }))
     };
-    loop {
+    // The loop ends with this side's last words (an error, then a close frame), or none when
+    // the client is gone.
+    let farewell: Vec<Message> = loop {
         tokio::select! {
             ctl = ctl_rx.recv() => {
-                let Some(ctl) = ctl else { break };
+                let Some(ctl) = ctl else { break Vec::new() };
                 last_heard = Instant::now();
                 let ok = match ctl {
                     Control::Pong => true,
@@ -401,18 +396,18 @@ async fn run_socket(
                     }
                     Control::Client(ClientMessage::Unsubscribe { channels }) => {
                         let mut errors = Vec::new();
-                        let chans = authorize_all(&channels, &viewer, &mut errors);
+                        let chans = authorize_all(&channels, sub.viewer(), &mut errors);
                         sub.unsubscribe(&chans);
                         let reply = serde_json::json!({"op": "unsubscribed", "channels": chans.iter().map(ToString::to_string).collect::<Vec<_>>()});
                         errors.push(Message::Text(Utf8Bytes::from(reply.to_string())));
                         out.all(errors).await
                     }
                     Control::Client(ClientMessage::Subscribe { channels, since }) => {
-                        subscribe(&mut sub, &viewer, &channels, since, &mut out).await
+                        subscribe(&mut sub, &channels, since, &mut out).await
                     }
                 };
                 if !ok {
-                    break;
+                    break Vec::new();
                 }
             }
             next = sub.next() => {
@@ -425,63 +420,48 @@ async fn run_socket(
                             frames.push(Message::Text(f.to_text()));
                         }
                         if !out.all(frames).await {
-                            break;
+                            break Vec::new();
                         }
                     }
-                    Err(Ended::TooSlow) => {
-                        out.last(error_frame("too_slow", "you fell behind; reconnect and subscribe with since")).await;
-                        out.last(close(1008, "too slow")).await;
-                closing = true;
-                        break;
-                    }
-                    Err(Ended::Closed) => break,
+                    Err(Ended::TooSlow) => break vec![
+                        error_frame("too_slow", "you fell behind; reconnect and subscribe with since"),
+                        close(1008, "too slow"),
+                    ],
+                    Err(Ended::Closed) => break Vec::new(),
                 }
             }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > heartbeat_every * 3 {
-                    out.last(close(1001, "no answer to pings")).await;
-                closing = true;
-                    break;
+                    break vec![close(1001, "no answer to pings")];
                 }
                 if !out.one(Message::Ping(Default::default())).await {
-                    break;
+                    break Vec::new();
                 }
-                match recheck(&state, &credential, &viewer).await {
+                match recheck(&state, &credential, &mut sub).await {
                     Standing::Same => {}
-                    Standing::Gone => {
-                        out.last(error_frame("unauthorized", "your session ended; sign in again")).await;
-                        out.last(close(1008, "session ended")).await;
-                closing = true;
-                        break;
-                    }
-                    Standing::Now(now) => {
-                        // Channels no longer theirs to read are left, and the client told.
-                        let lost: Vec<Channel> = sub
-                            .subscribed()
-                            .into_iter()
-                            .filter(|c| Channel::authorize(&c.to_string(), &now).is_err())
-                            .collect();
-                        sub.unsubscribe(&lost);
-                        sub.set_viewer(now.clone());
-                        viewer = now;
+                    Standing::Gone => break vec![
+                        error_frame("unauthorized", "your session ended; sign in again"),
+                        close(1008, "session ended"),
+                    ],
+                    // Channels no longer theirs to read were left: the client is told.
+                    Standing::Changed(lost) => {
                         let frames = lost
                             .iter()
                             .map(|c| error_frame("forbidden", &format!("{c} is no longer yours to read")))
                             .collect();
                         if !out.all(frames).await {
-                            break;
+                            break Vec::new();
                         }
                     }
                 }
             }
-            _ = &mut shutdown_changed => {
-                out.last(close(1001, "server shutting down")).await;
-                closing = true;
-                break;
-            }
+            _ = &mut shutdown_changed => break vec![close(1001, "server shutting down")],
         }
-    }
-    if closing {
+    };
+    if !farewell.is_empty() {
+        for m in farewell {
+            out.last(m).await;
+        }
         // The closing handshake: read on until the client answers the close frame (the reader
         // then ends) or a second passes. Dropping the socket with the client's last frames
         // unread would reset the connection, and the client could lose the close frame and
@@ -531,7 +511,6 @@ where
 
 async fn subscribe<S>(
     sub: &mut Subscription,
-    viewer: &Viewer,
     names: &[String],
     since: Option<i64>,
     out: &mut Out<S>,
@@ -545,7 +524,7 @@ where
             .await;
     }
     let mut refused = Vec::new();
-    let chans = authorize_all(names, viewer, &mut refused);
+    let chans = authorize_all(names, sub.viewer(), &mut refused);
     if chans.is_empty() {
         return out.all(refused).await;
     }
@@ -588,6 +567,19 @@ where
     let ack = serde_json::json!({"op": "subscribed", "channels": chans.iter().map(ToString::to_string).collect::<Vec<_>>(), "head": replay.head()});
     out.one(Message::Text(Utf8Bytes::from(ack.to_string())))
         .await
+}
+
+/// What an SSE response's live part holds while it lasts.
+struct SseLive {
+    sub: Subscription,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Held for the connection's address while it lives.
+    _slot: IpSlot,
+    /// An error event went out: the stream ends.
+    done: bool,
+    state: AppState,
+    credential: Credential,
+    recheck_at: tokio::time::Interval,
 }
 
 /// Server-Sent Events: the same channels and events as the WebSocket, `id:` is the seq and
@@ -634,7 +626,7 @@ async fn events(
         .and_then(|v| v.trim().parse::<i64>().ok());
     let since = last_event_id.or(q.since);
     let slot = IpSlot::take(&state, &ip)?;
-    let mut sub = state.live.subscriber(viewer.clone());
+    let mut sub = state.live.subscriber(viewer);
     let replay = sub.subscribe(&chans, since).await?;
     let every = Duration::from_secs(state.config.ws_heartbeat_secs.max(1));
     let mut recheck_at = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -665,68 +657,56 @@ async fn events(
                 .map(move |f| Ok::<_, std::convert::Infallible>(to_event(f))),
         )
     });
+    // Live events until the client goes, the server stops or the stream ends with an error
+    // event (`done`: the next poll ends it).
     let ended = |code: &str| {
         Event::default()
             .event("error")
             .data(format!("{{\"op\":\"error\",\"code\":\"{code}\"}}"))
     };
-    let live = futures::stream::unfold(
-        (
-            sub, shutdown, slot, false, state, credential, viewer, recheck_at,
-        ),
-        move |(
-            mut sub,
-            mut shutdown,
-            slot,
-            done,
-            state,
-            credential,
-            mut viewer,
-            mut recheck_at,
-        )| async move {
-            if done {
-                return None;
-            }
-            loop {
-                let event = tokio::select! {
-                    next = sub.next() => match next {
-                        Ok(f) => Ok(to_event(f)),
-                        Err(Ended::TooSlow) => Err(ended("too_slow")),
-                        Err(Ended::Closed) => return None,
-                    },
-                    _ = shutdown.changed() => return None,
-                    // The credential checked again, as on the WebSocket: a session that ended
-                    // ends the stream; a channel no longer the viewer's to read too (the
-                    // client's reconnection is then refused or narrowed).
-                    _ = recheck_at.tick() => match recheck(&state, &credential, &viewer).await {
-                        Standing::Same => continue,
-                        Standing::Gone => Err(ended("unauthorized")),
-                        Standing::Now(now) => {
-                            if sub
-                                .subscribed()
-                                .iter()
-                                .any(|c| Channel::authorize(&c.to_string(), &now).is_err())
-                            {
-                                Err(ended("forbidden"))
-                            } else {
-                                sub.set_viewer(now.clone());
-                                viewer = now;
-                                continue;
-                            }
-                        }
-                    },
-                };
-                let done = event.is_err();
-                let event = event.unwrap_or_else(|e| e);
-                return Some((
-                    Ok::<_, std::convert::Infallible>(event),
-                    (
-                        sub, shutdown, slot, done, state, credential, viewer, recheck_at,
-                    ),
-                ));
-            }
-        },
-    );
+    let live = SseLive {
+        sub,
+        shutdown,
+        _slot: slot,
+        done: false,
+        state,
+        credential,
+        recheck_at,
+    };
+    let live = futures::stream::unfold(live, move |mut l| async move {
+        if l.done {
+            return None;
+        }
+        loop {
+            let event = tokio::select! {
+                next = l.sub.next() => match next {
+                    Ok(f) => to_event(f),
+                    Err(Ended::TooSlow) => {
+                        l.done = true;
+                        ended("too_slow")
+                    }
+                    Err(Ended::Closed) => return None,
+                },
+                _ = l.shutdown.changed() => return None,
+                // The credential checked again, as on the WebSocket: a session that ended
+                // ends the stream, and so does a channel no longer the viewer's to read (the
+                // client's reconnection is then refused or narrowed).
+                _ = l.recheck_at.tick() => match recheck(&l.state, &l.credential, &mut l.sub).await {
+                    Standing::Same => continue,
+                    Standing::Changed(lost) if lost.is_empty() => continue,
+                    Standing::Changed(_) => {
+                        l.done = true;
+                        ended("forbidden")
+                    }
+                    Standing::Gone => {
+                        l.done = true;
+                        ended("unauthorized")
+                    }
+                },
+            };
+            return Some((Ok::<_, std::convert::Infallible>(event), l));
+        }
+    });
     Ok(Sse::new(replayed.chain(live))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
