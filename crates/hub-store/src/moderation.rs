@@ -951,19 +951,21 @@ impl Store {
                 ));
             }
         }
+        // Exactly the suspensions read above (locked on PostgreSQL), not one imposed since.
+        // Ids are integers from the database: safe to inline.
+        let list = by_region
+            .values()
+            .flatten()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        sqlx::query(&format!(
+            "UPDATE suspensions SET lifted_at = $1 WHERE id IN ({list})"
+        ))
+        .bind(now)
+        .execute(&mut *tx.tx)
+        .await?;
         for (region, ids) in &by_region {
-            // Ids are integers from the database: safe to inline.
-            let list = ids
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            sqlx::query(&format!(
-                "UPDATE suspensions SET lifted_at = $1 WHERE id IN ({list})"
-            ))
-            .bind(now)
-            .execute(&mut *tx.tx)
-            .await?;
             self.audit(
                 &mut tx,
                 Audit {

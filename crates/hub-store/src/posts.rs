@@ -1283,11 +1283,14 @@ impl Store {
             post.body = Some(body.clone());
             post.body_html = Some(html.clone());
             // The title is searchable through the opening post: it stays with the new body.
-            let title: Option<String> =
-                sqlx::query_scalar("SELECT title FROM threads WHERE opening_post_id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx.tx)
-                    .await?;
+            // (Through the thread's key: `opening_post_id` has no index.)
+            let title: Option<String> = sqlx::query_scalar(
+                "SELECT title FROM threads WHERE id = $1 AND opening_post_id = $2",
+            )
+            .bind(post.thread_id)
+            .bind(id)
+            .fetch_optional(&mut *tx.tx)
+            .await?;
             terms = Some(match title {
                 Some(title) => format!("{} {t}", hub_domain::search::index_text(&title)),
                 None => t.clone(),
@@ -1357,8 +1360,8 @@ impl Store {
             )
             .await?;
         }
-        let mut event = post_event("post.updated", &post);
-        if e.review && post.status == PostStatus::Published {
+        let sent_back = e.review && post.status == PostStatus::Published;
+        if sent_back {
             self.set_status(
                 &mut tx,
                 &mut post,
@@ -1367,9 +1370,11 @@ impl Store {
             )
             .await?;
             self.enqueue(&mut tx, &post).await?;
+        }
+        let mut event = post_event("post.updated", &post);
+        if sent_back {
             // Everyone learns it is withdrawn (a tombstone for all but its author and the
             // region's moderators, who get it in full).
-            event = post_event("post.updated", &post);
             event.audience = "public";
         }
         self.append_event(&mut tx, &event).await?;
