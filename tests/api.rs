@@ -1070,7 +1070,7 @@ async fn hostile_text_is_refused_before_the_database(db: Db) {
             "/moderation/log?region=europe%00".into(),
             m,
             None,
-            None,
+            Some("region"),
         ),
         (
             "live ticket with a NUL",
@@ -1078,7 +1078,7 @@ async fn hostile_text_is_refused_before_the_database(db: Db) {
             "/events?ticket=a%00b&channels=region:europe".into(),
             None,
             None,
-            None,
+            Some("ticket"),
         ),
         (
             "register e-mail with a NUL",
@@ -1176,7 +1176,7 @@ async fn hostile_text_is_refused_before_the_database(db: Db) {
             format!("/posts/{root}/appeal"),
             a,
             Some(json!({"note": nul})),
-            None,
+            Some("note"),
         ),
         (
             "moderation note with a NUL",
@@ -1216,7 +1216,7 @@ async fn hostile_text_is_refused_before_the_database(db: Db) {
             format!("/moderation/threads/{t}/decision"),
             m,
             Some(json!({"action": "move", "reason": "elsewhere", "region": "africa\u{0}"})),
-            None,
+            Some("region"),
         ),
         (
             "suspension reason with a NUL",

@@ -997,13 +997,17 @@ async fn an_edit_racing_a_removal_never_brings_the_text_back(db: Db) {
             tokio::spawn(async move { s2.remove_post(id, author_id, Some("personal data")).await });
         tasks.push((id, edit, remove));
     }
+    // Which went first, for the messages: edits that found the post removed were refused.
+    let (mut edited, mut refused) = (0, 0);
     for (id, edit, remove) in tasks {
         match edit.await.expect("edit task") {
-            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            Ok(_) => edited += 1,
+            Err(StoreError::Conflict(_)) => refused += 1,
             Err(e) => panic!("edit of {id}: {e:?}"),
         }
         remove.await.expect("remove task").expect("remove");
     }
+    let order = format!("{edited} edits before their removal, {refused} after");
     for id in ids {
         let p = store.post(id).await.expect("post");
         assert_eq!(p.status, PostStatus::Removed, "{id}");
@@ -1016,7 +1020,7 @@ async fn an_edit_racing_a_removal_never_brings_the_text_back(db: Db) {
         assert_eq!(
             (body.as_str(), html.as_str()),
             ("", ""),
-            "post {id} keeps no text"
+            "post {id} keeps no text ({order})"
         );
         let revisions: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM post_revisions WHERE post_id = $1")
@@ -1024,7 +1028,7 @@ async fn an_edit_racing_a_removal_never_brings_the_text_back(db: Db) {
                 .fetch_one(store.pool())
                 .await
                 .expect("count");
-        assert_eq!(revisions, 0, "post {id} keeps no revision");
+        assert_eq!(revisions, 0, "post {id} keeps no revision ({order})");
     }
     store.close().await;
     tdb.cleanup().await;

@@ -162,6 +162,9 @@ mod tests {
     #[tokio::test]
     async fn a_sweep_keeps_counters_of_longer_windows() {
         let limiter = RateLimiter::new(None);
+        // A counter whose window has ended: the sweep drops it.
+        let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or_default();
+        limiter.memory_count("ended", now_ms - 1, now_ms);
         let hourly = Limit::per_hour(1);
         assert!(limiter
             .check("signup_ip", "192.0.2.1", hourly, "registrations")
@@ -183,6 +186,15 @@ mod tests {
                 .await
                 .is_err(),
             "the per-hour counter survived the sweep"
+        );
+        let memory = match limiter.memory.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        assert!(memory.sweep_at > SWEEP_AT, "a sweep ran");
+        assert!(
+            !memory.counters.contains_key("ended"),
+            "and dropped the ended window"
         );
     }
 }

@@ -506,12 +506,23 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("trusted_proxies"), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_and_a_bare_address_is_one_of_one() {
         let fig = Figment::from(Toml::string(DEFAULT_TOML)).merge(Serialized::default(
             "trusted_proxies",
             vec!["10.0.0.0/8", "192.0.2.7"],
         ));
-        let api = Config::from_figment(fig).map(|c| c.api());
-        assert_eq!(api.map(|a| a.trusted_proxies.len()).ok(), Some(2));
+        let nets = Config::from_figment(fig)
+            .map(|c| c.api().trusted_proxies)
+            .unwrap_or_default();
+        let expected: Vec<ipnet::IpNet> = ["10.0.0.0/8", "192.0.2.7/32"]
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        assert_eq!(nets.len(), 2);
+        assert_eq!(nets, expected);
     }
 
     #[test]
