@@ -15,6 +15,7 @@ both_backends!(
     a_replay_withholds_what_was_hidden_since,
     a_replay_longer_than_ten_thousand_events_is_complete,
     a_client_that_stops_reading_its_replay_is_dropped,
+    a_stalled_event_stream_is_dropped_and_does_not_hold_up_a_shutdown,
     subscribing_again_without_since_keeps_what_was_not_sent,
     a_channel_added_with_since_keeps_the_connection_in_seq_order,
     live_access_ends_with_the_session_and_follows_revoked_roles,
@@ -581,6 +582,71 @@ async fn a_client_that_stops_reading_its_replay_is_dropped(db: Db) {
     assert!(head > 0);
     drop(ws);
     app.finish().await;
+}
+
+/// An event-stream client that stops reading: hyper writes its response, so no loop of ours
+/// sees the stall; the connection's write timeout (`write_timeout_secs`) drops it with its
+/// subscription and address slot, and a shutdown does not wait for it.
+async fn a_stalled_event_stream_is_dropped_and_does_not_hold_up_a_shutdown(db: Db) {
+    use figment::providers::Serialized;
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default("write_timeout_secs", 1))
+            .merge(Serialized::default("live.connections_per_ip", 1))
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let (t, _) = app.thread(&ana, "europe", "Long posts", "opening").await;
+    // About 50 MB of replay: more than the socket buffers on both sides hold.
+    write_posts(&app, t, &ana, 1_500, |i| {
+        format!("{i} {}", "long text ".repeat(1_600))
+    })
+    .await;
+    // A request whose response is never read, from a loopback address of its own (each
+    // address has its own live connection slots).
+    let addr = app.server.addr;
+    let stalled_request = move |from: [u8; 4], path: String| async move {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(std::net::SocketAddr::from((from, 0)))
+            .expect("bind");
+        let mut tcp = socket.connect(addr).await.expect("connect");
+        let req = format!("GET /api/v1{path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        tcp.write_all(req.as_bytes()).await.expect("request");
+        tcp
+    };
+    let replay_all = format!("/events?channels=thread:{t}&since=0");
+    let stalled = stalled_request([127, 0, 0, 1], replay_all.clone()).await;
+    let live = &app.server.live;
+    let until = |n: i64| async move {
+        let deadline = tokio::time::Instant::now() + WAIT * 2;
+        while live.connections() != n && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        live.connections()
+    };
+    assert_eq!(until(1).await, 1, "the stream is served");
+    // The buffers fill, then the write times out.
+    assert_eq!(until(0).await, 0, "the stalled stream was dropped");
+    // Its address slot is free again: another stream from the same address is served.
+    let res = app
+        .http
+        .get(app.api("/events?channels=region:africa"))
+        .send()
+        .await
+        .expect("stream again");
+    assert_eq!(res.status(), 200);
+    assert_eq!(until(1).await, 1);
+    drop(stalled);
+
+    // A shutdown while a client sits on a stalled stream ends once the write times out
+    // (without the timeout it waits for ever: nothing polls the stream to see the shutdown).
+    let stalled = stalled_request([127, 0, 0, 2], replay_all).await;
+    assert_eq!(until(2).await, 2, "the second stalled stream is served");
+    tokio::time::timeout(WAIT * 2, app.finish())
+        .await
+        .expect("the shutdown did not wait for the stalled client");
+    drop((stalled, res));
 }
 
 /// A channel added with `since` to a subscription whose other channel has events not yet

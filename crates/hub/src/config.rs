@@ -29,6 +29,8 @@ pub struct Config {
     pub public_url: String,
     /// Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks).
     pub trusted_proxies: Vec<String>,
+    /// Longest a write to any client connection may wait for the client to read.
+    pub write_timeout_secs: u64,
     /// `pretty` or `json`.
     pub log_format: String,
     /// Tracing filter.
@@ -89,6 +91,7 @@ impl std::fmt::Debug for Config {
             .field("database_url", &redact_url(&self.database_url))
             .field("redis_url", &redact_url(&self.redis_url))
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("write_timeout_secs", &self.write_timeout_secs)
             .field("log_format", &self.log_format)
             .field("database", &self.database)
             .field("auth", &self.auth)
@@ -284,6 +287,9 @@ impl Config {
         }
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
             bail!("invalid configuration: public_url must start with http:// or https://");
+        }
+        if self.write_timeout_secs == 0 {
+            bail!("invalid configuration: write_timeout_secs must be at least 1");
         }
         if !(256..=1024 * 1024).contains(&self.live.max_message_bytes) {
             bail!("invalid configuration: live.max_message_bytes must be 256 B to 1 MiB");

@@ -2,11 +2,13 @@
 
 use crate::config::Config;
 use anyhow::Context;
+use hub_api::listener::{Peer, TimedListener};
 use hub_api::AppState;
 use hub_store::Store;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::net::SocketAddr;
 use std::sync::OnceLock;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -93,6 +95,7 @@ pub async fn start(config: &Config, on_signal: bool) -> anyhow::Result<Server> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let listener = TimedListener::new(listener, Duration::from_secs(config.write_timeout_secs));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let stop = async move {
@@ -109,7 +112,7 @@ pub async fn start(config: &Config, on_signal: bool) -> anyhow::Result<Server> {
         };
         axum::serve(
             listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            app.into_make_service_with_connect_info::<Peer>(),
         )
         .with_graceful_shutdown(stop)
         .await

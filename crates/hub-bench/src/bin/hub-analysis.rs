@@ -13,7 +13,10 @@
 //!   (alone) and during it; p50/p99 of both.
 //!
 //! `cargo run --release -p hub-bench --bin hub-analysis -- [--posts 100000,1000000]
-//! [--backend sqlite|postgres|both] [--postgres-url postgres://postgres@127.0.0.1:5432/postgres]`
+//! [--backend sqlite|postgres|both] [--postgres-url postgres://postgres@127.0.0.1:5432/postgres]
+//! [--keep true] [--database URL]`: `--keep true` keeps the seeded database and prints its
+//! address; `--database` runs on such a database instead of seeding one (one size and backend;
+//! for diagnosis: each run adds its probe posts and a document).
 #![forbid(unsafe_code)]
 
 #[path = "../text.rs"]
@@ -41,6 +44,10 @@ struct Args {
     sizes: Vec<i64>,
     backends: Vec<Backend>,
     pg: String,
+    /// A database seeded by an earlier run with `--keep` (diagnosis: skips the seeding).
+    database: Option<String>,
+    /// Keep the seeded database and print its address.
+    keep: bool,
 }
 
 fn args() -> Result<Args> {
@@ -48,6 +55,8 @@ fn args() -> Result<Args> {
         sizes: vec![100_000, 1_000_000],
         backends: vec![Backend::Sqlite, Backend::Postgres],
         pg: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+        database: None,
+        keep: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -61,6 +70,8 @@ fn args() -> Result<Args> {
                     .context("--posts takes numbers, comma-separated")?
             }
             "--postgres-url" => a.pg = v,
+            "--database" => a.database = Some(v),
+            "--keep" => a.keep = v == "true",
             "--backend" => {
                 a.backends = match v.as_str() {
                     "sqlite" => vec![Backend::Sqlite],
@@ -403,13 +414,18 @@ async fn run(backend: Backend, n: i64, a: &Args) -> Result<Outcome> {
         Backend::Postgres => backend::Kind::Postgres,
     };
     let mut dbs = backend::Databases::new(kind, &a.pg)?;
-    let url = dbs.fresh(&format!("analysis_{n}")).await?;
+    let url = match &a.database {
+        Some(url) => url.clone(),
+        None => dbs.fresh(&format!("analysis_{n}")).await?,
+    };
     let store = Store::connect(&url, &Default::default()).await?;
     store.migrate().await?;
     let t = Instant::now();
-    seed(&store, n).await?;
+    if a.database.is_none() {
+        seed(&store, n).await?;
+        eprintln!("  seeded {n} posts in {:.1} s", t.elapsed().as_secs_f64());
+    }
     let seed_s = t.elapsed().as_secs_f64();
-    eprintln!("  seeded {n} posts in {seed_s:.1} s");
 
     settle(&store).await;
     let (raw, exported) = raw_export(&store).await?;
@@ -462,7 +478,11 @@ async fn run(backend: Backend, n: i64, a: &Args) -> Result<Outcome> {
     );
     let json_mib = done.size_bytes.unwrap_or(0) as f64 / 1_048_576.0;
     store.close().await;
-    dbs.cleanup().await?;
+    if a.keep || a.database.is_some() {
+        eprintln!("  kept {url} (drop it when done)");
+    } else {
+        dbs.cleanup().await?;
+    }
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     Ok(Outcome {
         backend: backend.name(),
