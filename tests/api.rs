@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 both_backends!(
     accounts_sessions_and_logout,
+    a_reply_is_answered_for_its_session_before_its_body,
     threads_in_every_region_and_deep_replies_in_tree_order,
     edits_keep_revisions_and_only_author_or_moderator_edits,
     endorsement_counts_once_per_user,
@@ -22,6 +23,88 @@ both_backends!(
     a_thread_stands_on_its_opening_post,
     per_address_limits_count_clients_behind_trusted_proxies_only,
 );
+
+/// A reply's text is checked and rendered while its session is looked up; the answers keep
+/// their order all the same: 401 for a request without a valid session whatever its body,
+/// then the header's and the body's 4xx, and a body of any allowed size is written.
+async fn a_reply_is_answered_for_its_session_before_its_body(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let ana = app.register("Ana").await;
+    let (t, _) = app.thread(&ana, "europe", "Order", "opening").await;
+    let path = format!("/threads/{t}/posts");
+    let posts = app.count("posts").await;
+    let raw = |token: Option<&str>, body: &str, key: Option<&str>| {
+        let mut req = app
+            .http
+            .post(app.api(&path))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        async move {
+            let res = req.send().await.expect("request");
+            let status = res.status().as_u16();
+            let v: Value = res.json().await.unwrap_or(Value::Null);
+            (status, v)
+        }
+    };
+    let good = json!({"body": "a reply", "kind": "comment"}).to_string();
+    let bad_objective =
+        json!({"body": "a reply", "kind": "comment", "objectives": [0]}).to_string();
+    let long = json!({"body": format!("**long** {}", "word ".repeat(2_000)), "kind": "comment"})
+        .to_string();
+    for (token, body, what) in [
+        (None, good.as_str(), "no token"),
+        (Some("hub_forged"), good.as_str(), "forged token"),
+        (
+            Some("hub_forged"),
+            bad_objective.as_str(),
+            "forged token, bad objective",
+        ),
+        (
+            Some("hub_forged"),
+            "{not json",
+            "forged token, malformed JSON",
+        ),
+        (Some("hub_forged"), long.as_str(), "forged token, long body"),
+    ] {
+        let (s, v) = raw(token, body, None).await;
+        assert_problem(s, &v, 401, what);
+    }
+    let (s, v) = raw(Some("hub_forged"), &good, Some("bad key with spaces")).await;
+    assert_problem(s, &v, 401, "forged token, bad key");
+    // Signed in: the header, then the body.
+    let (s, v) = raw(Some(&ana.token), "{not json", Some("a key with spaces")).await;
+    assert_eq!(s, 422, "{v}");
+    assert!(v.to_string().contains("Idempotency-Key"), "{v}");
+    let (s, v) = raw(Some(&ana.token), "{not json", None).await;
+    assert_problem(s, &v, 400, "malformed JSON");
+    let (s, v) = raw(Some(&ana.token), &bad_objective, None).await;
+    assert_problem(s, &v, 422, "objective 0");
+    assert_eq!(v["errors"][0]["field"], "objectives[0]", "{v}");
+    assert_eq!(
+        app.count("posts").await,
+        posts,
+        "nothing refused was written"
+    );
+    // A body over the size rendered early is rendered after the session, as well.
+    let (s, v) = raw(Some(&ana.token), &long, None).await;
+    assert_eq!(s, 201, "{v}");
+    assert!(
+        v["body_html"]
+            .as_str()
+            .is_some_and(|h| h.contains("<strong>long</strong>")),
+        "{v}"
+    );
+    let (s, v) = raw(Some(&ana.token), &good, None).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(app.count("posts").await, posts + 2);
+    app.finish().await;
+}
 
 async fn accounts_sessions_and_logout(db: Db) {
     let app = TestApp::spawn(db).await;

@@ -110,13 +110,10 @@ pub async fn start(config: &Config, on_signal: bool) -> anyhow::Result<Server> {
             tracing::info!("shutting down: closing live connections, finishing requests in flight");
             let _ = live_stop.send(true);
         };
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<Peer>(),
-        )
-        .with_graceful_shutdown(stop)
-        .await
-        .context("server failed")?;
+        axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
+            .with_graceful_shutdown(stop)
+            .await
+            .context("server failed")?;
         if let Some(worker) = analysis_worker {
             // A build in progress is abandoned: its lease expires and another run retries it.
             worker.abort();
