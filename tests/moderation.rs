@@ -28,6 +28,7 @@ both_backends!(
     a_suspended_admin_cannot_change_roles_and_changes_are_logged,
     a_suspended_user_cannot_post_by_retrying_a_key,
     a_thread_counts_only_its_published_posts_endorsements,
+    withheld_posts_and_threads_take_no_replies_from_others,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1848,5 +1849,117 @@ async fn a_thread_counts_only_its_published_posts_endorsements(db: Db) {
     );
     decide("remove").await;
     assert_eq!(thread_endorsements().await, Some(1), "removed");
+    app.finish().await;
+}
+
+async fn try_reply(
+    app: &TestApp,
+    who: &TestUser,
+    thread: i64,
+    parent: Option<i64>,
+    body: &str,
+) -> (u16, Value) {
+    app.post(
+        &format!("/threads/{thread}/posts"),
+        &who.token,
+        json!({"body": body, "kind": "comment", "parent_id": parent}),
+    )
+    .await
+}
+
+/// What is withheld from someone is not there for them to reply to: a thread whose opening
+/// post is pending or hidden (404, as reading it gives), a pending or hidden parent (422 on
+/// `parent_id`, as a post of another thread gets). The withheld post's author and the region's
+/// moderators may reply; nothing is written for the others. (On PostgreSQL a stakeholder's
+/// published reply goes through the batch statement, a moderator's and a pending one alone.)
+async fn withheld_posts_and_threads_take_no_replies_from_others(db: Db) {
+    let app = TestApp::spawn_premoderated(db, "europe").await;
+    let ana = app.register("Ana").await;
+    let bob = app.register("Bob").await;
+    let mo = app.register("Mo").await;
+    app.grant_moderator(mo.id, "africa").await;
+    app.grant_moderator(mo.id, "europe").await;
+    let hide = |post: i64| {
+        let app = &app;
+        let token = mo.token.clone();
+        async move {
+            let (s, v) = app
+                .post(
+                    &format!("/moderation/posts/{post}/decision"),
+                    &token,
+                    json!({"action": "hide", "reason": "Off topic for this thread"}),
+                )
+                .await;
+            assert_eq!(s, 200, "hide {post}: {v}");
+        }
+    };
+
+    // A public thread; one reply hidden.
+    let (t, op) = app.thread(&ana, "africa", "Public", "opening").await;
+    let open = app.reply(&bob, t, None, "an open reply").await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let hidden = app.reply(&ana, t, None, "to be hidden").await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    hide(hidden).await;
+    let posts = app.count("posts").await;
+    let (s, v) = try_reply(&app, &bob, t, Some(hidden), "to the hidden reply").await;
+    assert_eq!(s, 422, "a reply to a hidden post: {v}");
+    assert_eq!(v["errors"][0]["field"], "parent_id", "{v}");
+    assert_eq!(app.count("posts").await, posts, "nothing written");
+    let (s, v) = try_reply(&app, &ana, t, Some(hidden), "to my hidden reply").await;
+    assert_eq!(s, 201, "its author may: {v}");
+    let (s, v) = try_reply(&app, &mo, t, Some(hidden), "a moderator's note").await;
+    assert_eq!(s, 201, "the region's moderator may: {v}");
+    let (s, v) = try_reply(&app, &bob, t, Some(open), "to the open reply").await;
+    assert_eq!(s, 201, "a published parent takes replies: {v}");
+
+    // The opening post hidden: the thread takes replies from its author and moderators only.
+    hide(op).await;
+    let posts = app.count("posts").await;
+    for (parent, body) in [(None, "to the thread"), (Some(open), "to my open reply")] {
+        let (s, v) = try_reply(&app, &bob, t, parent, body).await;
+        assert_eq!(s, 404, "a reply in a withheld thread ({body}): {v}");
+    }
+    assert_eq!(app.count("posts").await, posts, "nothing written");
+    let (s, v) = try_reply(&app, &ana, t, None, "my thread still").await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = try_reply(&app, &mo, t, Some(open), "moderating").await;
+    assert_eq!(s, 201, "{v}");
+
+    // A thread waiting in pre-moderation, and a pending reply in a public thread of the
+    // same region.
+    let (s, pending) = app
+        .post(
+            "/regions/europe/threads",
+            &ana.token,
+            json!({"title": "Waiting", "body": "awaiting review", "kind": "comment"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{pending}");
+    let w = pending["id"].as_i64().unwrap_or_default();
+    let (s, v) = try_reply(&app, &bob, w, None, "into the waiting thread").await;
+    assert_eq!(s, 404, "{v}");
+    let (s, v) = try_reply(&app, &ana, w, None, "into my waiting thread").await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["status"], "pending");
+    let (s, v) = try_reply(&app, &mo, w, None, "reviewing").await;
+    assert_eq!(s, 201, "{v}");
+    let (e, _) = app
+        .thread(&mo, "europe", "Open in Europe", "published")
+        .await;
+    let (s, waiting) = try_reply(&app, &ana, e, None, "a pending reply").await;
+    assert_eq!(
+        (s, waiting["status"].as_str()),
+        (201, Some("pending")),
+        "{waiting}"
+    );
+    let w_reply = waiting["id"].as_i64().unwrap_or_default();
+    let (s, v) = try_reply(&app, &bob, e, Some(w_reply), "to a pending reply").await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["errors"][0]["field"], "parent_id", "{v}");
+    let (s, v) = try_reply(&app, &mo, e, Some(w_reply), "to review").await;
+    assert_eq!(s, 201, "{v}");
     app.finish().await;
 }

@@ -300,6 +300,7 @@ async fn double_submissions_are_refused_in_the_write(db: Db) {
     let (t2, _) = thread(&store, &a).await;
     let window = PostChecks {
         duplicate_window_micros: Some(600_000_000),
+        ..Default::default()
     };
     let first = store
         .create_post_checked(t1, &post(&a, None, "same words"), None, &window)
@@ -481,6 +482,7 @@ async fn posts_written_together_each_get_their_own_answer(db: Db) {
     let rounds: Vec<Vec<(i64, NewPost, &str)>> = together.into_iter().chain(alone).collect();
     let window = PostChecks {
         duplicate_window_micros: Some(600_000_000),
+        ..Default::default()
     };
     let mut created = Vec::new();
     let mut answered = std::collections::BTreeMap::new();
@@ -572,6 +574,7 @@ async fn a_burst_of_the_same_post_is_written_once(db: Db) {
     let (t, _) = thread(&store, &a).await;
     let window = PostChecks {
         duplicate_window_micros: Some(600_000_000),
+        ..Default::default()
     };
     let rounds = 6;
     let per_round = 40;
@@ -754,8 +757,10 @@ async fn public_pages_are_the_posts_redacted_for_everyone(db: Db) {
     let mut parent = op;
     // 24 posts in a deep tree, then more, at most two deep, pending posts among them: pages
     // of 500, 101 and 7.
+    // A pending post takes replies from its author only (others cannot see it).
+    let mut pending_by = std::collections::HashMap::new();
     for (i, text) in texts.iter().cycle().take(24 + 217).enumerate() {
-        let who = if i % 3 == 0 { &b } else { &a };
+        let mut who = if i % 3 == 0 { &b } else { &a };
         if i >= 24 {
             parent = if i % 2 == 0 {
                 op
@@ -764,7 +769,11 @@ async fn public_pages_are_the_posts_redacted_for_everyone(db: Db) {
             };
         }
         // Now and then a late reply to the opening post: tree order is not id order.
-        let mut p = post(who, Some(if i % 5 == 4 { op } else { parent }), text);
+        let to = if i % 5 == 4 { op } else { parent };
+        if let Some(&author) = pending_by.get(&to) {
+            who = author;
+        }
+        let mut p = post(who, Some(to), text);
         p.objectives = vec![(i as i64 % 22) + 1, 23];
         p.aspects = if i % 2 == 0 {
             vec![hub_domain::Aspect::Practice, hub_domain::Aspect::Gap]
@@ -787,6 +796,9 @@ async fn public_pages_are_the_posts_redacted_for_everyone(db: Db) {
             Ok(Created::New(p)) => p.id,
             other => panic!("post {i}: {other:?}"),
         };
+        if p.status == PostStatus::Pending {
+            pending_by.insert(id, who);
+        }
         if i % 4 == 1 && i % 5 != 4 {
             parent = id;
         }

@@ -73,12 +73,17 @@ const BATCH_SQL: &str = "WITH b AS (SELECT hub_numbering_base() AS base), \
      c AS (SELECT j.*, t.region, t.locked, t.opening_post_id, \
      COALESCE(j.parent_id, t.opening_post_id) AS pid, pp.thread_id AS parent_thread, \
      pp.depth AS parent_depth, pp.path AS parent_path, \
+     op.status AS opening_status, op.author_id AS opening_author, \
+     pp.status AS parent_status, pp.author_id AS parent_author, \
      COALESCE(j.dup AND EXISTS (SELECT 1 FROM posts d WHERE d.author_id = j.author_id \
      AND d.body_hash = j.hash AND d.created_at > j.since \
      AND d.region = t.region AND d.thread_id = t.id), false) AS stored_dup \
      FROM j LEFT JOIN threads t ON t.id = j.thread_id \
-     LEFT JOIN posts pp ON pp.id = COALESCE(j.parent_id, t.opening_post_id)), \
+     LEFT JOIN posts pp ON pp.id = COALESCE(j.parent_id, t.opening_post_id) \
+     LEFT JOIN posts op ON op.id = t.opening_post_id), \
      v AS (SELECT c.*, (c.region IS NOT NULL AND COALESCE(c.locked, 0) = 0 \
+     AND COALESCE(c.opening_status = 'published' OR c.opening_author = c.author_id, true) \
+     AND COALESCE(c.parent_status = 'published' OR c.parent_author = c.author_id, true) \
      AND (c.pid IS NULL OR COALESCE(c.parent_thread = c.thread_id \
      AND c.parent_depth + 1 <= __DEPTH_MAX__, false))) AS fits FROM c), \
      w AS (SELECT v.*, (v.stored_dup OR (v.dup AND v.since < __NOW__ \
@@ -116,7 +121,8 @@ const BATCH_SQL: &str = "WITH b AS (SELECT hub_numbering_base() AS base), \
      '\"parent_id\":__MARK_PARENT__', '\"parent_id\":' || COALESCE(pid::text, 'null')), \
      '\"depth\":__MARK_DEPTH__', '\"depth\":' || depth), __NOW__, base + k FROM a ORDER BY n) \
      SELECT w.region, w.locked, w.opening_post_id, w.parent_thread, w.parent_depth, \
-     w.parent_path, w.duplicate, ids.id FROM w LEFT JOIN ids ON ids.n = w.n ORDER BY w.n";
+     w.parent_path, w.opening_status, w.opening_author, w.parent_status, w.parent_author, \
+     w.duplicate, ids.id FROM w LEFT JOIN ids ON ids.n = w.n ORDER BY w.n";
 
 /// The types of the batch statement's fields, in order.
 const TYPES: [&str; 17] = [
@@ -387,7 +393,11 @@ async fn commit_batch(pool: &PgPool, log_tick: &watch::Sender<u64>, jobs: Vec<Jo
     let mut answers = Vec::with_capacity(jobs.len());
     let mut written = false;
     for (job, (checked, id)) in jobs.into_iter().zip(rows) {
-        let outcome = match (checked.placement(job.thread_id, job.post.parent_id), id) {
+        // Moderators' posts do not come here (`create_post_checked`): no regions to pass.
+        let outcome = match (
+            checked.placement(job.thread_id, job.post.parent_id, job.post.author.id, &[]),
+            id,
+        ) {
             (Ok(at), Some(id)) => {
                 written = true;
                 Outcome::Done(Box::new(Ok(new_post_record(id, &at, &job.post, now).0)))
@@ -501,6 +511,10 @@ async fn write(
                 parent_thread: r.try_get("parent_thread")?,
                 parent_depth: r.try_get("parent_depth")?,
                 parent_path: r.try_get("parent_path")?,
+                opening_status: r.try_get("opening_status")?,
+                opening_author: r.try_get("opening_author")?,
+                parent_status: r.try_get("parent_status")?,
+                parent_author: r.try_get("parent_author")?,
                 duplicate: r.try_get::<Option<bool>, _>("duplicate")?.unwrap_or(false),
             },
             r.try_get("id")?,
@@ -544,7 +558,14 @@ async fn commit_sqlite_batch(store: &crate::Store, mut jobs: Vec<Job>) {
     let mut jobs = jobs.into_iter();
     while let Some(job) = jobs.next() {
         match store
-            .write_post(&mut tx, job.thread_id, &job.post, job.duplicate_window, now)
+            .write_post(
+                &mut tx,
+                job.thread_id,
+                &job.post,
+                job.duplicate_window,
+                &[],
+                now,
+            )
             .await
         {
             Ok(post) => written.push((job, post)),

@@ -435,6 +435,9 @@ pub struct PostChecks {
     /// Refuse the post (a conflict) when its author posted the same text (trimmed) in the
     /// same thread within this many microseconds: a double submission.
     pub duplicate_window_micros: Option<i64>,
+    /// The regions whose moderator the author is: there they may reply to posts withheld
+    /// from others (pending, hidden or removed), and in threads whose opening post is.
+    pub moderated_regions: Vec<String>,
 }
 
 /// The thread, the parent (given, or the opening post), whether the post is a duplicate
@@ -445,13 +448,15 @@ macro_rules! post_checks_sql {
         concat!(
             "SELECT t.region, t.locked, t.opening_post_id, pp.thread_id AS parent_thread, \
              pp.depth AS parent_depth, pp.path AS parent_path, \
+             op.status AS opening_status, op.author_id AS opening_author, \
+             pp.status AS parent_status, pp.author_id AS parent_author, \
              CAST(CASE WHEN $3 = 1 AND EXISTS (SELECT 1 FROM posts d WHERE d.author_id = $4 \
              AND d.body_hash = $7 AND d.created_at > $5 AND d.region = t.region \
              AND d.thread_id = t.id) \
              THEN 1 ELSE 0 END AS BIGINT) AS duplicate, ",
             $next_id,
             " AS next_id FROM threads t LEFT JOIN posts pp ON pp.id = COALESCE($2, t.opening_post_id) \
-             WHERE t.id = $1"
+             LEFT JOIN posts op ON op.id = t.opening_post_id WHERE t.id = $1"
         )
     };
 }
@@ -491,6 +496,12 @@ pub(crate) struct Checked {
     pub parent_thread: Option<i64>,
     pub parent_depth: Option<i64>,
     pub parent_path: Option<String>,
+    /// The opening post's status and author (a thread stands on its opening post).
+    pub opening_status: Option<String>,
+    pub opening_author: Option<i64>,
+    /// The parent's status and author.
+    pub parent_status: Option<String>,
+    pub parent_author: Option<i64>,
     pub duplicate: bool,
 }
 
@@ -505,6 +516,10 @@ impl Checked {
                 parent_thread: row.try_get("parent_thread")?,
                 parent_depth: row.try_get("parent_depth")?,
                 parent_path: row.try_get("parent_path")?,
+                opening_status: row.try_get("opening_status")?,
+                opening_author: row.try_get("opening_author")?,
+                parent_status: row.try_get("parent_status")?,
+                parent_author: row.try_get("parent_author")?,
                 duplicate: row.try_get::<i64, _>("duplicate")? != 0,
             },
             row.try_get("next_id")?,
@@ -514,8 +529,26 @@ impl Checked {
     /// Where a post to `thread_id` replying to `parent_id` goes, or why it may not: checked in
     /// this order (a missing thread, a duplicate, a locked thread, a bad parent), the same on
     /// every write path.
-    pub(crate) fn placement(self, thread_id: i64, parent_id: Option<i64>) -> Result<Placement> {
+    pub(crate) fn placement(
+        self,
+        thread_id: i64,
+        parent_id: Option<i64>,
+        author_id: i64,
+        moderated_regions: &[String],
+    ) -> Result<Placement> {
         let region = self.region.ok_or(StoreError::NotFound("thread"))?;
+        // What is withheld from the author is not there to reply to: a thread whose opening
+        // post is not published (as reading it gives 404), a parent not published. Their own
+        // posts and, for a region's moderators, the region's are. The batch statement
+        // (`batch.rs`) decides the same way for authors who moderate no region.
+        let sees = |status: &Option<String>, author: Option<i64>| {
+            status.as_deref().is_none_or(|s| s == "published")
+                || author == Some(author_id)
+                || moderated_regions.contains(&region)
+        };
+        if !sees(&self.opening_status, self.opening_author) {
+            return Err(StoreError::NotFound("thread"));
+        }
         if self.duplicate {
             return Err(StoreError::Conflict(
                 "you posted the same text a moment ago".into(),
@@ -528,7 +561,9 @@ impl Checked {
         let parent = match parent_id.or(self.opening_post_id) {
             None => None,
             Some(pid) => match (self.parent_thread, self.parent_depth, self.parent_path) {
-                (Some(t), Some(depth), Some(path)) if t == thread_id => {
+                (Some(t), Some(depth), Some(path))
+                    if t == thread_id && sees(&self.parent_status, self.parent_author) =>
+                {
                     if depth + 1 > DEPTH_MAX {
                         return Err(StoreError::Invalid {
                             field: "parent_id",
@@ -886,7 +921,13 @@ impl Store {
     ) -> Result<Created<Post>> {
         // A published post without a key joins the next group commit (`batch.rs`); keyed and
         // pending posts, which write more rows, go alone.
-        if let (Some(batcher), None, PostStatus::Published) = (&self.batcher, idem, p.status) {
+        // So do moderators' posts: the batch statement does not know their regions.
+        if let (Some(batcher), None, PostStatus::Published, true) = (
+            &self.batcher,
+            idem,
+            p.status,
+            checks.moderated_regions.is_empty(),
+        ) {
             match batcher
                 .submit(thread_id, p.clone(), checks.duplicate_window_micros)
                 .await
@@ -907,6 +948,7 @@ impl Store {
                 thread_id,
                 p,
                 checks.duplicate_window_micros,
+                &checks.moderated_regions,
                 now_micros(),
             )
             .await?;
@@ -927,6 +969,7 @@ impl Store {
         thread_id: i64,
         p: &NewPost,
         duplicate_window: Option<i64>,
+        moderated_regions: &[String],
         now: i64,
     ) -> Result<Post> {
         let sql = match self.backend {
@@ -939,7 +982,7 @@ impl Store {
             .ok_or(StoreError::NotFound("thread"))?;
         tx.numbering = self.backend == Backend::Postgres && row.try_get::<bool, _>("numbering")?;
         let (checked, id) = Checked::from_row(&row)?;
-        let at = checked.placement(thread_id, p.parent_id)?;
+        let at = checked.placement(thread_id, p.parent_id, p.author.id, moderated_regions)?;
         let post = self.insert_post(tx, id, &at, p, now, true).await?;
         if post.status == PostStatus::Pending {
             self.enqueue(tx, &post).await?;
@@ -980,7 +1023,8 @@ impl Store {
             .pop()
             .ok_or(StoreError::NotFound("thread"))?;
             let (checked, id) = Checked::from_row(&row)?;
-            let at = checked.placement(thread_id, p.parent_id)?;
+            // Moderators' posts are not written here (`create_post_checked`).
+            let at = checked.placement(thread_id, p.parent_id, p.author.id, &[])?;
             let (post, path) = new_post_record(id, &at, p, now);
             insert_post_query(
                 SQLITE_INSERT_POST_EVENT_COMMIT,
