@@ -526,9 +526,10 @@ impl Checked {
         ))
     }
 
-    /// Where a post to `thread_id` replying to `parent_id` goes, or why it may not: checked in
-    /// this order (a missing thread, a duplicate, a locked thread, a bad parent), the same on
-    /// every write path.
+    /// Where a post by `author_id` (moderator of `moderated_regions`) to `thread_id` replying
+    /// to `parent_id` goes, or why it may not: checked in this order (a missing or withheld
+    /// thread, a duplicate, a locked thread, a bad or withheld parent), the same on every
+    /// write path.
     pub(crate) fn placement(
         self,
         thread_id: i64,
