@@ -29,6 +29,7 @@ both_backends!(
     a_suspended_user_cannot_post_by_retrying_a_key,
     a_thread_counts_only_its_published_posts_endorsements,
     withheld_posts_and_threads_take_no_replies_from_others,
+    a_post_a_moderator_kept_is_not_hidden_by_flags_again,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1961,5 +1962,88 @@ async fn withheld_posts_and_threads_take_no_replies_from_others(db: Db) {
     assert_eq!(v["errors"][0]["field"], "parent_id", "{v}");
     let (s, v) = try_reply(&app, &mo, e, Some(w_reply), "to review").await;
     assert_eq!(s, 201, "{v}");
+    app.finish().await;
+}
+
+/// Flags close when a moderator decides, and anyone may flag again: the accounts that had a
+/// post hidden must not be able to hide it again at once each time a moderator restores it.
+/// Their new flags queue it for review, it stays up; an edit after the decision counts as a
+/// new post, which flags hide as before.
+async fn a_post_a_moderator_kept_is_not_hidden_by_flags_again(db: Db) {
+    let app = TestApp::spawn_with(db, |f| {
+        f.merge(Serialized::default("moderation.flag_threshold", 2))
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let ben = app.register("Ben").await;
+    let cai = app.register("Cai").await;
+    let dan = app.register("Dan").await;
+    let mo = app.register("Mo").await;
+    app.grant_moderator(mo.id, "africa").await;
+    let (t, _) = app.thread(&ana, "africa", "Kept", "opening").await;
+    let pid = app.reply(&ana, t, None, "a post some dislike").await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let flag = |who: &TestUser| {
+        let app = &app;
+        let token = who.token.clone();
+        async move {
+            let (s, v) = app
+                .post(
+                    &format!("/posts/{pid}/flags"),
+                    &token,
+                    json!({"reason": "spam"}),
+                )
+                .await;
+            assert_eq!(s, 201, "{v}");
+            v["hidden"].as_bool()
+        }
+    };
+    let status = |who: &TestUser| {
+        let app = &app;
+        let token = who.token.clone();
+        async move {
+            let (_, v) = app.get(&format!("/posts/{pid}"), Some(&token)).await;
+            v["status"].as_str().map(str::to_string)
+        }
+    };
+    assert_eq!(flag(&ben).await, Some(false));
+    assert_eq!(flag(&cai).await, Some(true), "two flags hide it");
+    let (s, v) = app
+        .post(
+            &format!("/moderation/posts/{pid}/decision"),
+            &mo.token,
+            json!({"action": "restore", "reason": "Within the rules"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(!queued_ids(&app, &mo, "africa").await.contains(&pid));
+
+    // The same accounts flag again: queued for review, still up.
+    assert_eq!(flag(&ben).await, Some(false));
+    assert_eq!(
+        flag(&cai).await,
+        Some(false),
+        "kept by a moderator: not hidden"
+    );
+    assert_eq!(status(&dan).await.as_deref(), Some("published"));
+    assert!(queued_ids(&app, &mo, "africa").await.contains(&pid));
+
+    // Rewritten after the decision: a new post as far as flags go.
+    let (s, v) = app
+        .send(
+            Method::PATCH,
+            &format!("/posts/{pid}"),
+            Some(&ana.token),
+            Some(json!({"body": "rewritten after review"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        flag(&dan).await,
+        Some(true),
+        "flags hide an edit no one reviewed"
+    );
+    assert_eq!(status(&ben).await.as_deref(), Some("hidden"));
     app.finish().await;
 }

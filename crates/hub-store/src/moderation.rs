@@ -181,7 +181,11 @@ impl Store {
             },
         )
         .await?;
-        let auto_hidden = post.status == PostStatus::Published && open_flags >= threshold;
+        // A post a moderator kept is not hidden by flags again: they queue it for another
+        // review, and it stays up until a moderator decides.
+        let auto_hidden = post.status == PostStatus::Published
+            && open_flags >= threshold
+            && !self.kept_by_moderator(&mut tx, post_id).await?;
         if auto_hidden {
             let before = state_of(&post);
             let reason_text = format!(
@@ -245,6 +249,22 @@ impl Store {
         post.status = status;
         post.status_reason = reason.map(str::to_string);
         Ok(())
+    }
+
+    /// Whether a moderator kept the post (approved or restored it) since it was last written.
+    /// Flags close when a moderator decides, and anyone may flag again afterwards: without
+    /// this, the few accounts that had a post hidden could hide it again at once, however
+    /// often a moderator restored it. An edit after the decision counts as a new post.
+    async fn kept_by_moderator(&self, tx: &mut WriteTx, post_id: i64) -> Result<bool> {
+        let kept: i64 = sqlx::query_scalar(
+            "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM decisions d JOIN posts p ON p.id = d.post_id \
+             WHERE d.post_id = $1 AND d.action IN ('approve', 'restore') \
+             AND d.created_at >= COALESCE(p.edited_at, p.created_at)) THEN 1 ELSE 0 END AS BIGINT)",
+        )
+        .bind(post_id)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        Ok(kept != 0)
     }
 
     /// Takes a post off the queue and closes its flags.
