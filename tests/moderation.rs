@@ -1972,6 +1972,10 @@ async fn withheld_posts_and_threads_take_no_replies_from_others(db: Db) {
 async fn a_post_a_moderator_kept_is_not_hidden_by_flags_again(db: Db) {
     let app = TestApp::spawn_with(db, |f| {
         f.merge(Serialized::default("moderation.flag_threshold", 2))
+            .merge(Serialized::default(
+                "moderation.premoderation.europe",
+                json!({"mode": "everything"}),
+            ))
     })
     .await;
     let ana = app.register("Ana").await;
@@ -1980,6 +1984,7 @@ async fn a_post_a_moderator_kept_is_not_hidden_by_flags_again(db: Db) {
     let dan = app.register("Dan").await;
     let mo = app.register("Mo").await;
     app.grant_moderator(mo.id, "africa").await;
+    app.grant_moderator(mo.id, "europe").await;
     let (t, _) = app.thread(&ana, "africa", "Kept", "opening").await;
     let pid = app.reply(&ana, t, None, "a post some dislike").await["id"]
         .as_i64()
@@ -2045,5 +2050,35 @@ async fn a_post_a_moderator_kept_is_not_hidden_by_flags_again(db: Db) {
         "flags hide an edit no one reviewed"
     );
     assert_eq!(status(&ben).await.as_deref(), Some("hidden"));
+
+    // Approved out of pre-moderation, before anyone could flag it: flags hide it as any post.
+    let (e, _) = app.thread(&mo, "europe", "Reviewed", "opening").await;
+    let (s, v) = app
+        .post(
+            &format!("/threads/{e}/posts"),
+            &ana.token,
+            json!({"body": "waits for review", "kind": "comment"}),
+        )
+        .await;
+    assert_eq!((s, v["status"].as_str()), (201, Some("pending")), "{v}");
+    let reviewed = v["id"].as_i64().unwrap_or_default();
+    let (s, v) = app
+        .post(
+            &format!("/moderation/posts/{reviewed}/decision"),
+            &mo.token,
+            json!({"action": "approve", "reason": "Within the rules"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    for (who, hidden) in [(&ben, false), (&cai, true)] {
+        let (s, v) = app
+            .post(
+                &format!("/posts/{reviewed}/flags"),
+                &who.token,
+                json!({"reason": "personal_data"}),
+            )
+            .await;
+        assert_eq!((s, v["hidden"].as_bool()), (201, Some(hidden)), "{v}");
+    }
     app.finish().await;
 }

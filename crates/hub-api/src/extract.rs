@@ -323,14 +323,20 @@ impl FromRequestParts<AppState> for AuthSuspension {
 
 /// The bearer token of a request, its session not looked up yet: a handler with other work
 /// to do first looks it up with [`BearerToken::authenticate`] while doing it (creating a post
-/// renders its text meanwhile). A malformed `Authorization` header is a 401 at once.
-pub struct BearerToken(Option<String>);
+/// renders its text meanwhile). No token, or a malformed `Authorization` header, is a 401 at
+/// once, before the body is read.
+pub struct BearerToken(String);
 
 impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(bearer(parts)?.map(str::to_string)))
+        match bearer(parts)? {
+            Some(token) => Ok(Self(token.to_string())),
+            None => Err(ApiError::unauthorized(
+                "sign in first: Authorization: Bearer <token>",
+            )),
+        }
     }
 }
 
@@ -338,11 +344,7 @@ impl BearerToken {
     /// The signed-in user and their suspension in force, as [`AuthSuspension`] gives them (the
     /// same 401s).
     pub async fn authenticate(&self, state: &AppState) -> Result<AuthSuspension, ApiError> {
-        let Some(token) = &self.0 else {
-            return Err(ApiError::unauthorized(
-                "sign in first: Authorization: Bearer <token>",
-            ));
-        };
+        let token = &self.0;
         let (user, suspension) = state
             .store
             .session(&crate::auth::token_hash(token))

@@ -251,15 +251,20 @@ impl Store {
         Ok(())
     }
 
-    /// Whether a moderator kept the post (approved or restored it) since it was last written.
-    /// Flags close when a moderator decides, and anyone may flag again afterwards: without
-    /// this, the few accounts that had a post hidden could hide it again at once, however
-    /// often a moderator restored it. An edit after the decision counts as a new post.
+    /// Whether a moderator kept the post against flags: approved or restored it after flags
+    /// were raised on its current text. Flags close when a moderator decides, and anyone may
+    /// flag again afterwards: without this, the few accounts that had a post hidden could hide
+    /// it again at once, however often a moderator restored it. An edit makes a new text, and
+    /// approving a post out of pre-moderation (before anyone could flag it) keeps nothing.
     async fn kept_by_moderator(&self, tx: &mut WriteTx, post_id: i64) -> Result<bool> {
         let kept: i64 = sqlx::query_scalar(
-            "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM decisions d JOIN posts p ON p.id = d.post_id \
-             WHERE d.post_id = $1 AND d.action IN ('approve', 'restore') \
-             AND d.created_at >= COALESCE(p.edited_at, p.created_at)) THEN 1 ELSE 0 END AS BIGINT)",
+            "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM posts p \
+             JOIN decisions d ON d.post_id = p.id AND d.action IN ('approve', 'restore') \
+             AND d.created_at >= COALESCE(p.edited_at, p.created_at) \
+             JOIN flags f ON f.post_id = p.id AND f.open = 0 \
+             AND f.created_at >= COALESCE(p.edited_at, p.created_at) \
+             AND f.created_at <= d.created_at \
+             WHERE p.id = $1) THEN 1 ELSE 0 END AS BIGINT)",
         )
         .bind(post_id)
         .fetch_one(&mut *tx.tx)

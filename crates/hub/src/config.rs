@@ -288,8 +288,8 @@ impl Config {
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
             bail!("invalid configuration: public_url must start with http:// or https://");
         }
-        if self.write_timeout_secs == 0 {
-            bail!("invalid configuration: write_timeout_secs must be at least 1");
+        if !(1..=86_400).contains(&self.write_timeout_secs) {
+            bail!("invalid configuration: write_timeout_secs must be 1 to 86400");
         }
         if !(256..=1024 * 1024).contains(&self.live.max_message_bytes) {
             bail!("invalid configuration: live.max_message_bytes must be 256 B to 1 MiB");
@@ -512,6 +512,15 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("trusted_proxies"), "{e}");
+        for bad in [0u64, 86_401] {
+            let fig = Figment::from(Toml::string(DEFAULT_TOML))
+                .merge(Serialized::default("write_timeout_secs", bad));
+            let e = Config::from_figment(fig)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("write_timeout_secs"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -588,9 +588,10 @@ async fn create_post(
     body: Result<ApiJson<CreatePostRequest>, ApiError>,
 ) -> ApiResult<Response> {
     // The session is looked up while the text is checked and rendered (a tenth of a post's
-    // time at one writer). Only a body of everyday size is rendered before the requester is
-    // known, so that no one without an account makes the hub render large texts; the answers
-    // keep their order (401, then the header's and the body's 4xx).
+    // time at one writer). A request without a token got its 401 before its body was read;
+    // only a body of everyday size is rendered before the token is known to be good, so that
+    // no one without an account makes the hub render large texts. The answers keep their
+    // order (401, then the header's and the body's 4xx).
     let early = body
         .as_ref()
         .is_ok_and(|b| b.value.body.len() <= EARLY_RENDER_BYTES);
