@@ -17,6 +17,7 @@ both_backends!(
     search_finds_every_post_written_before_it_and_no_removed_one,
     public_pages_are_the_posts_redacted_for_everyone,
     an_edit_racing_a_removal_never_brings_the_text_back,
+    an_import_writes_into_a_thread_withheld_from_its_authors,
 );
 
 async fn user(store: &Store, name: &str) -> hub_domain::User {
@@ -1043,5 +1044,42 @@ async fn an_edit_racing_a_removal_never_brings_the_text_back(db: Db) {
         assert_eq!(revisions, 0, "post {id} keeps no revision ({order})");
     }
     store.close().await;
+    tdb.cleanup().await;
+}
+
+/// A thread whose opening post is hidden takes no reply from others, but an import's write
+/// (`PostChecks::unrestricted`, the Pol.is import run again) still lands.
+async fn an_import_writes_into_a_thread_withheld_from_its_authors(db: Db) {
+    let tdb = TestDb::new(db).await.expect("db");
+    let store = tdb.store().await.expect("store");
+    let a = author(&user(&store, "opener").await);
+    let b = author(&user(&store, "commenter").await);
+    let (t, op) = thread(&store, &a).await;
+    store
+        .decide_post(op, a.id, hub_domain::PostAction::Hide, "Off topic")
+        .await
+        .expect("hide the opening post");
+    match store.create_post(t, &post(&b, None, "a reply"), None).await {
+        Err(hub_store::StoreError::NotFound("thread")) => {}
+        other => panic!("a reply into a withheld thread: {other:?}"),
+    }
+    let import = PostChecks {
+        unrestricted: true,
+        ..Default::default()
+    };
+    for parent in [None, Some(op)] {
+        match store
+            .create_post_checked(
+                t,
+                &post(&b, parent, &format!("imported {parent:?}")),
+                None,
+                &import,
+            )
+            .await
+        {
+            Ok(Created::New(p)) => assert_eq!(p.thread_id, t),
+            other => panic!("an import's write: {other:?}"),
+        }
+    }
     tdb.cleanup().await;
 }

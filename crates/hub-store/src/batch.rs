@@ -395,7 +395,12 @@ async fn commit_batch(pool: &PgPool, log_tick: &watch::Sender<u64>, jobs: Vec<Jo
     for (job, (checked, id)) in jobs.into_iter().zip(rows) {
         // Moderators' posts do not come here (`create_post_checked`): no regions to pass.
         let outcome = match (
-            checked.placement(job.thread_id, job.post.parent_id, job.post.author.id, &[]),
+            checked.placement(
+                job.thread_id,
+                job.post.parent_id,
+                job.post.author.id,
+                Some(&[]),
+            ),
             id,
         ) {
             (Ok(at), Some(id)) => {
@@ -563,7 +568,7 @@ async fn commit_sqlite_batch(store: &crate::Store, mut jobs: Vec<Job>) {
                 job.thread_id,
                 &job.post,
                 job.duplicate_window,
-                &[],
+                Some(&[]),
                 now,
             )
             .await

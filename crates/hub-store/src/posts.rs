@@ -438,6 +438,10 @@ pub struct PostChecks {
     /// The regions whose moderator the author is: there they may reply to posts withheld
     /// from others (pending, hidden or removed), and in threads whose opening post is.
     pub moderated_regions: Vec<String>,
+    /// An import's write: in any thread and to any parent, withheld or not, as a moderator of
+    /// every region (a conversation imported again after a moderator hid its opening post
+    /// still gets its new comments).
+    pub unrestricted: bool,
 }
 
 /// The thread, the parent (given, or the opening post), whether the post is a duplicate
@@ -526,7 +530,7 @@ impl Checked {
         ))
     }
 
-    /// Where a post by `author_id` (moderator of `moderated_regions`) to `thread_id` replying
+    /// Where a post by `author_id` (moderator of `moderated_regions`; `None`: of every region) to `thread_id` replying
     /// to `parent_id` goes, or why it may not: checked in this order (a missing or withheld
     /// thread, a duplicate, a locked thread, a bad or withheld parent), the same on every
     /// write path.
@@ -535,7 +539,7 @@ impl Checked {
         thread_id: i64,
         parent_id: Option<i64>,
         author_id: i64,
-        moderated_regions: &[String],
+        moderated_regions: Option<&[String]>,
     ) -> Result<Placement> {
         let region = self.region.ok_or(StoreError::NotFound("thread"))?;
         // What is withheld from the author is not there to reply to: a thread whose opening
@@ -545,7 +549,7 @@ impl Checked {
         let sees = |status: &Option<String>, author: Option<i64>| {
             status.as_deref().is_none_or(|s| s == "published")
                 || author == Some(author_id)
-                || moderated_regions.contains(&region)
+                || moderated_regions.is_none_or(|m| m.contains(&region))
         };
         if !sees(&self.opening_status, self.opening_author) {
             return Err(StoreError::NotFound("thread"));
@@ -927,7 +931,7 @@ impl Store {
             &self.batcher,
             idem,
             p.status,
-            checks.moderated_regions.is_empty(),
+            checks.moderated_regions.is_empty() && !checks.unrestricted,
         ) {
             match batcher
                 .submit(thread_id, p.clone(), checks.duplicate_window_micros)
@@ -949,7 +953,7 @@ impl Store {
                 thread_id,
                 p,
                 checks.duplicate_window_micros,
-                &checks.moderated_regions,
+                (!checks.unrestricted).then_some(checks.moderated_regions.as_slice()),
                 now_micros(),
             )
             .await?;
@@ -970,7 +974,7 @@ impl Store {
         thread_id: i64,
         p: &NewPost,
         duplicate_window: Option<i64>,
-        moderated_regions: &[String],
+        moderated_regions: Option<&[String]>,
         now: i64,
     ) -> Result<Post> {
         let sql = match self.backend {
@@ -1025,7 +1029,7 @@ impl Store {
             .ok_or(StoreError::NotFound("thread"))?;
             let (checked, id) = Checked::from_row(&row)?;
             // Moderators' posts are not written here (`create_post_checked`).
-            let at = checked.placement(thread_id, p.parent_id, p.author.id, &[])?;
+            let at = checked.placement(thread_id, p.parent_id, p.author.id, Some(&[]))?;
             let (post, path) = new_post_record(id, &at, p, now);
             insert_post_query(
                 SQLITE_INSERT_POST_EVENT_COMMIT,

@@ -720,7 +720,14 @@ async fn import_conversation(
                 let (language, detected) = comment_language(&plain, conv.language.as_deref());
                 let mut post = new_post(author, body, language, detected)?;
                 post.status = status;
-                let created = match store.create_post(thread_id, &post, None).await? {
+                let checks = hub_store::PostChecks {
+                    unrestricted: true,
+                    ..Default::default()
+                };
+                let created = match store
+                    .create_post_checked(thread_id, &post, None, &checks)
+                    .await?
+                {
                     Created::New(p) => p.id,
                     Created::Replayed(id) => id,
                 };

@@ -650,6 +650,7 @@ async fn create_post(
             .is_none()
             .then(|| state.config.limits.duplicate_window_secs * 1_000_000),
         moderated_regions: crate::extract::viewer_of(Some(&user)).moderated_regions(),
+        unrestricted: false,
     };
     let new = d.into_post(&user, r.parent_id, r.kind, objectives, &r.aspects, status);
     match state
