@@ -538,25 +538,30 @@ async fn write_posts(
     }
 }
 
-/// A client that asks for a long replay and stops reading is dropped once a write has waited
-/// `live.write_timeout_secs`: its subscription and address slot do not stay taken.
-async fn a_client_that_stops_reading_its_replay_is_dropped(db: Db) {
+/// A hub whose write timeout (`timeout_key`) is 1 s, with one live connection per address (a
+/// second connection works only if the first's slot was given back), and a thread of about
+/// 50 MB of replay: more than the socket buffers on both sides and the server's write buffer
+/// hold.
+async fn stall_setup(db: Db, timeout_key: &str) -> (TestApp, i64) {
     use figment::providers::Serialized;
-    // One live connection per address: the second below works only if the first's slot
-    // was given back.
     let app = TestApp::spawn_with(db, |f| {
-        f.merge(Serialized::default("live.write_timeout_secs", 1))
+        f.merge(Serialized::default(timeout_key, 1))
             .merge(Serialized::default("live.connections_per_ip", 1))
     })
     .await;
     let ana = app.register("Ana").await;
     let (t, _) = app.thread(&ana, "europe", "Long posts", "opening").await;
-    // About 50 MB of replay: more than the socket buffers on both sides and the server's
-    // write buffer can hold.
     write_posts(&app, t, &ana, 1_500, |i| {
         format!("{i} {}", "long text ".repeat(1_600))
     })
     .await;
+    (app, t)
+}
+
+/// A client that asks for a long replay and stops reading is dropped once a write has waited
+/// `live.write_timeout_secs`: its subscription and address slot do not stay taken.
+async fn a_client_that_stops_reading_its_replay_is_dropped(db: Db) {
+    let (app, t) = stall_setup(db, "live.write_timeout_secs").await;
     let mut ws = WsClient::connect(&app.ws_url(""), &[])
         .await
         .expect("connect");
@@ -588,20 +593,8 @@ async fn a_client_that_stops_reading_its_replay_is_dropped(db: Db) {
 /// sees the stall; the connection's write timeout (`write_timeout_secs`) drops it with its
 /// subscription and address slot, and a shutdown does not wait for it.
 async fn a_stalled_event_stream_is_dropped_and_does_not_hold_up_a_shutdown(db: Db) {
-    use figment::providers::Serialized;
     use tokio::io::AsyncWriteExt;
-    let app = TestApp::spawn_with(db, |f| {
-        f.merge(Serialized::default("write_timeout_secs", 1))
-            .merge(Serialized::default("live.connections_per_ip", 1))
-    })
-    .await;
-    let ana = app.register("Ana").await;
-    let (t, _) = app.thread(&ana, "europe", "Long posts", "opening").await;
-    // About 50 MB of replay: more than the socket buffers on both sides hold.
-    write_posts(&app, t, &ana, 1_500, |i| {
-        format!("{i} {}", "long text ".repeat(1_600))
-    })
-    .await;
+    let (app, t) = stall_setup(db, "write_timeout_secs").await;
     // A request whose response is never read, from a loopback address of its own (each
     // address has its own live connection slots).
     let addr = app.server.addr;
