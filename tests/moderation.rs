@@ -1924,10 +1924,33 @@ async fn withheld_posts_and_threads_take_no_replies_from_others(db: Db) {
         assert_eq!(s, 404, "a reply in a withheld thread ({body}): {v}");
     }
     assert_eq!(app.count("posts").await, posts, "nothing written");
-    let (s, v) = try_reply(&app, &ana, t, None, "my thread still").await;
-    assert_eq!(s, 201, "{v}");
-    let (s, v) = try_reply(&app, &mo, t, Some(open), "moderating").await;
-    assert_eq!(s, 201, "{v}");
+    let (s, mine) = try_reply(&app, &ana, t, None, "my thread still").await;
+    assert_eq!(s, 201, "{mine}");
+    let (s, moderating) = try_reply(&app, &mo, t, Some(open), "moderating").await;
+    assert_eq!(s, 201, "{moderating}");
+    // Those replies are published, but their thread is withheld: their events go to the
+    // region's moderators and their authors only, and nobody else reads a post of it.
+    for reply in [&mine, &moderating] {
+        let audience: Option<String> = sqlx::query_scalar(
+            "SELECT audience FROM events WHERE post_id = $1 AND type = 'post.created'",
+        )
+        .bind(reply["id"].as_i64())
+        .fetch_optional(app.server.store.pool())
+        .await
+        .unwrap_or_default();
+        assert_eq!(audience.as_deref(), Some("restricted"), "{reply}");
+    }
+    for id in [open, mine["id"].as_i64().unwrap_or_default()] {
+        assert_eq!(app.get(&format!("/posts/{id}"), None).await.0, 404);
+        assert_eq!(
+            app.get(&format!("/posts/{id}"), Some(&ana.token)).await.0,
+            200
+        );
+        assert_eq!(
+            app.get(&format!("/posts/{id}"), Some(&mo.token)).await.0,
+            200
+        );
+    }
 
     // A thread waiting in pre-moderation, and a pending reply in a public thread of the
     // same region.

@@ -115,7 +115,8 @@ const BATCH_SQL: &str = "WITH b AS (SELECT hub_numbering_base() AS base), \
      GROUP BY thread_id) c WHERE threads.id = c.thread_id), \
      e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, \
      payload, created_at, seq) SELECT 'post.created', region, thread_id, id, author_id, \
-     audience, replace(replace(replace(replace(payload, \
+     CASE WHEN COALESCE(opening_status, 'published') <> 'published' THEN 'restricted' \
+     ELSE audience END, replace(replace(replace(replace(payload, \
      '\"id\":__MARK_ID__', '\"id\":' || id), \
      '\"region\":\"__MARK_REGION__\"', '\"region\":' || to_json(region)::text), \
      '\"parent_id\":__MARK_PARENT__', '\"parent_id\":' || COALESCE(pid::text, 'null')), \
@@ -158,6 +159,7 @@ impl Marks {
             thread_id,
             region: Self::REGION.to_string(),
             parent: Some((Self::PARENT, Self::DEPTH - 1, String::new())),
+            withheld: false,
         };
         let (post, _) = new_post_record(Self::ID, &at, p, now);
         post_event("post.created", &post).payload
@@ -683,6 +685,7 @@ mod tests {
             thread_id: 42,
             region: "asia-pacific".into(),
             parent: None,
+            withheld: false,
         };
         let (written, _) = new_post_record(913, &at, &post, now);
         assert_eq!(filled, post_event("post.created", &written).payload);

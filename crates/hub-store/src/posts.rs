@@ -489,6 +489,9 @@ pub(crate) struct Placement {
     pub thread_id: i64,
     pub region: String,
     pub parent: Option<(i64, i64, String)>,
+    /// The thread's opening post is not published: the thread is withheld from all but that
+    /// post's author and the region's moderators, and so is the new post's event.
+    pub withheld: bool,
 }
 
 /// What the checks of a new post read: its thread (no region: no such thread), the parent
@@ -585,10 +588,15 @@ impl Checked {
                 }
             },
         };
+        let withheld = self
+            .opening_status
+            .as_deref()
+            .is_some_and(|s| s != "published");
         Ok(Placement {
             thread_id,
             region,
             parent,
+            withheld,
         })
     }
 }
@@ -711,7 +719,12 @@ fn insert_post_query<'q>(
         .bind(body_hash(&p.body));
     if event {
         let e = post_event("post.created", post);
-        q.bind(e.kind).bind(e.audience).bind(e.payload)
+        let audience = if at.withheld {
+            "restricted"
+        } else {
+            e.audience
+        };
+        q.bind(e.kind).bind(audience).bind(e.payload)
     } else {
         q
     }

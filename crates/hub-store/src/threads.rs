@@ -86,6 +86,7 @@ impl Store {
             thread_id,
             region: t.region.clone(),
             parent: None,
+            withheld: false,
         };
         let id = self.next_post_id(&mut tx).await?;
         let post = self

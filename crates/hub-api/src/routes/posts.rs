@@ -22,6 +22,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The post as the viewer may see it; a pending post of someone else does not exist for them.
+/// Its author may still change it (edit, delete) in a thread withheld from them.
 async fn visible_post(state: &AppState, id: i64, viewer: &MaybeAuth) -> ApiResult<Post> {
     state
         .store
@@ -29,6 +30,18 @@ async fn visible_post(state: &AppState, id: i64, viewer: &MaybeAuth) -> ApiResul
         .await?
         .redacted_for(&viewer.viewer())
         .ok_or_else(|| ApiError::not_found("post"))
+}
+
+/// [`visible_post`] to read or endorse: no post of a thread withheld from the viewer exists
+/// for them either (its opening post not published: see `threads::thread_withheld`).
+async fn readable_post(state: &AppState, id: i64, viewer: &MaybeAuth) -> ApiResult<Post> {
+    let post = visible_post(state, id, viewer).await?;
+    if post.parent_id.is_some() {
+        super::threads::visible_thread(state, post.thread_id, viewer)
+            .await
+            .map_err(|_| ApiError::not_found("post"))?;
+    }
+    Ok(post)
 }
 
 /// Whether `user` may change `post`: its author, or a moderator of its region.
@@ -45,7 +58,7 @@ async fn get_post(
     Id(id): Id,
     viewer: MaybeAuth,
 ) -> ApiResult<Json<Post>> {
-    Ok(Json(visible_post(&state, id, &viewer).await?))
+    Ok(Json(readable_post(&state, id, &viewer).await?))
 }
 
 /// An edit; absent fields stay as they are.
@@ -163,7 +176,7 @@ async fn revisions(
     Id(id): Id,
     viewer: MaybeAuth,
 ) -> ApiResult<Json<Vec<Revision>>> {
-    let post = visible_post(&state, id, &viewer).await?;
+    let post = readable_post(&state, id, &viewer).await?;
     if post.body.is_none() {
         // A tombstone's history is as hidden as its content.
         return Ok(Json(Vec::new()));
@@ -193,7 +206,7 @@ async fn endorse(
     Id(id): Id,
     Auth(user): Auth,
 ) -> ApiResult<Json<EndorsementView>> {
-    visible_post(&state, id, &MaybeAuth(Some(user.clone()))).await?;
+    readable_post(&state, id, &MaybeAuth(Some(user.clone()))).await?;
     super::moderation::not_suspended(&state, &user).await?;
     let (endorsements, changed) = state.store.endorse(id, user.id).await?;
     Ok(Json(EndorsementView {
@@ -213,7 +226,7 @@ async fn unendorse(
     Id(id): Id,
     Auth(user): Auth,
 ) -> ApiResult<Json<EndorsementView>> {
-    visible_post(&state, id, &MaybeAuth(Some(user.clone()))).await?;
+    readable_post(&state, id, &MaybeAuth(Some(user.clone()))).await?;
     let (endorsements, changed) = state.store.unendorse(id, user.id).await?;
     Ok(Json(EndorsementView {
         post_id: id,
