@@ -99,13 +99,7 @@ async fn authorisation_matrix_of_moderation_and_admin_routes(db: Db) {
             .await["id"]
             .as_i64()
             .unwrap_or_default();
-        let (s, _) = app
-            .post(
-                &format!("/posts/{p}/flags"),
-                &flagger.token,
-                json!({"reason": "off_topic"}),
-            )
-            .await;
+        let (s, _) = flag(&app, &flagger, p, "off_topic").await;
         assert_eq!(s, 201);
         let token = user.map(|u| u.token.as_str());
         let calls: Vec<(Method, String, Option<Value>)> = vec![
@@ -210,29 +204,11 @@ async fn flag_hide_appeal_restore_with_live_updates_and_audit(db: Db) {
         )
         .await;
     assert_eq!((s, v["hidden"].as_bool()), (201, Some(false)), "{v}");
-    let (s, _) = app
-        .post(
-            &format!("/posts/{pid}/flags"),
-            &ben.token,
-            json!({"reason": "spam"}),
-        )
-        .await;
+    let (s, _) = flag(&app, &ben, pid, "spam").await;
     assert_eq!(s, 409, "one open flag per user per post");
-    let (s, _) = app
-        .post(
-            &format!("/posts/{pid}/flags"),
-            &ana.token,
-            json!({"reason": "spam"}),
-        )
-        .await;
+    let (s, _) = flag(&app, &ana, pid, "spam").await;
     assert_eq!(s, 409, "authors do not flag their own posts");
-    let (s, v) = app
-        .post(
-            &format!("/posts/{pid}/flags"),
-            &cai.token,
-            json!({"reason": "abuse"}),
-        )
-        .await;
+    let (s, v) = flag(&app, &cai, pid, "abuse").await;
     assert_eq!((s, v["hidden"].as_bool()), (201, Some(true)), "{v}");
     let (_, seen_by_dan) = app.get(&format!("/posts/{pid}"), Some(&dan.token)).await;
     assert_eq!(
@@ -258,12 +234,7 @@ async fn flag_hide_appeal_restore_with_live_updates_and_audit(db: Db) {
     let other = app.reply(&ana, t, None, "a milder post").await["id"]
         .as_i64()
         .unwrap_or_default();
-    app.post(
-        &format!("/posts/{other}/flags"),
-        &dan.token,
-        json!({"reason": "off_topic"}),
-    )
-    .await;
+    flag(&app, &dan, other, "off_topic").await;
     let (s, q) = app
         .get("/moderation/queue?region=europe", Some(&mo.token))
         .await;
@@ -300,13 +271,14 @@ async fn flag_hide_appeal_restore_with_live_updates_and_audit(db: Db) {
         .0,
         201
     );
-    let (s, d) = app
-        .post(
-            &format!("/moderation/posts/{pid}/decision"),
-            &mo.token,
-            json!({"action": "hide", "reason": "Personal data: please remove the phone number"}),
-        )
-        .await;
+    let (s, d) = decide(
+        &app,
+        &mo,
+        pid,
+        "hide",
+        "Personal data: please remove the phone number",
+    )
+    .await;
     assert_eq!(s, 200, "{d}");
     let told = ana_ws.events(1, WAIT).await;
     assert_eq!(
@@ -366,13 +338,7 @@ async fn flag_hide_appeal_restore_with_live_updates_and_audit(db: Db) {
     );
 
     // Restored: visible again to everyone.
-    let (s, _) = app
-        .post(
-            &format!("/moderation/posts/{pid}/decision"),
-            &mo.token,
-            json!({"action": "restore", "reason": "Appeal accepted"}),
-        )
-        .await;
+    let (s, _) = decide(&app, &mo, pid, "restore", "Appeal accepted").await;
     assert_eq!(s, 200);
     let (_, seen_by_dan) = app.get(&format!("/posts/{pid}"), Some(&dan.token)).await;
     assert_eq!(
@@ -475,13 +441,7 @@ async fn premoderation_holds_posts_for_the_region_moderators(db: Db) {
         .get("/moderation/queue?region=europe", Some(&mo.token))
         .await;
     assert_eq!(q["items"][0]["post"]["id"].as_i64(), Some(op));
-    let (s, _) = app
-        .post(
-            &format!("/moderation/posts/{op}/decision"),
-            &mo.token,
-            json!({"action": "approve", "reason": "fine"}),
-        )
-        .await;
+    let (s, _) = decide(&app, &mo, op, "approve", "fine").await;
     assert_eq!(s, 200);
     assert_eq!(
         app.get(&format!("/threads/{t}"), Some(&ben.token)).await.0,
@@ -555,16 +515,7 @@ async fn suspended_users_cannot_post_flag_or_endorse(db: Db) {
     let bens = app.reply(&ben, t, None, "ben's reply").await["id"]
         .as_i64()
         .unwrap_or_default();
-    assert_eq!(
-        app.post(
-            &format!("/posts/{bens}/flags"),
-            &ana.token,
-            json!({"reason": "spam"})
-        )
-        .await
-        .0,
-        403
-    );
+    assert_eq!(flag(&app, &ana, bens, "spam").await.0, 403);
     assert_eq!(
         app.send(
             Method::PUT,
@@ -615,12 +566,7 @@ async fn the_audit_log_is_append_only(db: Db) {
     let ana = app.register("Ana").await;
     let ben = app.register("Ben").await;
     let (_, op) = app.thread(&ana, "europe", "Audit", "opening").await;
-    app.post(
-        &format!("/posts/{op}/flags"),
-        &ben.token,
-        json!({"reason": "other"}),
-    )
-    .await;
+    flag(&app, &ben, op, "other").await;
     let pool = app.server.store.pool();
     let before = app.count("audit_log").await;
     assert!(before >= 1);
@@ -909,6 +855,32 @@ fn item(page: &Value, id: i64) -> Value {
 /// The page cache never serves a page older than the thread, nor one viewer's page to another:
 /// every kind of change (a reply, an edit, an endorsement, a decision, a write made outside the
 /// API, an author's profile) shows at the next read, and pending or hidden posts reach only
+/// A moderator's decision on a post, made by `by`.
+async fn decide(
+    app: &TestApp,
+    by: &TestUser,
+    post: i64,
+    action: &str,
+    reason: &str,
+) -> (u16, Value) {
+    app.post(
+        &format!("/moderation/posts/{post}/decision"),
+        &by.token,
+        json!({"action": action, "reason": reason}),
+    )
+    .await
+}
+
+/// A flag on a post, raised by `by`.
+async fn flag(app: &TestApp, by: &TestUser, post: i64, reason: &str) -> (u16, Value) {
+    app.post(
+        &format!("/posts/{post}/flags"),
+        &by.token,
+        json!({"reason": reason}),
+    )
+    .await
+}
+
 /// their authors and the region's moderators.
 async fn thread_pages_are_cached_only_while_nothing_on_them_changes(db: Db) {
     let app = TestApp::spawn_with(db, |f| {
@@ -984,13 +956,7 @@ async fn thread_pages_are_cached_only_while_nothing_on_them_changes(db: Db) {
 
     // Hidden: a tombstone for others, the whole post for its author and the moderator, whoever
     // reads first.
-    let (s, d) = app
-        .post(
-            &format!("/moderation/posts/{rid}/decision"),
-            &mo.token,
-            json!({"action": "hide", "reason": "Off topic for this thread"}),
-        )
-        .await;
+    let (s, d) = decide(&app, &mo, rid, "hide", "Off topic for this thread").await;
     assert_eq!(s, 200, "{d}");
     let (_, new, page) = page_read(&app, t, None, None).await;
     assert!(item(&page, rid)["body"].is_null(), "hidden: {page}");
@@ -1021,13 +987,7 @@ async fn thread_pages_are_cached_only_while_nothing_on_them_changes(db: Db) {
     );
     let (_, _, page) = page_read(&app, t, Some(&cai.token), None).await;
     assert!(item(&page, rid)["body"].is_null(), "still hidden for Cai");
-    let (s, _) = app
-        .post(
-            &format!("/moderation/posts/{rid}/decision"),
-            &mo.token,
-            json!({"action": "restore", "reason": "Reconsidered"}),
-        )
-        .await;
+    let (s, _) = decide(&app, &mo, rid, "restore", "Reconsidered").await;
     assert_eq!(s, 200);
     let (_, new, page) = page_read(&app, t, None, None).await;
     assert_eq!(item(&page, rid)["body"], "Portable pensions matter most.");
@@ -1191,13 +1151,7 @@ async fn suspended_moderators_lose_their_powers_and_lift_only_in_their_scope(db:
         .get("/moderation/queue?region=europe", Some(&mo_eu.token))
         .await;
     hub_tests::assert_problem(s, &v, 403, "queue of a suspended moderator");
-    let (s, v) = app
-        .post(
-            &format!("/moderation/posts/{bens}/decision"),
-            &mo_eu.token,
-            json!({"action": "hide", "reason": "while suspended"}),
-        )
-        .await;
+    let (s, v) = decide(&app, &mo_eu, bens, "hide", "while suspended").await;
     hub_tests::assert_problem(s, &v, 403, "decision of a suspended moderator");
     let (s, post) = app.get(&format!("/posts/{bens}"), None).await;
     assert_eq!(s, 200);
@@ -1254,13 +1208,7 @@ async fn a_removed_post_leaves_the_queue_and_cannot_be_appealed(db: Db) {
     let p = app.reply(&ana, t, None, "flag this").await["id"]
         .as_i64()
         .unwrap_or_default();
-    let (s, _) = app
-        .post(
-            &format!("/posts/{p}/flags"),
-            &ben.token,
-            json!({"reason": "spam"}),
-        )
-        .await;
+    let (s, _) = flag(&app, &ben, p, "spam").await;
     assert_eq!(s, 201);
     assert!(queued_ids(&app, &mo, "europe").await.contains(&p));
     let (s, v) = app
@@ -1277,13 +1225,7 @@ async fn a_removed_post_leaves_the_queue_and_cannot_be_appealed(db: Db) {
     let q = app.reply(&ana, t, None, "hide this").await["id"]
         .as_i64()
         .unwrap_or_default();
-    let (s, v) = app
-        .post(
-            &format!("/moderation/posts/{q}/decision"),
-            &mo.token,
-            json!({"action": "hide", "reason": "off topic"}),
-        )
-        .await;
+    let (s, v) = decide(&app, &mo, q, "hide", "off topic").await;
     assert_eq!(s, 200, "{v}");
     let (s, v) = app
         .send(
@@ -1306,13 +1248,7 @@ async fn a_removed_post_leaves_the_queue_and_cannot_be_appealed(db: Db) {
     let r = app.reply(&ana, t, None, "appeal this").await["id"]
         .as_i64()
         .unwrap_or_default();
-    let (s, v) = app
-        .post(
-            &format!("/moderation/posts/{r}/decision"),
-            &mo.token,
-            json!({"action": "hide", "reason": "off topic"}),
-        )
-        .await;
+    let (s, v) = decide(&app, &mo, r, "hide", "off topic").await;
     assert_eq!(s, 200, "{v}");
     let (s, v) = app
         .post(
@@ -1442,13 +1378,7 @@ async fn bulk_decisions_change_nothing_unless_every_post_can_be_decided(db: Db) 
         );
     }
     let (a, b, gone) = (ids[0], ids[1], ids[2]);
-    let (s, v) = app
-        .post(
-            &format!("/moderation/posts/{gone}/decision"),
-            &mo.token,
-            json!({"action": "remove", "reason": "gone"}),
-        )
-        .await;
+    let (s, v) = decide(&app, &mo, gone, "remove", "gone").await;
     assert_eq!(s, 200, "{v}");
     let decisions = app.count("decisions").await;
     let audit = app.count("audit_log").await;
@@ -1877,20 +1807,12 @@ async fn withheld_posts_and_threads_take_no_replies_from_others(db: Db) {
     let app = TestApp::spawn_premoderated(db, "europe").await;
     let ana = app.register("Ana").await;
     let bob = app.register("Bob").await;
-    let mo = app.register("Mo").await;
-    app.grant_moderator(mo.id, "africa").await;
+    let mo = moderator(&app, "Mo", "africa").await;
     app.grant_moderator(mo.id, "europe").await;
     let hide = |post: i64| {
-        let app = &app;
-        let token = mo.token.clone();
+        let (app, mo) = (&app, &mo);
         async move {
-            let (s, v) = app
-                .post(
-                    &format!("/moderation/posts/{post}/decision"),
-                    &token,
-                    json!({"action": "hide", "reason": "Off topic for this thread"}),
-                )
-                .await;
+            let (s, v) = decide(app, mo, post, "hide", "Off topic for this thread").await;
             assert_eq!(s, 200, "hide {post}: {v}");
         }
     };
@@ -2005,24 +1927,16 @@ async fn a_post_a_moderator_kept_is_not_hidden_by_flags_again(db: Db) {
     let ben = app.register("Ben").await;
     let cai = app.register("Cai").await;
     let dan = app.register("Dan").await;
-    let mo = app.register("Mo").await;
-    app.grant_moderator(mo.id, "africa").await;
+    let mo = moderator(&app, "Mo", "africa").await;
     app.grant_moderator(mo.id, "europe").await;
     let (t, _) = app.thread(&ana, "africa", "Kept", "opening").await;
     let pid = app.reply(&ana, t, None, "a post some dislike").await["id"]
         .as_i64()
         .unwrap_or_default();
-    let flag = |who: &TestUser| {
-        let app = &app;
-        let token = who.token.clone();
+    let flag_spam = |who: &TestUser| {
+        let (app, who) = (&app, who.clone());
         async move {
-            let (s, v) = app
-                .post(
-                    &format!("/posts/{pid}/flags"),
-                    &token,
-                    json!({"reason": "spam"}),
-                )
-                .await;
+            let (s, v) = flag(app, &who, pid, "spam").await;
             assert_eq!(s, 201, "{v}");
             v["hidden"].as_bool()
         }
@@ -2035,22 +1949,16 @@ async fn a_post_a_moderator_kept_is_not_hidden_by_flags_again(db: Db) {
             v["status"].as_str().map(str::to_string)
         }
     };
-    assert_eq!(flag(&ben).await, Some(false));
-    assert_eq!(flag(&cai).await, Some(true), "two flags hide it");
-    let (s, v) = app
-        .post(
-            &format!("/moderation/posts/{pid}/decision"),
-            &mo.token,
-            json!({"action": "restore", "reason": "Within the rules"}),
-        )
-        .await;
+    assert_eq!(flag_spam(&ben).await, Some(false));
+    assert_eq!(flag_spam(&cai).await, Some(true), "two flags hide it");
+    let (s, v) = decide(&app, &mo, pid, "restore", "Within the rules").await;
     assert_eq!(s, 200, "{v}");
     assert!(!queued_ids(&app, &mo, "africa").await.contains(&pid));
 
     // The same accounts flag again: queued for review, still up.
-    assert_eq!(flag(&ben).await, Some(false));
+    assert_eq!(flag_spam(&ben).await, Some(false));
     assert_eq!(
-        flag(&cai).await,
+        flag_spam(&cai).await,
         Some(false),
         "kept by a moderator: not hidden"
     );
@@ -2068,7 +1976,7 @@ async fn a_post_a_moderator_kept_is_not_hidden_by_flags_again(db: Db) {
         .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(
-        flag(&dan).await,
+        flag_spam(&dan).await,
         Some(true),
         "flags hide an edit no one reviewed"
     );
@@ -2085,22 +1993,10 @@ async fn a_post_a_moderator_kept_is_not_hidden_by_flags_again(db: Db) {
         .await;
     assert_eq!((s, v["status"].as_str()), (201, Some("pending")), "{v}");
     let reviewed = v["id"].as_i64().unwrap_or_default();
-    let (s, v) = app
-        .post(
-            &format!("/moderation/posts/{reviewed}/decision"),
-            &mo.token,
-            json!({"action": "approve", "reason": "Within the rules"}),
-        )
-        .await;
+    let (s, v) = decide(&app, &mo, reviewed, "approve", "Within the rules").await;
     assert_eq!(s, 200, "{v}");
     for (who, hidden) in [(&ben, false), (&cai, true)] {
-        let (s, v) = app
-            .post(
-                &format!("/posts/{reviewed}/flags"),
-                &who.token,
-                json!({"reason": "personal_data"}),
-            )
-            .await;
+        let (s, v) = flag(&app, &who, reviewed, "personal_data").await;
         assert_eq!((s, v["hidden"].as_bool()), (201, Some(hidden)), "{v}");
     }
     app.finish().await;
