@@ -1996,7 +1996,7 @@ async fn a_post_a_moderator_kept_is_not_hidden_by_flags_again(db: Db) {
     let (s, v) = decide(&app, &mo, reviewed, "approve", "Within the rules").await;
     assert_eq!(s, 200, "{v}");
     for (who, hidden) in [(&ben, false), (&cai, true)] {
-        let (s, v) = flag(&app, &who, reviewed, "personal_data").await;
+        let (s, v) = flag(&app, who, reviewed, "personal_data").await;
         assert_eq!((s, v["hidden"].as_bool()), (201, Some(hidden)), "{v}");
     }
     app.finish().await;
