@@ -265,11 +265,7 @@ impl FromRequestParts<AppState> for MaybeAuth {
         let Some(token) = bearer(parts)? else {
             return Ok(MaybeAuth(None));
         };
-        let (user, suspension) = state
-            .store
-            .session(&crate::auth::token_hash(token))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("the token is unknown, expired or revoked"))?;
+        let (user, suspension) = session_of(state, token).await?;
         parts.extensions.insert(user.clone());
         parts.extensions.insert(SessionSuspension(suspension));
         Ok(MaybeAuth(Some(user)))
@@ -344,14 +340,19 @@ impl BearerToken {
     /// The signed-in user and their suspension in force, as [`AuthSuspension`] gives them (the
     /// same 401s).
     pub async fn authenticate(&self, state: &AppState) -> Result<AuthSuspension, ApiError> {
-        let token = &self.0;
-        let (user, suspension) = state
-            .store
-            .session(&crate::auth::token_hash(token))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("the token is unknown, expired or revoked"))?;
+        let (user, suspension) = session_of(state, &self.0).await?;
         Ok(AuthSuspension { user, suspension })
     }
+}
+
+/// The user a bearer token signs in and their suspension in force; 401 for a token unknown,
+/// expired or revoked.
+async fn session_of(state: &AppState, token: &str) -> Result<(User, Option<Suspension>), ApiError> {
+    state
+        .store
+        .session(&crate::auth::token_hash(token))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the token is unknown, expired or revoked"))
 }
 
 /// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.

@@ -1346,13 +1346,18 @@ impl Store {
             post.body_html = Some(html.clone());
             // The title is searchable through the opening post: it stays with the new body.
             // (Through the thread's key: `opening_post_id` has no index.)
-            let title: Option<String> = sqlx::query_scalar(
-                "SELECT title FROM threads WHERE id = $1 AND opening_post_id = $2",
-            )
-            .bind(post.thread_id)
-            .bind(id)
-            .fetch_optional(&mut *tx.tx)
-            .await?;
+            // Only an opening post (no parent) can carry it: a reply's edit asks nothing.
+            let title: Option<String> = if post.parent_id.is_none() {
+                sqlx::query_scalar(
+                    "SELECT title FROM threads WHERE id = $1 AND opening_post_id = $2",
+                )
+                .bind(post.thread_id)
+                .bind(id)
+                .fetch_optional(&mut *tx.tx)
+                .await?
+            } else {
+                None
+            };
             terms = Some(match title {
                 Some(title) => format!("{} {t}", hub_domain::search::index_text(&title)),
                 None => t.clone(),

@@ -37,9 +37,16 @@ async fn visible_post(state: &AppState, id: i64, viewer: &MaybeAuth) -> ApiResul
 async fn readable_post(state: &AppState, id: i64, viewer: &MaybeAuth) -> ApiResult<Post> {
     let post = visible_post(state, id, viewer).await?;
     if post.parent_id.is_some() {
+        // A withheld thread's 404 is the post's; any other failure stays what it is.
         super::threads::visible_thread(state, post.thread_id, viewer)
             .await
-            .map_err(|_| ApiError::not_found("post"))?;
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::NOT_FOUND {
+                    ApiError::not_found("post")
+                } else {
+                    e
+                }
+            })?;
     }
     Ok(post)
 }

@@ -624,9 +624,7 @@ async fn create_post(
     };
     // The replay of a key already used skips the rate limits meant for new writes, not the
     // suspension (see `screen`).
-    if let Some(s) = &suspension {
-        return Err(super::moderation::suspended(s));
-    }
+    super::moderation::unless_suspended(suspension.as_ref())?;
     let replay = match key.as_deref() {
         Some(k) => state.store.idempotency_seen(user.id, k).await?,
         None => false,
