@@ -938,6 +938,10 @@ async fn a_withheld_thread_is_not_announced(db: Db) {
     let (t2, op2) = app
         .thread(&ana, "africa", "Call John Roe on 0700 900 123", "x")
         .await;
+    // A reply published while the thread was public.
+    let bo = app.register("Bo").await;
+    let reply_text = "I met him at the Calais camp last week";
+    let reply = app.reply(&bo, t2, None, reply_text).await;
     // Everyone's next event is that thread's creation: the lock before it never reached them.
     let first = anon.events(1, WAIT).await;
     assert_eq!(
@@ -965,6 +969,26 @@ async fn a_withheld_thread_is_not_announced(db: Db) {
     );
     assert!(
         !replay.iter().any(|e| e.to_string().contains("John Roe")),
+        "{replay:?}"
+    );
+    // The reply's creation is replayed as a tombstone to others: its thread is withheld now.
+    let reply_created: Vec<&Value> = replay
+        .iter()
+        .filter(|e| e["type"] == "post.created" && e["data"]["id"] == reply["id"])
+        .collect();
+    assert_eq!(reply_created.len(), 1, "{replay:?}");
+    assert_eq!(reply_created[0]["data"]["body"], Value::Null, "{replay:?}");
+    assert!(
+        !replay.iter().any(|e| e.to_string().contains(reply_text)),
+        "{replay:?}"
+    );
+    // Its author still gets it in full.
+    let mut as_bo = as_user(&bo).await;
+    let (replay, _) = as_bo.subscribe(&[&format!("thread:{t2}")], Some(0)).await;
+    assert!(
+        replay
+            .iter()
+            .any(|e| e["type"] == "post.created" && e["data"]["body"] == reply_text),
         "{replay:?}"
     );
     app.finish().await;

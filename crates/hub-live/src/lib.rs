@@ -787,9 +787,9 @@ impl Replay {
 
     /// The next page of the replay, in order; empty when it is done.
     ///
-    /// A post hidden, removed or sent back to moderation since an event about it was logged
-    /// is now withheld from those who may not see it: its events come as tombstones (or not
-    /// at all), as they would if they were logged today.
+    /// A post hidden, removed or sent back to moderation since an event about it was logged,
+    /// or whose thread's opening post was, is now withheld from those who may not see it: its
+    /// events come as tombstones (or not at all), as they would if they were logged today.
     pub async fn next_page(&mut self) -> Result<Vec<Frame>, hub_store::StoreError> {
         let mut out = Vec::new();
         while out.is_empty() && self.after < self.head {

@@ -241,8 +241,9 @@ impl Store {
         rows.iter().map(event_row).collect()
     }
 
-    /// Which of these posts are not published now (hidden, removed or pending): a replay of
-    /// the log withholds what was logged about them from those who may no longer see it.
+    /// Which of these posts are withheld now: not published (hidden, removed or pending), or
+    /// in a thread whose opening post is not published. A replay of the log withholds what
+    /// was logged about them from those who may no longer see it.
     pub async fn withheld_posts(&self, posts: &[i64]) -> Result<std::collections::HashSet<i64>> {
         let mut out = std::collections::HashSet::new();
         // Bounded lists: the database's limit on parameters is far above this.
@@ -250,7 +251,9 @@ impl Store {
             let mut args = crate::threads::Args::default();
             let ps: Vec<String> = chunk.iter().map(|p| args.push_int(*p)).collect();
             let sql = format!(
-                "SELECT id FROM posts WHERE id IN ({}) AND status <> 'published'",
+                "SELECT p.id FROM posts p JOIN threads t ON t.id = p.thread_id \
+                 LEFT JOIN posts op ON op.id = t.opening_post_id \
+                 WHERE p.id IN ({}) AND (p.status <> 'published' OR op.status <> 'published')",
                 ps.join(", ")
             );
             for r in args
