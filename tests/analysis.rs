@@ -30,6 +30,7 @@ both_backends!(
     the_api_enforces_roles_formats_and_input_and_announces_ready_documents,
     a_retried_build_request_with_the_same_idempotency_key_makes_one_job,
     the_next_version_says_what_changed_and_an_empty_period_still_renders,
+    a_build_gives_way_to_requests_and_writes_in_flight,
 );
 
 /// Bound of every wait for a build.
@@ -1649,5 +1650,91 @@ async fn the_next_version_says_what_changed_and_an_empty_period_still_renders(db
             assert_eq!(s, 200, "{file} {lang}");
         }
     }
+    app.finish().await;
+}
+
+/// While a request or a write is in flight in the process, a build's reading gives way to it
+/// (it sleeps, so its core is free) and still goes on, to the same document; a request marks
+/// itself in flight from its headers until its response.
+async fn a_build_gives_way_to_requests_and_writes_in_flight(db: Db) {
+    let app = spawn_quiet(db).await;
+    let c = corpus(&app).await;
+    let store = &app.server.store;
+    let activity = store.activity().clone();
+
+    // Nothing in flight: reading the snapshot never pauses.
+    let mut snap = store.snapshot("europe", i64::MAX).await.expect("snapshot");
+    let mut quiet = 0;
+    snap.posts(|_| {
+        quiet += 1;
+        Ok(())
+    })
+    .await
+    .expect("posts");
+    assert!(quiet > 5, "the corpus has posts in Europe: {quiet}");
+    assert_eq!(snap.paused(), Duration::ZERO);
+    snap.finish().await.expect("finish");
+
+    // A write in flight: the same rows, read with pauses.
+    let busy = activity.enter();
+    let mut snap = store.snapshot("europe", i64::MAX).await.expect("snapshot");
+    let mut paced = 0;
+    snap.posts(|_| {
+        paced += 1;
+        Ok(())
+    })
+    .await
+    .expect("posts");
+    assert_eq!(paced, quiet);
+    assert!(
+        snap.paused() >= Duration::from_millis(5),
+        "{:?}",
+        snap.paused()
+    );
+    snap.finish().await.expect("finish");
+
+    // A whole build under a steady load ends, with the document of a quiet build.
+    let a = analyses(&app, |_| {}).await;
+    let region = europe(&app);
+    let job = a
+        .request("europe", Origin::Manual, None, None)
+        .await
+        .expect("request");
+    let (loaded, _) = tokio::time::timeout(WAIT, a.build_document(&region, &job))
+        .await
+        .expect("the build ends under load")
+        .expect("build");
+    drop(busy);
+    assert!(!activity.busy());
+    let (calm, _) = a.build_document(&region, &job).await.expect("build");
+    assert_eq!(loaded.content_sha256, calm.content_sha256);
+
+    // An HTTP request is in flight from its headers: one whose body never comes.
+    use tokio::io::AsyncWriteExt;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    slow.write_all(
+        format!(
+            "POST /api/v1/threads/1/posts HTTP/1.1\r\nhost: {addr}\r\n\
+             authorization: Bearer {}\r\ncontent-type: application/json\r\n\
+             content-length: 100\r\n\r\n{{\"body\":",
+            c.secretariat.token
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("send");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !activity.busy() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(activity.busy(), "the request is in flight");
+    drop(slow);
+    while activity.busy() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(!activity.busy(), "and no longer once its client has gone");
     app.finish().await;
 }

@@ -11,6 +11,7 @@ use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use hub_domain::objectives::objective;
 use hub_domain::{Aspect, PostKind, StakeholderGroup};
+use hub_store::activity::Pacer;
 use hub_store::analysis::{Snapshot, SnapshotPost, SnapshotText};
 use hub_store::StoreError;
 use sha2::{Digest, Sha256};
@@ -662,7 +663,12 @@ fn text_threads() -> usize {
 }
 
 impl TextWorkers {
-    fn start(analyzer: Arc<Analyzer>, pass: TextPass, threads: usize) -> Self {
+    fn start(
+        analyzer: Arc<Analyzer>,
+        pass: TextPass,
+        threads: usize,
+        pacer: impl Fn() -> Pacer,
+    ) -> Self {
         let shared_ids = matches!(pass, TextPass::Background { .. });
         let (tx, rx) = tokio::sync::mpsc::channel::<Vec<SnapshotText>>(2 * threads);
         let rx = Arc::new(std::sync::Mutex::new(rx));
@@ -670,11 +676,12 @@ impl TextWorkers {
         for i in 0..threads {
             let (done_tx, done_rx) = tokio::sync::oneshot::channel();
             let (analyzer, pass, rx) = (analyzer.clone(), pass.clone(), rx.clone());
+            let mut pacer = pacer();
             let spawned = std::thread::Builder::new()
                 .name(format!("analysis-text-{i}"))
                 .spawn(move || {
                     idle_priority();
-                    let _ = done_tx.send(count_texts(&analyzer, &pass, &rx));
+                    let _ = done_tx.send(count_texts(&analyzer, &pass, &rx, &mut pacer));
                 });
             match spawned {
                 Ok(_) => done.push(done_rx),
@@ -709,6 +716,7 @@ fn count_texts(
     analyzer: &Analyzer,
     pass: &TextPass,
     rx: &std::sync::Mutex<tokio::sync::mpsc::Receiver<Vec<SnapshotText>>>,
+    pacer: &mut Pacer,
 ) -> TextTotals {
     let mut totals = TextTotals::default();
     if let TextPass::Region { prominent } = pass {
@@ -725,6 +733,7 @@ fn count_texts(
         };
         let Some(batch) = batch else { break };
         for t in batch {
+            pacer.pause();
             let lang = text::base_language(t.language.as_deref());
             let plain = text::words_of_markdown(&t.body);
             match pass {
@@ -777,7 +786,11 @@ pub async fn build(
         Ok(())
     })
     .await?;
-    tracing::debug!(posts = c.rows.len(), "analysis: posts read");
+    tracing::debug!(
+        posts = c.rows.len(),
+        gave_way_ms = snap.paused().as_millis(),
+        "analysis: posts read"
+    );
     let excluded_rows = snap.excluded().await?;
     let rec_groups = snap.recommendation_endorsements().await?;
 
@@ -804,6 +817,7 @@ pub async fn build(
             prominent: Arc::new(prominent.clone()),
         },
         text_threads(),
+        || snap.pacer(),
     );
     snap.texts(
         BATCH,
@@ -822,6 +836,7 @@ pub async fn build(
             vocab: vocab.clone(),
         },
         text_threads(),
+        || snap.pacer(),
     );
     let (_, step) = snap.background_step(params.background).await?;
     snap.background(step, BATCH, &workers.tx).await?;
@@ -883,6 +898,11 @@ pub async fn build(
         .map(|t| (t.id, t))
         .collect();
     let cutoff_seq = snap.head_seq();
+    let mut pacer = snap.pacer();
+    tracing::debug!(
+        reading_gave_way_ms = snap.paused().as_millis(),
+        "analysis: snapshot read"
+    );
     snap.finish().await?;
     tracing::debug!("analysis: snapshot closed");
 
@@ -891,6 +911,7 @@ pub async fn build(
     (|| -> Result<Built, BuildError> {
         let mut terms_of: HashMap<i64, Vec<(String, String)>> = HashMap::new();
         for (id, t) in &texts {
+            pacer.pause();
             let mut v = Vec::new();
             let lang = text::base_language(t.language.as_deref());
             analyzer.terms(&hub_domain::markup::plain_text(&t.body), &lang, &mut v);
@@ -1231,7 +1252,7 @@ pub async fn build(
                     n: &mut tail_size,
                 },
             );
-            write_contributions(&mut tee, &c)?;
+            write_contributions(&mut tee, &c, &mut pacer)?;
             tee.flush()?;
         }
         let tail = tail.finish()?;
@@ -1376,8 +1397,13 @@ fn json_head(doc: &Document) -> Result<Vec<u8>, BuildError> {
 }
 
 /// The contributions' JSON from the compact rows, and the document's closing `]}`.
-fn write_contributions<W: Write>(w: &mut W, c: &Counts) -> Result<(), BuildError> {
+fn write_contributions<W: Write>(
+    w: &mut W,
+    c: &Counts,
+    pacer: &mut Pacer,
+) -> Result<(), BuildError> {
     for (i, r) in c.rows.iter().enumerate() {
+        pacer.pause();
         if i > 0 {
             w.write_all(b",")?;
         }
@@ -1540,6 +1566,7 @@ mod tests {
                     prominent: Arc::new(vec![6]),
                 },
                 threads,
+                || Arc::new(hub_store::activity::Activity::default()).pacer(),
             );
             for b in region {
                 w.tx.send(b).await.expect("send");
@@ -1552,6 +1579,7 @@ mod tests {
                     vocab: vocab.clone(),
                 },
                 threads,
+                || Arc::new(hub_store::activity::Activity::default()).pacer(),
             );
             for b in background {
                 w.tx.send(b).await.expect("send");

@@ -168,7 +168,7 @@ impl Store {
     /// Enqueues a job unless one with the same `run_key` exists. Returns the job and whether
     /// it is new.
     pub async fn enqueue_analysis(&self, a: &NewAnalysis) -> Result<(AnalysisJob, bool)> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_background_write().await?;
         let out = self.enqueue_in(&mut tx, a).await?;
         self.commit(tx).await?;
         Ok(out)
@@ -181,7 +181,7 @@ impl Store {
         a: &NewAnalysis,
         key: Option<&IdempotencyKey>,
     ) -> Result<Created<AnalysisJob>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_background_write().await?;
         if let Some(k) = key {
             if let Some(id) = self.claim_idempotency_key(&mut tx, k, "analysis").await? {
                 self.commit(tx).await?;
@@ -262,7 +262,7 @@ impl Store {
         lease_until: i64,
     ) -> Result<Option<AnalysisJob>> {
         let now = now_micros();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_background_write().await?;
         sqlx::query(
             "UPDATE analyses SET status = 'failed', finished_at = $1, worker = NULL, \
              lease_until = NULL, error = COALESCE(error, 'the build stopped before it finished') \
@@ -303,7 +303,7 @@ impl Store {
         worker: &str,
         lease_until: i64,
     ) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_background_write().await?;
         let n = sqlx::query(
             "UPDATE analyses SET lease_until = $1 WHERE id = $2 AND worker = $3 AND status = 'building'",
         )
@@ -325,7 +325,7 @@ impl Store {
         worker: &str,
         doc: &FinishedDocument,
     ) -> Result<Completion> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_background_write().await?;
         let region: Option<String> = sqlx::query_scalar(
             "SELECT region FROM analyses WHERE id = $1 AND worker = $2 AND status = 'building'",
         )
@@ -399,7 +399,7 @@ impl Store {
     }
 
     async fn requeue_analysis(&self, id: i64, worker: &str) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_background_write().await?;
         sqlx::query(
             "UPDATE analyses SET status = 'queued', worker = NULL, lease_until = NULL, \
              attempts = attempts - 1 WHERE id = $1 AND worker = $2 AND status = 'building'",
@@ -413,7 +413,7 @@ impl Store {
 
     /// Records a failed attempt: queued again while attempts remain, else failed.
     pub async fn fail_analysis(&self, id: i64, worker: &str, error: &str) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_background_write().await?;
         sqlx::query(
             "UPDATE analyses SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'queued' END, \
              finished_at = CASE WHEN attempts >= $1 THEN $2 ELSE NULL END, \
@@ -504,6 +504,8 @@ impl Store {
         }
         Ok(Snapshot {
             sqlite: self.backend == Backend::Sqlite,
+            pacer: self.activity().pacer(),
+            activity: self.activity().clone(),
             tx,
             region: region.to_string(),
             cutoff_at,
@@ -566,6 +568,9 @@ pub struct Snapshot {
     cutoff_at: i64,
     head: i64,
     sqlite: bool,
+    /// The process's work in flight, which reading the snapshot gives way to row by row.
+    activity: std::sync::Arc<crate::activity::Activity>,
+    pacer: crate::activity::Pacer,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -610,16 +615,113 @@ fn parse_aspects(s: &str) -> std::result::Result<Vec<Aspect>, sqlx::Error> {
         .collect()
 }
 
+/// Rows a cursor hands over at a time (PostgreSQL).
+const CURSOR_CHUNK: usize = 500;
+
+/// The rows of one of the snapshot's ordered passes, each handed over after the process's work
+/// in flight (see [`crate::activity`]).
+///
+/// On PostgreSQL through a cursor, a chunk at a time, so the server works only while the
+/// reader asks: a plain query's rows run ahead of their reader by as much as the socket
+/// buffers hold (tens of megabytes here), and that server work went on while the build's own
+/// threads gave way. On SQLite the rows come from the connection's worker thread through a
+/// short channel, which stops when the reader does.
+struct Rows<'c> {
+    source: Source<'c>,
+    pacer: &'c mut crate::activity::Pacer,
+}
+
+enum Source<'c> {
+    Stream(futures::stream::BoxStream<'c, std::result::Result<AnyRow, sqlx::Error>>),
+    Cursor {
+        conn: &'c mut sqlx::AnyConnection,
+        name: String,
+        chunk: std::collections::VecDeque<AnyRow>,
+        done: bool,
+    },
+}
+
+/// Distinct cursor names within a snapshot's transaction.
+static CURSORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl<'c> Rows<'c> {
+    /// Starts reading `sql` with `$1` the region, `$2` the cutoff and `$3` `extra`, if any.
+    async fn open(
+        conn: &'c mut sqlx::AnyConnection,
+        pacer: &'c mut crate::activity::Pacer,
+        sqlite: bool,
+        sql: &'c str,
+        (region, cutoff, extra): (&'c str, i64, Option<i64>),
+    ) -> Result<Rows<'c>> {
+        let source = if sqlite {
+            let mut q = sqlx::query(sql).bind(region).bind(cutoff);
+            if let Some(x) = extra {
+                q = q.bind(x);
+            }
+            Source::Stream(q.fetch(conn))
+        } else {
+            let n = CURSORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = format!("analysis_rows_{n}");
+            let declare = format!("DECLARE {name} NO SCROLL CURSOR FOR {sql}");
+            let mut q = sqlx::query(&declare)
+                .persistent(false)
+                .bind(region)
+                .bind(cutoff);
+            if let Some(x) = extra {
+                q = q.bind(x);
+            }
+            q.execute(&mut *conn).await?;
+            Source::Cursor {
+                conn,
+                name,
+                chunk: std::collections::VecDeque::new(),
+                done: false,
+            }
+        };
+        Ok(Rows { source, pacer })
+    }
+
+    /// The next row, after giving way to the process's work in flight; `None` at the end.
+    async fn next(&mut self) -> Result<Option<AnyRow>> {
+        use futures::TryStreamExt;
+        self.pacer.pause_async().await;
+        match &mut self.source {
+            Source::Stream(rows) => Ok(rows.try_next().await?),
+            Source::Cursor {
+                conn,
+                name,
+                chunk,
+                done,
+            } => {
+                if chunk.is_empty() && !*done {
+                    let rows = sqlx::query(&format!("FETCH {CURSOR_CHUNK} FROM {name}"))
+                        .persistent(false)
+                        .fetch_all(&mut **conn)
+                        .await?;
+                    if rows.len() < CURSOR_CHUNK {
+                        *done = true;
+                        sqlx::query(&format!("CLOSE {name}"))
+                            .persistent(false)
+                            .execute(&mut **conn)
+                            .await?;
+                    }
+                    chunk.extend(rows);
+                }
+                Ok(chunk.pop_front())
+            }
+        }
+    }
+}
+
 async fn send_batches(
-    mut rows: futures::stream::BoxStream<'_, std::result::Result<AnyRow, sqlx::Error>>,
+    mut rows: Rows<'_>,
     batch: usize,
     keep: impl Fn(&SnapshotText) -> bool,
     out: &tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
 ) -> Result<i64> {
-    use futures::TryStreamExt;
     let mut buf = Vec::with_capacity(batch);
     let mut n = 0;
-    while let Some(r) = rows.try_next().await? {
+    while let Some(r) = rows.next().await? {
         let t = text_row(&r)?;
         if !keep(&t) {
             continue;
@@ -658,6 +760,16 @@ impl Snapshot {
         self.head
     }
 
+    /// A pacer for the work done on what the snapshot reads (see [`crate::activity`]).
+    pub fn pacer(&self) -> crate::activity::Pacer {
+        self.activity.pacer()
+    }
+
+    /// How long reading the snapshot has given way to other work so far.
+    pub fn paused(&self) -> std::time::Duration {
+        self.pacer.paused()
+    }
+
     /// How the ordered passes read `posts`: on SQLite in rowid order (`NOT INDEXED`), which is
     /// id order, rather than through the region index and a sort of every row (with its body)
     /// in a temporary B-tree; PostgreSQL is steered the same way by `enable_sort = off` in the
@@ -675,7 +787,6 @@ impl Snapshot {
         &mut self,
         mut f: impl FnMut(SnapshotPost) -> std::result::Result<(), StoreError>,
     ) -> Result<()> {
-        use futures::TryStreamExt;
         let sql = format!(
             "SELECT p.id, p.thread_id, p.kind, p.language, p.objectives, p.aspects, p.created_at, \
              p.author_id, u.stakeholder_group, u.country, u.organisation, u.attribution, \
@@ -683,11 +794,15 @@ impl Snapshot {
              FROM {scan} JOIN users u ON u.id = p.author_id WHERE {COUNTED} ORDER BY p.id",
             scan = self.scan()
         );
-        let mut rows = sqlx::query(&sql)
-            .bind(&self.region)
-            .bind(self.cutoff_at)
-            .fetch(&mut self.tx);
-        while let Some(r) = rows.try_next().await? {
+        let mut rows = Rows::open(
+            &mut self.tx,
+            &mut self.pacer,
+            self.sqlite,
+            &sql,
+            (&self.region, self.cutoff_at, None),
+        )
+        .await?;
+        while let Some(r) = rows.next().await? {
             let kind: String = r.try_get("kind")?;
             let group: String = r.try_get("stakeholder_group")?;
             let objectives: String = r.try_get("objectives")?;
@@ -742,10 +857,14 @@ impl Snapshot {
              WHERE {COUNTED}{only} ORDER BY p.id",
             scan = self.scan()
         );
-        let rows = sqlx::query(&sql)
-            .bind(&self.region)
-            .bind(self.cutoff_at)
-            .fetch(&mut self.tx);
+        let rows = Rows::open(
+            &mut self.tx,
+            &mut self.pacer,
+            self.sqlite,
+            &sql,
+            (&self.region, self.cutoff_at, None),
+        )
+        .await?;
         send_batches(rows, batch, keep, out).await
     }
 
@@ -801,15 +920,16 @@ impl Snapshot {
         batch: usize,
         out: &tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
     ) -> Result<i64> {
-        let rows = sqlx::query(
+        let rows = Rows::open(
+            &mut self.tx,
+            &mut self.pacer,
+            self.sqlite,
             "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
              WHERE p.region <> $1 AND p.status = 'published' AND p.created_at <= $2 \
              AND p.id % $3 = 0 ORDER BY p.id",
+            (&self.region, self.cutoff_at, Some(step)),
         )
-        .bind(&self.region)
-        .bind(self.cutoff_at)
-        .bind(step)
-        .fetch(&mut self.tx);
+        .await?;
         send_batches(rows, batch, |_| true, out).await
     }
 

@@ -7,6 +7,7 @@
 //! event log is sequenced) branch on [`Backend`]. Both backends run the same test suite.
 #![forbid(unsafe_code)]
 
+pub mod activity;
 pub mod analysis;
 mod batch;
 mod error;
@@ -144,6 +145,8 @@ pub struct Store {
     batcher: Option<batch::Batcher>,
     /// Whether the search indexer runs (SQLite; started once the schema is migrated).
     search_indexer: Arc<std::sync::atomic::AtomicBool>,
+    /// Writes (and, in the hub, requests) in flight, which an analysis build gives way to.
+    activity: Arc<activity::Activity>,
 }
 
 /// A pool of the backend's own driver, opened lazily.
@@ -261,6 +264,7 @@ impl Store {
             reads,
             batcher,
             search_indexer: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            activity: Arc::default(),
         };
         if backend == Backend::Sqlite {
             // The committer's store writes its posts itself (it has no batcher).
@@ -310,7 +314,7 @@ impl Store {
         let mut indexed = 0;
         loop {
             // Under the write lock: no post is added or changed meanwhile.
-            let mut tx = self.begin_write().await?;
+            let mut tx = self.begin_background_write().await?;
             let cut: Option<i64> = sqlx::query_scalar(
                 "SELECT MAX(post_id) FROM (SELECT post_id FROM search_pending \
                  ORDER BY post_id LIMIT $1)",
@@ -421,6 +425,16 @@ impl Store {
     /// Starts a write transaction: on SQLite, after taking the process's write lock, with
     /// `BEGIN IMMEDIATE` so the database lock is held from the start (no upgrade deadlock).
     pub(crate) async fn begin_write(&self) -> Result<WriteTx> {
+        self.begin_write_marked(Some(self.activity.enter())).await
+    }
+
+    /// [`Store::begin_write`] for background work (the search indexer, the analysis queue),
+    /// which does not count as work in flight (see [`Store::activity`]).
+    pub(crate) async fn begin_background_write(&self) -> Result<WriteTx> {
+        self.begin_write_marked(None).await
+    }
+
+    async fn begin_write_marked(&self, busy: Option<activity::Busy>) -> Result<WriteTx> {
         let guard = self.write_turn().await;
         let tx = match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
@@ -429,10 +443,17 @@ impl Store {
         Ok(WriteTx {
             tx,
             _guard: guard,
+            busy,
             wrote_events: false,
             numbering: false,
             numbered_events: false,
         })
+    }
+
+    /// Work in flight in this process that background work gives way to: every write
+    /// transaction is marked, and the hub marks its requests too.
+    pub fn activity(&self) -> &Arc<activity::Activity> {
+        &self.activity
     }
 
     /// On SQLite, this process's turn to write (held until the write commits or rolls back);
@@ -449,6 +470,8 @@ impl Store {
     /// write is in the log.
     pub(crate) async fn commit(&self, tx: WriteTx) -> Result<()> {
         let (unnumbered, numbered) = (tx.wrote_events, tx.numbered_events);
+        // In flight until the write is acknowledged, the relay's numbering included.
+        let _busy = tx.busy;
         tx.tx.commit().await?;
         if unnumbered && self.backend == Backend::Postgres {
             self.await_relay().await;
@@ -507,6 +530,8 @@ pub(crate) async fn fit<C: sqlx::Connection>(
 pub(crate) struct WriteTx {
     pub(crate) tx: sqlx::Transaction<'static, sqlx::Any>,
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Marks the write in flight (see [`Store::activity`]), unless it is background work.
+    busy: Option<activity::Busy>,
     /// Events were appended that the relay numbers after the commit (PostgreSQL; on SQLite
     /// every event is numbered as it is inserted).
     pub(crate) wrote_events: bool,

@@ -937,6 +937,8 @@ impl Store {
         idem: Option<&IdempotencyKey>,
         checks: &PostChecks,
     ) -> Result<Created<Post>> {
+        // In flight from here (the group commit's transaction is not this call's).
+        let _busy = self.activity.enter();
         // A published post without a key joins the next group commit (`batch.rs`); keyed and
         // pending posts, which write more rows, go alone.
         // So do moderators' posts: the batch statement does not know their regions.

@@ -86,6 +86,7 @@ async fn not_found() -> ApiError {
 /// The whole application.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.body_limit_bytes;
+    let activity = state.store.activity().clone();
     let (api, _) = OpenApiRouter::new()
         .nest("/api/v1", api_router())
         .split_for_parts();
@@ -98,6 +99,10 @@ pub fn app(state: AppState) -> Router {
             ApiError::new_method_not_allowed()
         })
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            activity,
+            crate::middleware::mark_busy,
+        ))
         .layer(axum::middleware::from_fn(crate::middleware::track_metrics))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_| {

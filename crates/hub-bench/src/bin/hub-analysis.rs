@@ -14,9 +14,10 @@
 //!
 //! `cargo run --release -p hub-bench --bin hub-analysis -- [--posts 100000,1000000]
 //! [--backend sqlite|postgres|both] [--postgres-url postgres://postgres@127.0.0.1:5432/postgres]
-//! [--keep true] [--database URL]`: `--keep true` keeps the seeded database and prints its
-//! address; `--database` runs on such a database instead of seeding one (one size and backend;
-//! for diagnosis: each run adds its probe posts and a document).
+//! [--keep true] [--database URL] [--rate 20]`: `--keep true` keeps the seeded database and
+//! prints its address; `--database` runs on such a database instead of seeding one (one size
+//! and backend; for diagnosis: each run adds its probe posts and a document); `--rate` is the
+//! measured writer's posts per second (more samples for a steadier p99).
 #![forbid(unsafe_code)]
 
 #[path = "../text.rs"]
@@ -48,6 +49,8 @@ struct Args {
     database: Option<String>,
     /// Keep the seeded database and print its address.
     keep: bool,
+    /// Posts per second of the writer whose latency is measured, alone and during the build.
+    rate: u32,
 }
 
 fn args() -> Result<Args> {
@@ -57,6 +60,7 @@ fn args() -> Result<Args> {
         pg: "postgres://postgres@127.0.0.1:5432/postgres".into(),
         database: None,
         keep: false,
+        rate: 20,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -72,6 +76,7 @@ fn args() -> Result<Args> {
             "--postgres-url" => a.pg = v,
             "--database" => a.database = Some(v),
             "--keep" => a.keep = v == "true",
+            "--rate" => a.rate = v.parse().context("--rate takes posts per second")?,
             "--backend" => {
                 a.backends = match v.as_str() {
                     "sqlite" => vec![Backend::Sqlite],
@@ -443,7 +448,7 @@ async fn run(backend: Backend, n: i64, a: &Args) -> Result<Outcome> {
     );
 
     // Posting latency alone, then during the build.
-    let rate = 20;
+    let rate = a.rate;
     let stop = Arc::new(AtomicBool::new(false));
     let idle = tokio::spawn(writer(store.clone(), rate, stop.clone(), 1));
     tokio::time::sleep(Duration::from_secs(20)).await;
