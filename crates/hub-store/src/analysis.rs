@@ -760,6 +760,18 @@ impl Snapshot {
         self.head
     }
 
+    /// The rows of `sql`, with `$1` the region, `$2` the cutoff and `$3` `extra`, if any.
+    async fn rows<'c>(&'c mut self, sql: &'c str, extra: Option<i64>) -> Result<Rows<'c>> {
+        Rows::open(
+            &mut self.tx,
+            &mut self.pacer,
+            self.sqlite,
+            sql,
+            (&self.region, self.cutoff_at, extra),
+        )
+        .await
+    }
+
     /// A pacer for the work done on what the snapshot reads (see [`crate::activity`]).
     pub fn pacer(&self) -> crate::activity::Pacer {
         self.activity.pacer()
@@ -794,14 +806,7 @@ impl Snapshot {
              FROM {scan} JOIN users u ON u.id = p.author_id WHERE {COUNTED} ORDER BY p.id",
             scan = self.scan()
         );
-        let mut rows = Rows::open(
-            &mut self.tx,
-            &mut self.pacer,
-            self.sqlite,
-            &sql,
-            (&self.region, self.cutoff_at, None),
-        )
-        .await?;
+        let mut rows = self.rows(&sql, None).await?;
         while let Some(r) = rows.next().await? {
             let kind: String = r.try_get("kind")?;
             let group: String = r.try_get("stakeholder_group")?;
@@ -857,14 +862,7 @@ impl Snapshot {
              WHERE {COUNTED}{only} ORDER BY p.id",
             scan = self.scan()
         );
-        let rows = Rows::open(
-            &mut self.tx,
-            &mut self.pacer,
-            self.sqlite,
-            &sql,
-            (&self.region, self.cutoff_at, None),
-        )
-        .await?;
+        let rows = self.rows(&sql, None).await?;
         send_batches(rows, batch, keep, out).await
     }
 
@@ -920,16 +918,14 @@ impl Snapshot {
         batch: usize,
         out: &tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
     ) -> Result<i64> {
-        let rows = Rows::open(
-            &mut self.tx,
-            &mut self.pacer,
-            self.sqlite,
-            "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
+        let rows = self
+            .rows(
+                "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
              WHERE p.region <> $1 AND p.status = 'published' AND p.created_at <= $2 \
              AND p.id % $3 = 0 ORDER BY p.id",
-            (&self.region, self.cutoff_at, Some(step)),
-        )
-        .await?;
+                Some(step),
+            )
+            .await?;
         send_batches(rows, batch, |_| true, out).await
     }
 
