@@ -46,26 +46,32 @@ impl Activity {
             activity: self.clone(),
             run_until: None,
             paused: Duration::ZERO,
+            max_pause: MAX_PAUSE,
+            run_after_pause: RUN_AFTER_PAUSE,
         }
     }
 }
 
-/// How long a pause sleeps before it looks again.
+/// How long a pause sleeps before it looks again (on the async path, tokio's timer rounds it
+/// up to its 1 ms tick).
 const STEP: Duration = Duration::from_micros(500);
-/// The longest pause: after it, the background work runs for [`RUN_AFTER_PAUSE`] whatever is in
-/// flight, so a steady load slows it (to a sixth at worst) but never stops it.
+/// The longest pause (give or take one [`STEP`]): after it, the background work runs for at
+/// least [`RUN_AFTER_PAUSE`] (a unit of work always runs to its end) whatever is in flight, so
+/// a steady load slows it, to about a sixth at worst, but never stops it.
 const MAX_PAUSE: Duration = Duration::from_millis(5);
 /// See [`MAX_PAUSE`].
 const RUN_AFTER_PAUSE: Duration = Duration::from_millis(1);
 
-/// Called by background work between small units of it (a row, a text, a few kilobytes of
-/// output): while work is in flight, it sleeps until that ends (at most [`MAX_PAUSE`]).
-/// When nothing is in flight it costs one atomic load.
+/// Called by background work between small units of it (a row, a text, a contribution):
+/// while work is in flight, it sleeps until that ends (at most about [`MAX_PAUSE`]). When
+/// nothing is in flight it costs one atomic load.
 #[derive(Debug)]
 pub struct Pacer {
     activity: Arc<Activity>,
     run_until: Option<Instant>,
     paused: Duration,
+    max_pause: Duration,
+    run_after_pause: Duration,
 }
 
 impl Pacer {
@@ -79,7 +85,7 @@ impl Pacer {
             return None;
         }
         self.run_until = None;
-        Some(now + MAX_PAUSE)
+        Some(now + self.max_pause)
     }
 
     /// Ends a pause that began at `started` with `deadline`.
@@ -87,7 +93,7 @@ impl Pacer {
         let now = Instant::now();
         self.paused += now - started;
         if now >= deadline {
-            self.run_until = Some(now + RUN_AFTER_PAUSE);
+            self.run_until = Some(now + self.run_after_pause);
         }
     }
 
@@ -126,47 +132,51 @@ impl Pacer {
 mod tests {
     use super::*;
 
+    /// A pacer whose limits the test sets.
+    fn pacer(activity: &Arc<Activity>, max_pause: Duration, run_after_pause: Duration) -> Pacer {
+        Pacer {
+            max_pause,
+            run_after_pause,
+            ..activity.pacer()
+        }
+    }
+
     #[test]
     fn a_pause_waits_for_work_in_flight_to_end() {
         let activity = Arc::new(Activity::default());
-        let mut pacer = activity.pacer();
-        let t = Instant::now();
-        pacer.pause();
-        assert_eq!(pacer.paused(), Duration::ZERO, "nothing in flight");
+        let mut p = pacer(&activity, Duration::from_secs(60), RUN_AFTER_PAUSE);
+        p.pause();
+        assert_eq!(p.paused(), Duration::ZERO, "nothing in flight");
         let busy = activity.enter();
         assert!(activity.busy());
         let ends = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::sleep(Duration::from_millis(200));
             drop(busy);
         });
-        pacer.pause();
+        let t = Instant::now();
+        p.pause();
         assert!(!activity.busy(), "the pause lasted until the work ended");
-        assert!(
-            pacer.paused() >= Duration::from_millis(1),
-            "{:?}",
-            pacer.paused()
-        );
-        assert!(t.elapsed() < Duration::from_secs(5));
+        assert!(p.paused() >= Duration::from_millis(100), "{:?}", p.paused());
+        assert!(t.elapsed() < Duration::from_secs(30), "not until the limit");
+        assert!(p.run_until.is_none(), "the work ended before the limit");
         ends.join().expect("the worker");
     }
 
     #[test]
     fn a_steady_load_slows_background_work_but_never_stops_it() {
         let activity = Arc::new(Activity::default());
-        let mut pacer = activity.pacer();
+        let mut p = pacer(&activity, Duration::from_millis(5), Duration::from_secs(60));
         let _busy = activity.enter();
-        pacer.pause();
-        let first = pacer.paused();
-        assert!(first >= MAX_PAUSE, "{first:?}");
-        // Right after a full pause, the work runs on.
-        pacer.pause();
-        assert_eq!(
-            pacer.paused(),
-            first,
-            "no second pause before RUN_AFTER_PAUSE"
-        );
-        std::thread::sleep(RUN_AFTER_PAUSE);
-        pacer.pause();
-        assert!(pacer.paused() >= first + MAX_PAUSE);
+        p.pause();
+        let first = p.paused();
+        assert!(first >= Duration::from_millis(5), "{first:?}");
+        // After a pause up to the limit, the work runs on for `run_after_pause`.
+        p.pause();
+        assert_eq!(p.paused(), first, "no second pause while the work runs on");
+        // Once that has passed, it gives way again.
+        p.run_until = Some(Instant::now());
+        p.pause();
+        assert!(p.paused() >= first + Duration::from_millis(5));
+        assert!(p.run_until.is_some());
     }
 }

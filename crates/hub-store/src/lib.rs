@@ -450,8 +450,9 @@ impl Store {
         })
     }
 
-    /// Work in flight in this process that background work gives way to: every write
-    /// transaction is marked, and the hub marks its requests too.
+    /// Work in flight in this process that background work gives way to: foreground write
+    /// transactions and new posts are marked, and the hub marks its API requests too; the
+    /// background's writes (search indexer, analysis queue, event relay) are not.
     pub fn activity(&self) -> &Arc<activity::Activity> {
         &self.activity
     }

@@ -90,6 +90,11 @@ pub fn app(state: AppState) -> Router {
     let (api, _) = OpenApiRouter::new()
         .nest("/api/v1", api_router())
         .split_for_parts();
+    // API requests count as work in flight (not health checks and metrics).
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        activity,
+        crate::middleware::mark_busy,
+    ));
     let (ops, _) = ops::router().split_for_parts();
     Router::new()
         .merge(api)
@@ -99,10 +104,6 @@ pub fn app(state: AppState) -> Router {
             ApiError::new_method_not_allowed()
         })
         .with_state(state)
-        .layer(axum::middleware::from_fn_with_state(
-            activity,
-            crate::middleware::mark_busy,
-        ))
         .layer(axum::middleware::from_fn(crate::middleware::track_metrics))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_| {
