@@ -1662,36 +1662,31 @@ async fn a_build_gives_way_to_requests_and_writes_in_flight(db: Db) {
     let store = &app.server.store;
     let activity = store.activity().clone();
 
+    // Reads Europe's posts in a snapshot: how many, and how long the reading paused.
+    let read_posts = || async {
+        let mut snap = store.snapshot("europe", i64::MAX).await.expect("snapshot");
+        let mut n = 0;
+        snap.posts(|_| {
+            n += 1;
+            Ok(())
+        })
+        .await
+        .expect("posts");
+        let paused = snap.paused();
+        snap.finish().await.expect("finish");
+        (n, paused)
+    };
+
     // Nothing in flight: reading the snapshot never pauses.
-    let mut snap = store.snapshot("europe", i64::MAX).await.expect("snapshot");
-    let mut quiet = 0;
-    snap.posts(|_| {
-        quiet += 1;
-        Ok(())
-    })
-    .await
-    .expect("posts");
+    let (quiet, paused) = read_posts().await;
     assert!(quiet > 5, "the corpus has posts in Europe: {quiet}");
-    assert_eq!(snap.paused(), Duration::ZERO);
-    snap.finish().await.expect("finish");
+    assert_eq!(paused, Duration::ZERO);
 
     // A write in flight: the same rows, read with pauses.
     let busy = activity.enter();
-    let mut snap = store.snapshot("europe", i64::MAX).await.expect("snapshot");
-    let mut paced = 0;
-    snap.posts(|_| {
-        paced += 1;
-        Ok(())
-    })
-    .await
-    .expect("posts");
+    let (paced, paused) = read_posts().await;
     assert_eq!(paced, quiet);
-    assert!(
-        snap.paused() >= Duration::from_millis(5),
-        "{:?}",
-        snap.paused()
-    );
-    snap.finish().await.expect("finish");
+    assert!(paused >= Duration::from_millis(5), "{paused:?}");
 
     // A whole build under a steady load ends, with the document of a quiet build.
     let a = analyses(&app, |_| {}).await;

@@ -663,12 +663,7 @@ fn text_threads() -> usize {
 }
 
 impl TextWorkers {
-    fn start(
-        analyzer: Arc<Analyzer>,
-        pass: TextPass,
-        threads: usize,
-        pacer: impl Fn() -> Pacer,
-    ) -> Self {
+    fn start(analyzer: Arc<Analyzer>, pass: TextPass, threads: usize, pacer: &Pacer) -> Self {
         let shared_ids = matches!(pass, TextPass::Background { .. });
         let (tx, rx) = tokio::sync::mpsc::channel::<Vec<SnapshotText>>(2 * threads);
         let rx = Arc::new(std::sync::Mutex::new(rx));
@@ -676,7 +671,7 @@ impl TextWorkers {
         for i in 0..threads {
             let (done_tx, done_rx) = tokio::sync::oneshot::channel();
             let (analyzer, pass, rx) = (analyzer.clone(), pass.clone(), rx.clone());
-            let mut pacer = pacer();
+            let mut pacer = pacer.fresh();
             let spawned = std::thread::Builder::new()
                 .name(format!("analysis-text-{i}"))
                 .spawn(move || {
@@ -817,7 +812,7 @@ pub async fn build(
             prominent: Arc::new(prominent.clone()),
         },
         text_threads(),
-        || snap.pacer(),
+        &snap.pacer(),
     );
     snap.texts(
         BATCH,
@@ -836,7 +831,7 @@ pub async fn build(
             vocab: vocab.clone(),
         },
         text_threads(),
-        || snap.pacer(),
+        &snap.pacer(),
     );
     let (_, step) = snap.background_step(params.background).await?;
     snap.background(step, BATCH, &workers.tx).await?;
@@ -899,12 +894,12 @@ pub async fn build(
         .collect();
     let cutoff_seq = snap.head_seq();
     let mut pacer = snap.pacer();
-    tracing::debug!(
-        reading_gave_way_ms = snap.paused().as_millis(),
-        "analysis: snapshot read"
-    );
+    let gave_way = snap.paused();
     snap.finish().await?;
-    tracing::debug!("analysis: snapshot closed");
+    tracing::debug!(
+        reading_gave_way_ms = gave_way.as_millis(),
+        "analysis: snapshot closed"
+    );
 
     // The rest is CPU work on what was read (quotes, key terms, the JSON and its compression),
     // on the build's own thread (see `job.rs`), like everything above.
@@ -1566,7 +1561,7 @@ mod tests {
                     prominent: Arc::new(vec![6]),
                 },
                 threads,
-                || Arc::new(hub_store::activity::Activity::default()).pacer(),
+                &Arc::new(hub_store::activity::Activity::default()).pacer(),
             );
             for b in region {
                 w.tx.send(b).await.expect("send");
@@ -1579,7 +1574,7 @@ mod tests {
                     vocab: vocab.clone(),
                 },
                 threads,
-                || Arc::new(hub_store::activity::Activity::default()).pacer(),
+                &Arc::new(hub_store::activity::Activity::default()).pacer(),
             );
             for b in background {
                 w.tx.send(b).await.expect("send");

@@ -122,6 +122,11 @@ impl Pacer {
         self.paused_since(started, deadline);
     }
 
+    /// Another pacer for the same activity, with nothing paused yet (for another thread).
+    pub fn fresh(&self) -> Pacer {
+        self.activity.pacer()
+    }
+
     /// How long this pacer has paused in all.
     pub fn paused(&self) -> Duration {
         self.paused

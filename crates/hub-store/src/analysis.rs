@@ -505,7 +505,6 @@ impl Store {
         Ok(Snapshot {
             sqlite: self.backend == Backend::Sqlite,
             pacer: self.activity().pacer(),
-            activity: self.activity().clone(),
             tx,
             region: region.to_string(),
             cutoff_at,
@@ -568,8 +567,7 @@ pub struct Snapshot {
     cutoff_at: i64,
     head: i64,
     sqlite: bool,
-    /// The process's work in flight, which reading the snapshot gives way to row by row.
-    activity: std::sync::Arc<crate::activity::Activity>,
+    /// Gives way to the process's work in flight, row by row.
     pacer: crate::activity::Pacer,
 }
 
@@ -774,7 +772,7 @@ impl Snapshot {
 
     /// A pacer for the work done on what the snapshot reads (see [`crate::activity`]).
     pub fn pacer(&self) -> crate::activity::Pacer {
-        self.activity.pacer()
+        self.pacer.fresh()
     }
 
     /// How long reading the snapshot has given way to other work so far.
