@@ -7,7 +7,7 @@
 use chrono::{Datelike, Utc};
 use figment::providers::Serialized;
 use figment::Figment;
-use hub_analysis::{Analyses, Settings};
+use hub_analysis::{build, Analyses, Settings};
 use hub_domain::calendar::{
     CalendarEvent, EventKind, FuzzyDate, RegionCalendar, RegionDef, ReviewCycle,
 };
@@ -27,6 +27,7 @@ both_backends!(
     hidden_posts_and_unattributed_organisations_appear_in_no_format,
     two_instances_scheduling_the_same_run_make_one_document,
     a_killed_build_leaves_nothing_and_is_retried_after_its_lease,
+    a_large_document_is_stored_in_parts_and_read_back_whole,
     the_api_enforces_roles_formats_and_input_and_announces_ready_documents,
     a_retried_build_request_with_the_same_idempotency_key_makes_one_job,
     the_next_version_says_what_changed_and_an_empty_period_still_renders,
@@ -541,6 +542,21 @@ async fn download(app: &TestApp, token: &str, id: i64, file: &str) -> (u16, Stri
     (status, ct, res.text().await.unwrap_or_default())
 }
 
+/// A job's stored document parts: how many per claim.
+async fn parts_of_claims(app: &TestApp, id: i64) -> BTreeMap<i64, i64> {
+    sqlx::query(
+        "SELECT claim, CAST(COUNT(*) AS BIGINT) AS n FROM analysis_document_parts \
+         WHERE analysis_id = $1 GROUP BY claim",
+    )
+    .bind(id)
+    .fetch_all(app.server.store.pool())
+    .await
+    .expect("parts")
+    .iter()
+    .map(|r| (r.get::<i64, _>("claim"), r.get::<i64, _>("n")))
+    .collect()
+}
+
 async fn document_json(app: &TestApp, token: &str, id: i64) -> Value {
     let (s, _, body) = download(app, token, id, "document.json").await;
     assert_eq!(s, 200, "{body}");
@@ -604,7 +620,8 @@ fn as_map(list: &Value, key: &str, value: &str) -> BTreeMap<String, i64> {
 async fn every_figure_matches_an_independent_sql_count(db: Db) {
     let app = spawn_quiet(db).await;
     let c = corpus(&app).await;
-    let a = analyses(&app, |_| {}).await;
+    // The grouped counts run by ranges of post ids: here of 3, so the corpus spans many.
+    let a = analyses(&app, |s| s.params.count_range = 3).await;
     let job = request_build(&app, &c.secretariat.token, json!({})).await;
     let id = job["id"].as_i64().expect("id");
     // After the cutoff: a post and an endorsement the document must not count.
@@ -1194,6 +1211,15 @@ async fn a_killed_build_leaves_nothing_and_is_retried_after_its_lease(db: Db) {
     let job = app.server.store.analysis(id).await.expect("job");
     assert_eq!(job.status, "building", "{job:?}");
     assert_eq!(job.attempts, 1);
+    let doomed_parts = parts_of_claims(&app, id).await;
+    if db == Db::Postgres {
+        // Killed in its final write: its document's parts are stored, in no document.
+        assert_eq!(
+            doomed_parts.keys().copied().collect::<Vec<_>>(),
+            vec![job.started_at.expect("claimed")],
+            "the killed claim's parts"
+        );
+    }
     assert_eq!(job.version, None);
     assert_eq!(job.worker.as_deref(), Some(doomed.worker_id()));
     assert_eq!(
@@ -1215,9 +1241,100 @@ async fn a_killed_build_leaves_nothing_and_is_retried_after_its_lease(db: Db) {
     assert_eq!(done.attempts, 2);
     assert_eq!(done.worker.as_deref(), Some(rescuer.worker_id()));
     assert_eq!(app.count("analysis_documents").await, 1);
+    assert_eq!(
+        parts_of_claims(&app, id)
+            .await
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![done.started_at.expect("claimed")],
+        "only the parts of the claim that completed are kept"
+    );
     let doc = document_json(&app, &c.secretariat.token, id).await;
     assert_eq!(doc["version"], 1);
     assert_eq!(doc["totals"]["posts"], 8);
+    app.finish().await;
+}
+
+/// A document of several parts comes back byte for byte; a completion that lost its claim
+/// keeps none of its parts.
+async fn a_large_document_is_stored_in_parts_and_read_back_whole(db: Db) {
+    use hub_store::analysis::{Completion, FinishedDocument, DOCUMENT_PART};
+    let app = spawn_quiet(db).await;
+    let store = &app.server.store;
+    // Bytes that no shorter rule reproduces, two and a half parts of them.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let bytes: Vec<u8> = (0..DOCUMENT_PART * 5 / 2)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[3]
+        })
+        .collect();
+    let finished = |claim: i64| FinishedDocument {
+        claim,
+        version: 1,
+        cutoff_seq: 0,
+        content_sha256: "0".repeat(64),
+        posts: 0,
+        size_bytes: i64::try_from(bytes.len()).expect("size"),
+        json_gz: bytes.clone(),
+        summary_gz: Vec::new(),
+        event_payload: "{}".into(),
+    };
+
+    let (job, _) = store
+        .enqueue_analysis(&NewAnalysis {
+            region: "europe".into(),
+            run_key: "test:parts".into(),
+            origin: Origin::Manual,
+            cycle: None,
+            cutoff_at: hub_store::now_micros(),
+            requested_by: None,
+        })
+        .await
+        .expect("enqueue");
+    let claimed = store
+        .claim_analysis("worker-a", hub_store::now_micros() + 60_000_000)
+        .await
+        .expect("claim")
+        .expect("a job");
+    assert_eq!(claimed.id, job.id);
+    let claim = claimed.started_at.expect("claimed");
+    // Another worker's completion of the job, or one of an earlier claim, stores nothing.
+    for (worker, at) in [("worker-b", claim), ("worker-a", claim - 1)] {
+        assert_eq!(
+            store
+                .complete_analysis(job.id, worker, &finished(at))
+                .await
+                .expect("complete"),
+            Completion::LeaseLost
+        );
+        assert!(
+            parts_of_claims(&app, job.id).await.is_empty(),
+            "{worker} {at}"
+        );
+    }
+    assert_eq!(app.count("analysis_documents").await, 0);
+    assert_eq!(
+        store
+            .complete_analysis(job.id, "worker-a", &finished(claim))
+            .await
+            .expect("complete"),
+        Completion::Ready
+    );
+    assert_eq!(
+        parts_of_claims(&app, job.id).await,
+        BTreeMap::from([(claim, 3)])
+    );
+    let back = store.document_gz(job.id).await.expect("document");
+    assert!(
+        back == bytes,
+        "read back {} bytes of {}",
+        back.len(),
+        bytes.len()
+    );
     app.finish().await;
 }
 
@@ -1565,6 +1682,29 @@ async fn the_next_version_says_what_changed_and_an_empty_period_still_renders(db
     build_with(&a, &app, one).await;
     let v1 = document_json(&app, &c.secretariat.token, one).await;
     assert!(v1["changes"].is_null());
+    // What the next version compares with: the summary stored beside the document says what
+    // the document says. Then it is dropped, as for a document stored before summaries, so
+    // version 2 reads version 1 whole, and version 3 reads version 2's summary.
+    let store = &app.server.store;
+    let whole = store.document_gz(one).await.expect("document");
+    let summary: Vec<u8> =
+        sqlx::query_scalar("SELECT summary_gz FROM analysis_documents WHERE analysis_id = $1")
+            .bind(one)
+            .fetch_one(store.pool())
+            .await
+            .expect("summary");
+    let from_summary = build::previous_of_summary(&summary).expect("summary reads");
+    assert_eq!(
+        from_summary,
+        build::previous_of(&whole).expect("document reads")
+    );
+    assert_eq!(from_summary.contributions.len(), 8);
+    assert_eq!(from_summary.version, 1);
+    sqlx::query("UPDATE analysis_documents SET summary_gz = NULL WHERE analysis_id = $1")
+        .bind(one)
+        .execute(store.pool())
+        .await
+        .expect("drop the summary");
     // Between the versions: the best-supported recommendation is hidden, a post is added.
     let (s, v) = app
         .post(

@@ -37,6 +37,8 @@ pub struct Params {
     pub background: i64,
     /// Licence line.
     pub licence: String,
+    /// Post ids per statement of the grouped counts (see [`Snapshot::set_count_range`]).
+    pub count_range: i64,
 }
 
 impl Default for Params {
@@ -51,6 +53,7 @@ impl Default for Params {
             licence: "Contributions are published by their authors under CC BY 4.0; \
                       figures and this synthesis under CC BY 4.0."
                 .into(),
+            count_range: hub_store::analysis::COUNT_RANGE,
         }
     }
 }
@@ -70,8 +73,9 @@ pub struct Subject {
     pub sources: Vec<String>,
 }
 
-/// The previous version, as far as the changes need it.
-#[derive(Debug, Clone, serde::Deserialize)]
+/// The previous version, as far as the changes need it: read from its summary (see
+/// [`summary_gz`]) or, for documents stored without one, from the document itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Previous {
     /// Its version.
     pub version: i64,
@@ -81,14 +85,17 @@ pub struct Previous {
     pub totals: Totals,
     /// Its objectives (id and rank).
     pub objectives: Vec<PreviousObjective>,
-    /// Its recommendations (quote's post id).
-    pub recommendations: Vec<PreviousRecommendation>,
-    /// Its contributions (ids).
-    pub contributions: Vec<PreviousContribution>,
+    /// The post ids quoted by its first [`TOP_RECOMMENDATIONS`] recommendations.
+    pub top_recommendations: Vec<i64>,
+    /// Its contributions' ids, ascending.
+    pub contributions: Vec<i64>,
 }
 
+/// How many of the recommendations the changes compare (the new ones among the top ones).
+pub const TOP_RECOMMENDATIONS: usize = 10;
+
 /// An objective's rank then.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PreviousObjective {
     /// Id.
     pub id: i64,
@@ -96,25 +103,42 @@ pub struct PreviousObjective {
     pub rank: i64,
 }
 
-/// A recommendation then.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct PreviousRecommendation {
-    /// Its quote.
-    pub quote: PreviousQuote,
+/// What [`Previous`] reads of a whole document.
+#[derive(serde::Deserialize)]
+struct DocumentAsPrevious {
+    version: i64,
+    cutoff: String,
+    totals: Totals,
+    objectives: Vec<PreviousObjective>,
+    recommendations: Vec<RecommendationAsPrevious>,
+    contributions: Vec<IdOnly>,
 }
 
-/// A quote then.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct PreviousQuote {
-    /// Post id.
-    pub post_id: i64,
+#[derive(serde::Deserialize)]
+struct RecommendationAsPrevious {
+    quote: QuoteAsPrevious,
 }
 
-/// A contribution then.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct PreviousContribution {
-    /// Post id.
-    pub id: i64,
+#[derive(serde::Deserialize)]
+struct QuoteAsPrevious {
+    post_id: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct IdOnly {
+    id: i64,
+}
+
+/// A document's summary as stored: [`Previous`] with the contributions' ids as the gaps
+/// between them (mostly 1: a million ids in a few kilobytes once compressed).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Summary {
+    version: i64,
+    cutoff: String,
+    totals: Totals,
+    objectives: Vec<PreviousObjective>,
+    top_recommendations: Vec<i64>,
+    contribution_gaps: Vec<i64>,
 }
 
 /// A built document: its JSON (gzip'd) and what the job records.
@@ -122,6 +146,8 @@ pub struct PreviousContribution {
 pub struct Built {
     /// The gzip-compressed JSON.
     pub json_gz: Vec<u8>,
+    /// What the next version compares itself with (see [`summary_gz`]).
+    pub summary_gz: Vec<u8>,
     /// Uncompressed size.
     pub size_bytes: i64,
     /// Content hash.
@@ -775,6 +801,7 @@ pub async fn build(
     analyzer: Arc<Analyzer>,
 ) -> Result<Built, BuildError> {
     let quote_pool = 20;
+    snap.set_count_range(params.count_range);
     let mut c = Counts::new(quote_pool);
     snap.posts(|p| {
         c.push(p);
@@ -1233,7 +1260,30 @@ pub async fn build(
         let blank_head = json_head(&doc)?;
         doc.cutoff_seq = cutoff_seq;
         doc.version = subject.version;
-        doc.changes = previous.map(|p| changes(p, &doc, &c));
+        let mut ids: Vec<i64> = c.rows.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        doc.changes = previous.map(|p| changes(p, &doc, &ids));
+        let summary_gz = summary_gz(&Previous {
+            version: doc.version,
+            cutoff: doc.cutoff.clone(),
+            totals: doc.totals.clone(),
+            objectives: doc
+                .objectives
+                .iter()
+                .map(|o| PreviousObjective {
+                    id: o.id,
+                    rank: o.rank,
+                })
+                .collect(),
+            top_recommendations: doc
+                .recommendations
+                .iter()
+                .take(TOP_RECOMMENDATIONS)
+                .map(|r| r.quote.post_id)
+                .collect(),
+            contributions: ids,
+        })?;
         let mut hasher = Sha256::new();
         hasher.update(&blank_head);
         let mut tail = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -1260,6 +1310,7 @@ pub async fn build(
         let size = head.len() + tail_size;
         Ok(Built {
             json_gz,
+            summary_gz,
             size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
             content_sha256: doc.content_sha256,
             posts: totals.posts,
@@ -1323,11 +1374,8 @@ fn weeks(m: &BTreeMap<(i32, u32), WeekTally>, cutoff_at: i64) -> (Vec<Week>, i64
     (out, earlier)
 }
 
-fn changes(p: &Previous, doc: &Document, c: &Counts) -> Changes {
-    let before: HashSet<i64> = p.contributions.iter().map(|x| x.id).collect();
-    let now_ids: HashSet<i64> = c.rows.iter().map(|r| r.id).collect();
-    let added = c.rows.iter().filter(|r| !before.contains(&r.id)).count();
-    let withdrawn = before.iter().filter(|id| !now_ids.contains(id)).count();
+fn changes(p: &Previous, doc: &Document, now: &[i64]) -> Changes {
+    let (added, withdrawn) = differences(now, &p.contributions);
     let d = |a: i64, b: i64| a - b;
     let (t, q) = (&doc.totals, &p.totals);
     let prev_rank: HashMap<i64, i64> = p.objectives.iter().map(|o| (o.id, o.rank)).collect();
@@ -1343,12 +1391,7 @@ fn changes(p: &Previous, doc: &Document, c: &Counts) -> Changes {
             })
         })
         .collect();
-    let prev_top: HashSet<i64> = p
-        .recommendations
-        .iter()
-        .take(10)
-        .map(|r| r.quote.post_id)
-        .collect();
+    let prev_top: HashSet<i64> = p.top_recommendations.iter().copied().collect();
     Changes {
         previous_version: p.version,
         previous_cutoff: p.cutoff.clone(),
@@ -1368,11 +1411,29 @@ fn changes(p: &Previous, doc: &Document, c: &Counts) -> Changes {
         new_top_recommendations: doc
             .recommendations
             .iter()
-            .take(10)
+            .take(TOP_RECOMMENDATIONS)
             .map(|r| r.quote.post_id)
             .filter(|id| !prev_top.contains(id))
             .collect(),
     }
+}
+
+/// How many ids of `now` are not in `before`, and how many of `before` are not in `now` (both
+/// ascending, without repeats).
+fn differences(now: &[i64], before: &[i64]) -> (usize, usize) {
+    let (mut i, mut j, mut common) = (0, 0, 0);
+    while i < now.len() && j < before.len() {
+        match now[i].cmp(&before[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    (now.len() - common, before.len() - common)
 }
 
 /// The document's JSON up to its contributions: `{..., "contributions":[`. With
@@ -1438,7 +1499,70 @@ pub fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 /// Reads a stored document's parts the next version's changes need.
 pub fn previous_of(json_gz: &[u8]) -> Result<Previous, BuildError> {
     let reader = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(json_gz));
-    Ok(serde_json::from_reader(reader)?)
+    let d: DocumentAsPrevious = serde_json::from_reader(reader)?;
+    let mut contributions: Vec<i64> = d.contributions.iter().map(|c| c.id).collect();
+    contributions.sort_unstable();
+    Ok(Previous {
+        version: d.version,
+        cutoff: d.cutoff,
+        totals: d.totals,
+        objectives: d.objectives,
+        top_recommendations: d
+            .recommendations
+            .iter()
+            .take(TOP_RECOMMENDATIONS)
+            .map(|r| r.quote.post_id)
+            .collect(),
+        contributions,
+    })
+}
+
+/// A document's summary, gzip'd: what the next version compares itself with, stored beside
+/// the document ([`previous_of_summary`] reads it back), so the next build need not parse a
+/// document of a million contributions to say what changed.
+pub fn summary_gz(p: &Previous) -> Result<Vec<u8>, BuildError> {
+    let mut last = 0;
+    let summary = Summary {
+        version: p.version,
+        cutoff: p.cutoff.clone(),
+        totals: p.totals.clone(),
+        objectives: p.objectives.clone(),
+        top_recommendations: p.top_recommendations.clone(),
+        contribution_gaps: p
+            .contributions
+            .iter()
+            .map(|id| {
+                let gap = id - last;
+                last = *id;
+                gap
+            })
+            .collect(),
+    };
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    serde_json::to_writer(&mut gz, &summary)?;
+    Ok(gz.finish()?)
+}
+
+/// The previous version from its summary (see [`summary_gz`]).
+pub fn previous_of_summary(summary_gz: &[u8]) -> Result<Previous, BuildError> {
+    let reader = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(summary_gz));
+    let s: Summary = serde_json::from_reader(reader)?;
+    let mut last = 0i64;
+    Ok(Previous {
+        version: s.version,
+        cutoff: s.cutoff,
+        totals: s.totals,
+        objectives: s.objectives,
+        top_recommendations: s.top_recommendations,
+        contributions: s
+            .contribution_gaps
+            .iter()
+            .map(|gap| {
+                last = last.saturating_add(*gap);
+                last
+            })
+            .collect(),
+    })
 }
 
 /// Midnight UTC of a day, in microseconds.

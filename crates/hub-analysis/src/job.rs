@@ -6,7 +6,9 @@ use crate::model::{RegionInfo, ReviewInfo};
 use crate::text::Analyzer;
 use chrono::{Datelike, NaiveDate};
 use hub_domain::calendar::{RegionDef, ReviewCycle};
-use hub_store::analysis::{AnalysisJob, Completion, FinishedDocument, NewAnalysis, Origin};
+use hub_store::analysis::{
+    AnalysisJob, Completion, FinishedDocument, NewAnalysis, Origin, PreviousDocument,
+};
 use hub_store::{now_micros, Created, IdempotencyKey, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -314,12 +316,14 @@ impl Analyses {
                 job.id,
                 &self.worker,
                 &FinishedDocument {
+                    claim: job.started_at.unwrap_or_default(),
                     version,
                     cutoff_seq: built.cutoff_seq,
                     content_sha256: built.content_sha256,
                     posts: built.posts,
                     size_bytes: built.size_bytes,
                     json_gz: built.json_gz,
+                    summary_gz: built.summary_gz,
                     event_payload: payload,
                 },
             )
@@ -333,21 +337,25 @@ impl Analyses {
         job: &AnalysisJob,
     ) -> Result<(Built, i64), JobError> {
         let version = self.store.latest_analysis_version(&region.slug).await? + 1;
-        let previous: Option<Previous> =
-            match self.store.previous_document(&region.slug, version).await? {
-                Some((_, gz)) => Some(
-                    tokio::task::spawn_blocking(move || build::previous_of(&gz))
-                        .await
-                        .map_err(|e| build::BuildError::Worker(e.to_string()))??,
-                ),
-                None => None,
-            };
+        let previous = self
+            .store
+            .previous_document(&region.slug, version)
+            .await?
+            .map(|(_, doc)| doc);
         let subject = self.subject(region, job.cutoff_at, version, job.cycle.as_deref());
         let (store, slug, cutoff_at) = (self.store.clone(), region.slug.clone(), job.cutoff_at);
         let (params, analyzer) = (self.settings.params.clone(), self.analyzer.clone());
         let built = on_idle_thread(move || async move {
             // Loaded once per process, on the build's thread (the dictionaries take a while).
             let analyzer = analyzer.get_or_init(|| Arc::new(Analyzer::new())).clone();
+            // The previous version is read here too, as the build's work: from its summary, or
+            // (stored before summaries were) from the whole document, which for a million
+            // contributions is seconds of parsing.
+            let previous: Option<Previous> = match previous {
+                Some(PreviousDocument::Summary(gz)) => Some(build::previous_of_summary(&gz)?),
+                Some(PreviousDocument::Whole(gz)) => Some(build::previous_of(&gz)?),
+                None => None,
+            };
             let snap = store.snapshot(&slug, cutoff_at).await?;
             Ok(build::build(snap, &subject, previous.as_ref(), &params, analyzer).await?)
         })

@@ -147,10 +147,23 @@ pub struct FinishedDocument {
     pub posts: i64,
     /// Size of the JSON in bytes.
     pub size_bytes: i64,
+    /// The job's claim this build ran under (its `started_at`).
+    pub claim: i64,
     /// The gzip-compressed JSON.
     pub json_gz: Vec<u8>,
+    /// What the next version compares itself with, gzip'd (kept beside the document).
+    pub summary_gz: Vec<u8>,
     /// The `analysis.ready` event's payload.
     pub event_payload: String,
+}
+
+/// What a ready document leaves for the next version to compare with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviousDocument {
+    /// Its summary, gzip'd JSON.
+    Summary(Vec<u8>),
+    /// The whole document, gzip'd JSON (stored before summaries were).
+    Whole(Vec<u8>),
 }
 
 /// What completing a job did.
@@ -317,9 +330,58 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Stores a finished document and marks its job ready, in one transaction, with an
-    /// `analysis.ready` event on the region's channel.
+    /// Stores a finished document and marks its job ready, with an `analysis.ready` event on
+    /// the region's channel.
+    ///
+    /// The document goes in first, in parts of [`DOCUMENT_PART`] bytes, each in a short
+    /// transaction of its own, giving way between them to the process's work in flight (see
+    /// [`crate::activity`]): one write of tens of megabytes held every commit behind it for as
+    /// long (on SQLite, posting waited a fifth of a second). Then one short transaction makes
+    /// the job ready, naming its claim's parts as the document; until it commits the parts
+    /// belong to no document, and a build killed midway leaves none. Parts of claims that
+    /// never completed are deleted when the job completes or fails.
     pub async fn complete_analysis(
+        &self,
+        id: i64,
+        worker: &str,
+        doc: &FinishedDocument,
+    ) -> Result<Completion> {
+        let mut pacer = self.activity().pacer();
+        for (part, bytes) in doc.json_gz.chunks(DOCUMENT_PART).enumerate() {
+            pacer.pause_async().await;
+            let mut tx = self.begin_background_write().await?;
+            sqlx::query(
+                "INSERT INTO analysis_document_parts (analysis_id, claim, part, bytes) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(doc.claim)
+            .bind(i64::try_from(part).unwrap_or(i64::MAX))
+            .bind(bytes)
+            .execute(&mut *tx.tx)
+            .await?;
+            self.commit(tx).await?;
+        }
+        let outcome = self.make_ready(id, worker, doc).await;
+        if !matches!(outcome, Ok(Completion::Ready)) {
+            // This claim's parts make no document; the job's completion or failure would
+            // delete them too, but they need not wait for it.
+            let mut tx = self.begin_background_write().await?;
+            sqlx::query(
+                "DELETE FROM analysis_document_parts WHERE analysis_id = $1 AND claim = $2",
+            )
+            .bind(id)
+            .bind(doc.claim)
+            .execute(&mut *tx.tx)
+            .await?;
+            self.commit(tx).await?;
+        }
+        outcome
+    }
+
+    /// The job of `doc.claim` becomes ready with the parts stored under that claim as its
+    /// document, in one transaction.
+    async fn make_ready(
         &self,
         id: i64,
         worker: &str,
@@ -327,10 +389,12 @@ impl Store {
     ) -> Result<Completion> {
         let mut tx = self.begin_background_write().await?;
         let region: Option<String> = sqlx::query_scalar(
-            "SELECT region FROM analyses WHERE id = $1 AND worker = $2 AND status = 'building'",
+            "SELECT region FROM analyses WHERE id = $1 AND worker = $2 AND status = 'building' \
+             AND started_at = $3",
         )
         .bind(id)
         .bind(worker)
+        .bind(doc.claim)
         .fetch_optional(&mut *tx.tx)
         .await?;
         let Some(region) = region else {
@@ -376,9 +440,19 @@ impl Store {
                 return Err(e);
             }
         }
-        sqlx::query("INSERT INTO analysis_documents (analysis_id, json_gz) VALUES ($1, $2)")
+        sqlx::query(
+            "INSERT INTO analysis_documents (analysis_id, json_gz, summary_gz, parts_of) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(&b""[..])
+        .bind(doc.summary_gz.as_slice())
+        .bind(doc.claim)
+        .execute(&mut *tx.tx)
+        .await?;
+        sqlx::query("DELETE FROM analysis_document_parts WHERE analysis_id = $1 AND claim <> $2")
             .bind(id)
-            .bind(doc.json_gz.as_slice())
+            .bind(doc.claim)
             .execute(&mut *tx.tx)
             .await?;
         self.append_event(
@@ -414,7 +488,7 @@ impl Store {
     /// Records a failed attempt: queued again while attempts remain, else failed.
     pub async fn fail_analysis(&self, id: i64, worker: &str, error: &str) -> Result<()> {
         let mut tx = self.begin_background_write().await?;
-        sqlx::query(
+        let failed = sqlx::query(
             "UPDATE analyses SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'queued' END, \
              finished_at = CASE WHEN attempts >= $1 THEN $2 ELSE NULL END, \
              error = $3, worker = NULL, lease_until = NULL \
@@ -427,15 +501,24 @@ impl Store {
         .bind(worker)
         .execute(&mut *tx.tx)
         .await?;
+        if failed.rows_affected() == 1 {
+            // No claim of the job is building now: whatever parts it has make no document.
+            sqlx::query("DELETE FROM analysis_document_parts WHERE analysis_id = $1")
+                .bind(id)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
         self.commit(tx).await
     }
 
-    /// The region's latest ready document before version `version`: its job and gzip'd JSON.
+    /// What the region's latest ready document before version `version` says the next one
+    /// compares itself with: its job and its gzip'd summary or, for a document stored without
+    /// one, its gzip'd JSON.
     pub async fn previous_document(
         &self,
         region: &str,
         version: i64,
-    ) -> Result<Option<(AnalysisJob, Vec<u8>)>> {
+    ) -> Result<Option<(AnalysisJob, PreviousDocument)>> {
         let row = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM analyses WHERE region = $1 AND status = 'ready' \
              AND version < $2 ORDER BY version DESC LIMIT 1"
@@ -446,8 +529,17 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let j = job(&row)?;
-        let bytes = self.document_gz(j.id).await?;
-        Ok(Some((j, bytes)))
+        let summary: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT summary_gz FROM analysis_documents WHERE analysis_id = $1")
+                .bind(j.id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound("analysis document"))?;
+        let doc = match summary {
+            Some(gz) => PreviousDocument::Summary(gz),
+            None => PreviousDocument::Whole(self.document_gz(j.id).await?),
+        };
+        Ok(Some((j, doc)))
     }
 
     /// The latest ready version of a region (0 when none).
@@ -460,13 +552,26 @@ impl Store {
         .await?)
     }
 
-    /// A ready document's gzip'd JSON.
+    /// A ready document's gzip'd JSON (its parts, in order, or as stored whole before parts).
     pub async fn document_gz(&self, id: i64) -> Result<Vec<u8>> {
-        sqlx::query_scalar("SELECT json_gz FROM analysis_documents WHERE analysis_id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("analysis document"))
+        let row =
+            sqlx::query("SELECT json_gz, parts_of FROM analysis_documents WHERE analysis_id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound("analysis document"))?;
+        let Some(claim) = row.try_get::<Option<i64>, _>("parts_of")? else {
+            return Ok(row.try_get("json_gz")?);
+        };
+        let parts: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT bytes FROM analysis_document_parts WHERE analysis_id = $1 AND claim = $2 \
+             ORDER BY part",
+        )
+        .bind(id)
+        .bind(claim)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(parts.concat())
     }
 
     /// Opens a snapshot of `region` at `cutoff_at`: one read transaction (repeatable read on
@@ -505,6 +610,7 @@ impl Store {
         Ok(Snapshot {
             sqlite: self.backend == Backend::Sqlite,
             pacer: self.activity().pacer(),
+            count_range: COUNT_RANGE,
             tx,
             region: region.to_string(),
             cutoff_at,
@@ -569,6 +675,8 @@ pub struct Snapshot {
     sqlite: bool,
     /// Gives way to the process's work in flight, row by row.
     pacer: crate::activity::Pacer,
+    /// Post ids per statement of a grouped count.
+    count_range: i64,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -612,6 +720,12 @@ fn parse_aspects(s: &str) -> std::result::Result<Vec<Aspect>, sqlx::Error> {
         })
         .collect()
 }
+
+/// Bytes of a stored document per part (see [`Store::complete_analysis`]).
+pub const DOCUMENT_PART: usize = 256 * 1024;
+
+/// Post ids a grouped count reads per statement, by default (see [`Snapshot::ranged`]).
+pub const COUNT_RANGE: i64 = 4096;
 
 /// Rows a cursor hands over at a time (PostgreSQL).
 const CURSOR_CHUNK: usize = 500;
@@ -770,6 +884,12 @@ impl Snapshot {
         .await
     }
 
+    /// Sets how many post ids each statement of a grouped count reads ([`COUNT_RANGE`] unless
+    /// set; at least 1): fewer make shorter statements and more of them.
+    pub fn set_count_range(&mut self, ids: i64) {
+        self.count_range = ids.max(1);
+    }
+
     /// A pacer for the work done on what the snapshot reads (see [`crate::activity`]).
     pub fn pacer(&self) -> crate::activity::Pacer {
         self.pacer.fresh()
@@ -890,15 +1010,21 @@ impl Snapshot {
     }
 
     /// How many published posts the other regions have by the cutoff, and the step that
-    /// samples about `cap` of them (every `step`-th id).
+    /// samples about `cap` of them (every `step`-th id). Counted by id ranges (see
+    /// [`Snapshot::ranged`]).
     pub async fn background_step(&mut self, cap: i64) -> Result<(i64, i64)> {
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM posts p WHERE p.region <> $1 AND p.status = 'published' \
-             AND p.created_at <= $2",
+        let mut total = 0i64;
+        self.ranged(
+            &format!(
+                "SELECT COUNT(*) AS n FROM {scan} WHERE p.region <> $1 AND p.status = 'published' \
+                 AND p.created_at <= $2 AND p.id > $3 AND p.id <= $4",
+                scan = self.scan()
+            ),
+            |r| {
+                total += r.try_get::<i64, _>("n")?;
+                Ok(())
+            },
         )
-        .bind(&self.region)
-        .bind(self.cutoff_at)
-        .fetch_one(&mut self.tx)
         .await?;
         let step = if cap <= 0 {
             1
@@ -932,10 +1058,11 @@ impl Snapshot {
     pub async fn recommendation_endorsements(&mut self) -> Result<Vec<(i64, String, i64)>> {
         self.counts(
             &format!(
-                "SELECT e.post_id, u.stakeholder_group, COUNT(*) AS n FROM endorsements e \
-                 JOIN posts p ON p.id = e.post_id JOIN users u ON u.id = e.user_id \
+                "SELECT e.post_id, u.stakeholder_group, COUNT(*) AS n FROM {scan} \
+                 JOIN endorsements e ON e.post_id = p.id JOIN users u ON u.id = e.user_id \
                  WHERE {COUNTED} AND p.kind = 'recommendation' AND e.created_at <= $2 \
-                 GROUP BY e.post_id, u.stakeholder_group ORDER BY e.post_id, u.stakeholder_group"
+                 AND p.id > $3 AND p.id <= $4 GROUP BY e.post_id, u.stakeholder_group",
+                scan = self.scan()
             ),
             ["post_id", "stakeholder_group"],
         )
@@ -943,32 +1070,74 @@ impl Snapshot {
     }
 
     /// Posts of the region created by the cutoff that moderation keeps out:
-    /// `(status, reason, count)` for pending, hidden and removed posts.
+    /// `(status, reason, count)` for pending, hidden and removed posts, by status then reason
+    /// (no reason first).
     pub async fn excluded(&mut self) -> Result<Vec<(String, Option<String>, i64)>> {
         self.counts(
-            "SELECT status, status_reason, COUNT(*) AS n FROM posts \
-             WHERE region = $1 AND created_at <= $2 AND status <> 'published' \
-             GROUP BY status, status_reason ORDER BY status, status_reason",
+            &format!(
+                "SELECT p.status, p.status_reason, COUNT(*) AS n FROM {scan} \
+                 WHERE p.region = $1 AND p.created_at <= $2 AND p.status <> 'published' \
+                 AND p.id > $3 AND p.id <= $4 GROUP BY p.status, p.status_reason",
+                scan = self.scan()
+            ),
             ["status", "status_reason"],
         )
         .await
     }
 
-    /// Runs a grouped count over the region and cutoff (`$1`, `$2`): `(key, key, n)` rows.
+    /// Runs a grouped count over the region and cutoff (`$1`, `$2`) by id ranges (`$3`,
+    /// `$4`; see [`Snapshot::ranged`]): `(key, key, n)` rows, summed over the ranges, in key
+    /// order.
     async fn counts<A, B>(&mut self, sql: &str, keys: [&str; 2]) -> Result<Vec<(A, B, i64)>>
     where
-        A: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
-        B: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+        A: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Ord,
+        B: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Ord,
     {
-        let rows = sqlx::query(sql)
-            .bind(&self.region)
-            .bind(self.cutoff_at)
-            .fetch_all(&mut self.tx)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(keys[0])?, r.try_get(keys[1])?, r.try_get("n")?)))
-            .collect::<std::result::Result<_, sqlx::Error>>()
-            .map_err(Into::into)
+        let mut sums = std::collections::BTreeMap::<(A, B), i64>::new();
+        self.ranged(sql, |r| {
+            *sums
+                .entry((r.try_get(keys[0])?, r.try_get(keys[1])?))
+                .or_default() += r.try_get::<i64, _>("n")?;
+            Ok(())
+        })
+        .await?;
+        Ok(sums.into_iter().map(|((a, b), n)| (a, b, n)).collect())
+    }
+
+    /// Runs `sql` once per range of post ids, `$3 < p.id <= $4`, with `$1` the region and
+    /// `$2` the cutoff, handing every row to `f`, and gives way to the process's work in
+    /// flight between ranges. A grouped count over a million posts is a second or more of
+    /// database work that cannot pause; by ranges of [`COUNT_RANGE`] ids each statement is a
+    /// millisecond or two, and the build can stop between them (as it does between the rows
+    /// of its ordered passes).
+    async fn ranged(
+        &mut self,
+        sql: &str,
+        mut f: impl FnMut(&AnyRow) -> std::result::Result<(), sqlx::Error>,
+    ) -> Result<()> {
+        let (low, high): (i64, i64) = sqlx::query_as(
+            "SELECT CAST(COALESCE(MIN(id), 0) AS BIGINT), CAST(COALESCE(MAX(id), 0) AS BIGINT) \
+             FROM posts",
+        )
+        .fetch_one(&mut self.tx)
+        .await?;
+        let mut after = low.saturating_sub(1);
+        while after < high {
+            let upto = after.saturating_add(self.count_range).min(high);
+            self.pacer.pause_async().await;
+            let rows = sqlx::query(sql)
+                .bind(&self.region)
+                .bind(self.cutoff_at)
+                .bind(after)
+                .bind(upto)
+                .fetch_all(&mut self.tx)
+                .await?;
+            for r in &rows {
+                f(r)?;
+            }
+            after = upto;
+        }
+        Ok(())
     }
 
     /// Ends the read.
