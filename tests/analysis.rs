@@ -1115,7 +1115,8 @@ async fn a_killed_build_leaves_nothing_and_is_retried_after_its_lease(db: Db) {
                 .execute(&mut holder)
                 .await
                 .expect("begin");
-            sqlx::query("LOCK TABLE analysis_documents IN ACCESS EXCLUSIVE MODE")
+            // SHARE: reads go on (the claim reads it), writes wait (the document's row).
+            sqlx::query("LOCK TABLE analysis_documents IN SHARE MODE")
                 .execute(&mut holder)
                 .await
                 .expect("lock");
@@ -1295,13 +1296,45 @@ async fn a_large_document_is_stored_in_parts_and_read_back_whole(db: Db) {
         })
         .await
         .expect("enqueue");
-    let claimed = store
-        .claim_analysis("worker-a", hub_store::now_micros() + 60_000_000)
+    let claim_it = || async {
+        let claimed = store
+            .claim_analysis("worker-a", hub_store::now_micros() + 60_000_000)
+            .await
+            .expect("claim")
+            .expect("a job");
+        assert_eq!(claimed.id, job.id);
+        claimed.started_at.expect("claimed")
+    };
+    let stray = |claim: i64, part: i64| {
+        sqlx::query(
+            "INSERT INTO analysis_document_parts (analysis_id, claim, part, bytes) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(job.id)
+        .bind(claim)
+        .bind(part)
+        .bind(&b"stray"[..])
+        .execute(store.pool())
+    };
+
+    // A part under the claim that the claim did not write: the document is not made of it.
+    let claim = claim_it().await;
+    stray(claim, 7).await.expect("stray part");
+    let refused = store
+        .complete_analysis(job.id, "worker-a", &finished(claim))
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(app.count("analysis_documents").await, 0);
+    store
+        .fail_analysis(job.id, "worker-a", "parts do not add up")
         .await
-        .expect("claim")
-        .expect("a job");
-    assert_eq!(claimed.id, job.id);
-    let claim = claimed.started_at.expect("claimed");
+        .expect("fail");
+    assert!(
+        parts_of_claims(&app, job.id).await.is_empty(),
+        "a failed attempt's parts are deleted"
+    );
+
+    let claim = claim_it().await;
     // Another worker's completion of the job, or one of an earlier claim, stores nothing.
     for (worker, at) in [("worker-b", claim), ("worker-a", claim - 1)] {
         assert_eq!(
@@ -1335,6 +1368,21 @@ async fn a_large_document_is_stored_in_parts_and_read_back_whole(db: Db) {
         back.len(),
         bytes.len()
     );
+
+    // Parts of a claim that never completed (a build killed after writing some) go at the
+    // next claim of any job; the document's stay.
+    stray(claim - 5, 0).await.expect("stray part");
+    assert_eq!(parts_of_claims(&app, job.id).await.len(), 2);
+    assert!(store
+        .claim_analysis("worker-a", hub_store::now_micros() + 60_000_000)
+        .await
+        .expect("claim")
+        .is_none());
+    assert_eq!(
+        parts_of_claims(&app, job.id).await,
+        BTreeMap::from([(claim, 3)])
+    );
+    assert!(store.document_gz(job.id).await.expect("document") == bytes);
     app.finish().await;
 }
 

@@ -1503,6 +1503,7 @@ pub fn previous_of(json_gz: &[u8]) -> Result<Previous, BuildError> {
     let d: DocumentAsPrevious = serde_json::from_reader(reader)?;
     let mut contributions: Vec<i64> = d.contributions.iter().map(|c| c.id).collect();
     contributions.sort_unstable();
+    contributions.dedup();
     Ok(Previous {
         version: d.version,
         cutoff: d.cutoff,
@@ -1533,7 +1534,7 @@ pub fn summary_gz(p: &Previous) -> Result<Vec<u8>, BuildError> {
             .contributions
             .iter()
             .map(|id| {
-                let gap = id - last;
+                let gap = id.wrapping_sub(last);
                 last = *id;
                 gap
             })
@@ -1559,7 +1560,7 @@ pub fn previous_of_summary(summary_gz: &[u8]) -> Result<Previous, BuildError> {
             .contribution_gaps
             .iter()
             .map(|gap| {
-                last = last.saturating_add(*gap);
+                last = last.wrapping_add(*gap);
                 last
             })
             .collect(),

@@ -268,7 +268,8 @@ impl Store {
 
     /// Claims the oldest job that is queued, or building under an expired lease, for
     /// `worker` until `lease_until`. A region with a build under a live lease is skipped, so
-    /// one region builds one document at a time. Jobs out of attempts are marked failed.
+    /// one region builds one document at a time. Jobs out of attempts are marked failed, and
+    /// document parts that make no document and belong to no claim still building are deleted.
     pub async fn claim_analysis(
         &self,
         worker: &str,
@@ -283,6 +284,17 @@ impl Store {
         )
         .bind(now)
         .bind(MAX_ATTEMPTS)
+        .execute(&mut *tx.tx)
+        .await?;
+        // Document parts that make no document and belong to no claim still building: left by
+        // builds killed or failed after writing some (see `complete_analysis`).
+        sqlx::query(
+            "DELETE FROM analysis_document_parts WHERE NOT EXISTS (SELECT 1 FROM analysis_documents d \
+                 WHERE d.analysis_id = analysis_document_parts.analysis_id \
+                 AND d.parts_of = analysis_document_parts.claim) \
+             AND NOT EXISTS (SELECT 1 FROM analyses a WHERE a.id = analysis_document_parts.analysis_id \
+                 AND a.status = 'building' AND a.started_at = analysis_document_parts.claim)",
+        )
         .execute(&mut *tx.tx)
         .await?;
         let lock = match self.backend {
@@ -337,15 +349,20 @@ impl Store {
     /// transaction of its own, giving way between them to the process's work in flight (see
     /// [`crate::activity`]): one write of tens of megabytes held every commit behind it for as
     /// long (on SQLite, posting waited a fifth of a second). Then one short transaction makes
-    /// the job ready, naming its claim's parts as the document; until it commits the parts
-    /// belong to no document, and a build killed midway leaves none. Parts of claims that
-    /// never completed are deleted when the job completes or fails.
+    /// the job ready, naming its claim's parts as the document, once it has checked they are
+    /// all there; until it commits the parts belong to no document, and a build killed midway
+    /// leaves none. Parts that belong to no document and to no claim still building are
+    /// deleted at the next claim of any job (see [`Store::claim_analysis`]), and a claim's own
+    /// parts as soon as it learns they will make no document.
     pub async fn complete_analysis(
         &self,
         id: i64,
         worker: &str,
         doc: &FinishedDocument,
     ) -> Result<Completion> {
+        if !self.holds_claim(id, worker, doc.claim).await? {
+            return Ok(Completion::LeaseLost);
+        }
         let mut pacer = self.activity().pacer();
         for (part, bytes) in doc.json_gz.chunks(DOCUMENT_PART).enumerate() {
             pacer.pause_async().await;
@@ -363,12 +380,17 @@ impl Store {
             self.commit(tx).await?;
         }
         let outcome = self.make_ready(id, worker, doc).await;
-        if !matches!(outcome, Ok(Completion::Ready)) {
-            // This claim's parts make no document; the job's completion or failure would
-            // delete them too, but they need not wait for it.
+        // Only when the job is known not to be ready by this claim: an error (a commit whose
+        // answer was lost, say) may hide a document made of these very parts.
+        if matches!(
+            outcome,
+            Ok(Completion::LeaseLost | Completion::VersionTaken)
+        ) {
             let mut tx = self.begin_background_write().await?;
             sqlx::query(
-                "DELETE FROM analysis_document_parts WHERE analysis_id = $1 AND claim = $2",
+                "DELETE FROM analysis_document_parts WHERE analysis_id = $1 AND claim = $2 \
+                 AND NOT EXISTS (SELECT 1 FROM analysis_documents d \
+                     WHERE d.analysis_id = $1 AND d.parts_of = $2)",
             )
             .bind(id)
             .bind(doc.claim)
@@ -377,6 +399,20 @@ impl Store {
             self.commit(tx).await?;
         }
         outcome
+    }
+
+    /// Whether `worker` still builds job `id` under the claim that started at `claim`.
+    async fn holds_claim(&self, id: i64, worker: &str, claim: i64) -> Result<bool> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM analyses WHERE id = $1 AND worker = $2 AND status = 'building' \
+             AND started_at = $3",
+        )
+        .bind(id)
+        .bind(worker)
+        .bind(claim)
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
     }
 
     /// The job of `doc.claim` becomes ready with the parts stored under that claim as its
@@ -440,13 +476,32 @@ impl Store {
                 return Err(e);
             }
         }
+        // Every part of this claim, and nothing else under it (two claims of one job that
+        // started in the same microsecond would share it).
+        let (parts, bytes): (i64, i64) = sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(LENGTH(bytes)), 0) AS BIGINT) \
+             FROM analysis_document_parts WHERE analysis_id = $1 AND claim = $2",
+        )
+        .bind(id)
+        .bind(doc.claim)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        let expected = doc.json_gz.len().div_ceil(DOCUMENT_PART);
+        if usize::try_from(parts).ok() != Some(expected)
+            || usize::try_from(bytes).ok() != Some(doc.json_gz.len())
+        {
+            return Err(StoreError::Conflict(format!(
+                "analysis {id}: {parts} parts of {bytes} bytes stored, {expected} of {} written",
+                doc.json_gz.len()
+            )));
+        }
         sqlx::query(
             "INSERT INTO analysis_documents (analysis_id, json_gz, summary_gz, parts_of) \
              VALUES ($1, $2, $3, $4)",
         )
         .bind(id)
         .bind(&b""[..])
-        .bind(doc.summary_gz.as_slice())
+        .bind((!doc.summary_gz.is_empty()).then_some(doc.summary_gz.as_slice()))
         .bind(doc.claim)
         .execute(&mut *tx.tx)
         .await?;
@@ -1123,7 +1178,16 @@ impl Snapshot {
         .await?;
         let mut after = low.saturating_sub(1);
         while after < high {
-            let upto = after.saturating_add(self.count_range).min(high);
+            // From the next id there is (ids may leave gaps of any size).
+            let next: Option<i64> = sqlx::query_scalar("SELECT MIN(id) FROM posts WHERE id > $1")
+                .bind(after)
+                .fetch_one(&mut self.tx)
+                .await?;
+            let Some(next) = next else { break };
+            let upto = next
+                .saturating_sub(1)
+                .saturating_add(self.count_range)
+                .min(high);
             self.pacer.pause_async().await;
             let rows = sqlx::query(sql)
                 .bind(&self.region)
@@ -1135,7 +1199,7 @@ impl Snapshot {
             for r in &rows {
                 f(r)?;
             }
-            after = upto;
+            after = upto.max(next);
         }
         Ok(())
     }
