@@ -1309,6 +1309,7 @@ pub async fn build(
         let mut json_gz = first.finish()?;
         json_gz.extend_from_slice(&tail);
         let size = head.len() + tail_size;
+        tracing::debug!(json = size, gzip = json_gz.len(), "analysis: document made");
         Ok(Built {
             json_gz,
             summary_gz,
