@@ -1305,12 +1305,12 @@ async fn a_large_document_is_stored_in_parts_and_read_back_whole(db: Db) {
         assert_eq!(claimed.id, job.id);
         claimed.started_at.expect("claimed")
     };
-    let stray = |claim: i64, part: i64| {
+    let stray = |id: i64, claim: i64, part: i64| {
         sqlx::query(
             "INSERT INTO analysis_document_parts (analysis_id, claim, part, bytes) \
              VALUES ($1, $2, $3, $4)",
         )
-        .bind(job.id)
+        .bind(id)
         .bind(claim)
         .bind(part)
         .bind(&b"stray"[..])
@@ -1319,12 +1319,22 @@ async fn a_large_document_is_stored_in_parts_and_read_back_whole(db: Db) {
 
     // A part under the claim that the claim did not write: the document is not made of it.
     let claim = claim_it().await;
-    stray(claim, 7).await.expect("stray part");
+    stray(job.id, claim, 7).await.expect("stray part");
     let refused = store
         .complete_analysis(job.id, "worker-a", &finished(claim))
         .await;
     assert!(refused.is_err(), "{refused:?}");
     assert_eq!(app.count("analysis_documents").await, 0);
+    // The sweep at a claim leaves the parts of a claim still building.
+    assert!(store
+        .claim_analysis("worker-b", hub_store::now_micros() + 60_000_000)
+        .await
+        .expect("claim")
+        .is_none());
+    assert_eq!(
+        parts_of_claims(&app, job.id).await,
+        BTreeMap::from([(claim, 4)])
+    );
     store
         .fail_analysis(job.id, "worker-a", "parts do not add up")
         .await
@@ -1369,15 +1379,49 @@ async fn a_large_document_is_stored_in_parts_and_read_back_whole(db: Db) {
         bytes.len()
     );
 
-    // Parts of a claim that never completed (a build killed after writing some) go at the
-    // next claim of any job; the document's stay.
-    stray(claim - 5, 0).await.expect("stray part");
-    assert_eq!(parts_of_claims(&app, job.id).await.len(), 2);
-    assert!(store
+    // A build whose version another took meanwhile: queued again, its parts deleted.
+    let (other, _) = store
+        .enqueue_analysis(&NewAnalysis {
+            region: "europe".into(),
+            run_key: "test:parts-again".into(),
+            origin: Origin::Manual,
+            cycle: None,
+            cutoff_at: hub_store::now_micros(),
+            requested_by: None,
+        })
+        .await
+        .expect("enqueue");
+    let again = store
         .claim_analysis("worker-a", hub_store::now_micros() + 60_000_000)
         .await
         .expect("claim")
-        .is_none());
+        .expect("a job");
+    assert_eq!(again.id, other.id);
+    let again_claim = again.started_at.expect("claimed");
+    assert_eq!(
+        store
+            .complete_analysis(other.id, "worker-a", &finished(again_claim))
+            .await
+            .expect("complete"),
+        Completion::VersionTaken,
+        "version 1 is taken"
+    );
+    assert!(parts_of_claims(&app, other.id).await.is_empty());
+    assert_eq!(
+        store.analysis(other.id).await.expect("job").status,
+        "queued"
+    );
+
+    // Parts of a claim that never completed (a build killed after writing some) go at the
+    // next claim; the ready document's stay.
+    stray(other.id, again_claim, 0).await.expect("stray part");
+    let third = store
+        .claim_analysis("worker-a", hub_store::now_micros() + 60_000_000)
+        .await
+        .expect("claim")
+        .expect("a job");
+    assert_eq!(third.id, other.id);
+    assert!(parts_of_claims(&app, other.id).await.is_empty());
     assert_eq!(
         parts_of_claims(&app, job.id).await,
         BTreeMap::from([(claim, 3)])

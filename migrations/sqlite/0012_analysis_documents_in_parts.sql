@@ -8,8 +8,8 @@ ALTER TABLE analysis_documents ADD COLUMN summary_gz BLOB;
 -- transaction that makes it ready: one write of tens of megabytes held up every commit behind
 -- it. The parts belong to one claim of the job (its started_at); the job's row and its
 -- document row still become ready together, naming the claim whose parts make the document
--- (parts_of). Parts that make no document and belong to no claim still building are deleted
--- at the next claim of any job, and when their job completes or fails. NULL parts_of: json_gz
+-- (parts_of). Parts of other claims are deleted when the job completes or fails, and at any
+-- claim those of jobs not ready that belong to no claim still building. NULL parts_of: json_gz
 -- holds the whole document (documents stored before parts).
 ALTER TABLE analysis_documents ADD COLUMN parts_of INTEGER;
 CREATE TABLE analysis_document_parts (

@@ -269,7 +269,7 @@ impl Store {
     /// Claims the oldest job that is queued, or building under an expired lease, for
     /// `worker` until `lease_until`. A region with a build under a live lease is skipped, so
     /// one region builds one document at a time. Jobs out of attempts are marked failed, and
-    /// document parts that make no document and belong to no claim still building are deleted.
+    /// the document parts of jobs not ready that belong to no claim still building are deleted.
     pub async fn claim_analysis(
         &self,
         worker: &str,
@@ -287,13 +287,16 @@ impl Store {
         .execute(&mut *tx.tx)
         .await?;
         // Document parts that make no document and belong to no claim still building: left by
-        // builds killed or failed after writing some (see `complete_analysis`).
+        // builds killed or failed after writing some (see `complete_analysis`). Ready jobs are
+        // passed over (their other claims' parts went when they became ready), so this reads
+        // the parts of the few jobs not ready, not of every document kept.
         sqlx::query(
             "DELETE FROM analysis_document_parts WHERE NOT EXISTS (SELECT 1 FROM analysis_documents d \
                  WHERE d.analysis_id = analysis_document_parts.analysis_id \
                  AND d.parts_of = analysis_document_parts.claim) \
              AND NOT EXISTS (SELECT 1 FROM analyses a WHERE a.id = analysis_document_parts.analysis_id \
-                 AND a.status = 'building' AND a.started_at = analysis_document_parts.claim)",
+                 AND a.status = 'building' AND a.started_at = analysis_document_parts.claim) \
+             AND analysis_id IN (SELECT id FROM analyses WHERE status <> 'ready')",
         )
         .execute(&mut *tx.tx)
         .await?;
@@ -351,9 +354,9 @@ impl Store {
     /// long (on SQLite, posting waited a fifth of a second). Then one short transaction makes
     /// the job ready, naming its claim's parts as the document, once it has checked they are
     /// all there; until it commits the parts belong to no document, and a build killed midway
-    /// leaves none. Parts that belong to no document and to no claim still building are
-    /// deleted at the next claim of any job (see [`Store::claim_analysis`]), and a claim's own
-    /// parts as soon as it learns they will make no document.
+    /// leaves none. A claim's own parts are deleted as soon as it learns they will make no
+    /// document; parts of a job not ready that belong to no claim still building, at the next
+    /// claim (see [`Store::claim_analysis`]).
     pub async fn complete_analysis(
         &self,
         id: i64,
@@ -1199,7 +1202,7 @@ impl Snapshot {
             for r in &rows {
                 f(r)?;
             }
-            after = upto.max(next);
+            after = upto;
         }
         Ok(())
     }
