@@ -542,6 +542,33 @@ async fn download(app: &TestApp, token: &str, id: i64, file: &str) -> (u16, Stri
     (status, ct, res.text().await.unwrap_or_default())
 }
 
+/// Queues a build of Europe up to now, straight in the store.
+async fn enqueue_europe(store: &Store, run_key: &str) -> hub_store::analysis::AnalysisJob {
+    store
+        .enqueue_analysis(&NewAnalysis {
+            region: "europe".into(),
+            run_key: run_key.into(),
+            origin: Origin::Manual,
+            cycle: None,
+            cutoff_at: hub_store::now_micros(),
+            requested_by: None,
+        })
+        .await
+        .expect("enqueue")
+        .0
+}
+
+/// Claims the next build for `worker`, under a lease of a minute.
+async fn claim_for_a_minute(
+    store: &Store,
+    worker: &str,
+) -> Option<hub_store::analysis::AnalysisJob> {
+    store
+        .claim_analysis(worker, hub_store::now_micros() + 60_000_000)
+        .await
+        .expect("claim")
+}
+
 /// A job's stored document parts: how many per claim.
 async fn parts_of_claims(app: &TestApp, id: i64) -> BTreeMap<i64, i64> {
     sqlx::query(
@@ -1285,23 +1312,9 @@ async fn a_large_document_is_stored_in_parts_and_read_back_whole(db: Db) {
         event_payload: "{}".into(),
     };
 
-    let (job, _) = store
-        .enqueue_analysis(&NewAnalysis {
-            region: "europe".into(),
-            run_key: "test:parts".into(),
-            origin: Origin::Manual,
-            cycle: None,
-            cutoff_at: hub_store::now_micros(),
-            requested_by: None,
-        })
-        .await
-        .expect("enqueue");
+    let job = enqueue_europe(store, "test:parts").await;
     let claim_it = || async {
-        let claimed = store
-            .claim_analysis("worker-a", hub_store::now_micros() + 60_000_000)
-            .await
-            .expect("claim")
-            .expect("a job");
+        let claimed = claim_for_a_minute(store, "worker-a").await.expect("a job");
         assert_eq!(claimed.id, job.id);
         claimed.started_at.expect("claimed")
     };
@@ -1326,11 +1339,7 @@ async fn a_large_document_is_stored_in_parts_and_read_back_whole(db: Db) {
     assert!(refused.is_err(), "{refused:?}");
     assert_eq!(app.count("analysis_documents").await, 0);
     // The sweep at a claim leaves the parts of a claim still building.
-    assert!(store
-        .claim_analysis("worker-b", hub_store::now_micros() + 60_000_000)
-        .await
-        .expect("claim")
-        .is_none());
+    assert!(claim_for_a_minute(store, "worker-b").await.is_none());
     assert_eq!(
         parts_of_claims(&app, job.id).await,
         BTreeMap::from([(claim, 4)])
@@ -1380,22 +1389,8 @@ async fn a_large_document_is_stored_in_parts_and_read_back_whole(db: Db) {
     );
 
     // A build whose version another took meanwhile: queued again, its parts deleted.
-    let (other, _) = store
-        .enqueue_analysis(&NewAnalysis {
-            region: "europe".into(),
-            run_key: "test:parts-again".into(),
-            origin: Origin::Manual,
-            cycle: None,
-            cutoff_at: hub_store::now_micros(),
-            requested_by: None,
-        })
-        .await
-        .expect("enqueue");
-    let again = store
-        .claim_analysis("worker-a", hub_store::now_micros() + 60_000_000)
-        .await
-        .expect("claim")
-        .expect("a job");
+    let other = enqueue_europe(store, "test:parts-again").await;
+    let again = claim_for_a_minute(store, "worker-a").await.expect("a job");
     assert_eq!(again.id, other.id);
     let again_claim = again.started_at.expect("claimed");
     assert_eq!(
@@ -1415,11 +1410,7 @@ async fn a_large_document_is_stored_in_parts_and_read_back_whole(db: Db) {
     // Parts of a claim that never completed (a build killed after writing some) go at the
     // next claim; the ready document's stay.
     stray(other.id, again_claim, 0).await.expect("stray part");
-    let third = store
-        .claim_analysis("worker-a", hub_store::now_micros() + 60_000_000)
-        .await
-        .expect("claim")
-        .expect("a job");
+    let third = claim_for_a_minute(store, "worker-a").await.expect("a job");
     assert_eq!(third.id, other.id);
     assert!(parts_of_claims(&app, other.id).await.is_empty());
     assert_eq!(
