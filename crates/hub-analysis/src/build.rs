@@ -667,8 +667,8 @@ impl TextTotals {
 /// idle-priority spinners, see the README), but the workers give way to the process's work in
 /// flight (they sleep while it runs; see [`Pacer`]), so they need not leave a core idle for
 /// it, and the region's texts are counted a fifth faster than on one thread fewer. Each keeps
-/// its own counts and vocabulary, merged at the end; nothing a document shows depends on the ids or on which
-/// thread counted what.
+/// its own counts and vocabulary, merged at the end; nothing a document shows depends on the
+/// ids or on which thread counted what.
 struct TextWorkers {
     tx: tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
     done: Vec<tokio::sync::oneshot::Receiver<TextTotals>>,
@@ -1264,8 +1264,8 @@ pub async fn build(
         let mut ids: Vec<i64> = c.rows.iter().map(|r| r.id).collect();
         ids.sort_unstable();
         ids.dedup();
-        doc.changes = previous.map(|p| changes(p, &doc, &ids));
-        let summary_gz = summary_gz(&Previous {
+        // This version as the next one will see it: its changes and its stored summary.
+        let now = Previous {
             version: doc.version,
             cutoff: doc.cutoff.clone(),
             totals: doc.totals.clone(),
@@ -1284,7 +1284,9 @@ pub async fn build(
                 .map(|r| r.quote.post_id)
                 .collect(),
             contributions: ids,
-        })?;
+        };
+        doc.changes = previous.map(|p| changes(p, &now));
+        let summary_gz = summary_gz(&now)?;
         let mut hasher = Sha256::new();
         hasher.update(&blank_head);
         let mut tail = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -1376,12 +1378,13 @@ fn weeks(m: &BTreeMap<(i32, u32), WeekTally>, cutoff_at: i64) -> (Vec<Week>, i64
     (out, earlier)
 }
 
-fn changes(p: &Previous, doc: &Document, now: &[i64]) -> Changes {
-    let (added, withdrawn) = differences(now, &p.contributions);
+/// What changed from version `p` to `now`.
+fn changes(p: &Previous, now: &Previous) -> Changes {
+    let (added, withdrawn) = differences(&now.contributions, &p.contributions);
     let d = |a: i64, b: i64| a - b;
-    let (t, q) = (&doc.totals, &p.totals);
+    let (t, q) = (&now.totals, &p.totals);
     let prev_rank: HashMap<i64, i64> = p.objectives.iter().map(|o| (o.id, o.rank)).collect();
-    let objectives_moved = doc
+    let objectives_moved = now
         .objectives
         .iter()
         .filter_map(|o| {
@@ -1410,11 +1413,10 @@ fn changes(p: &Previous, doc: &Document, now: &[i64]) -> Changes {
             endorsements: d(t.endorsements, q.endorsements),
         },
         objectives_moved,
-        new_top_recommendations: doc
-            .recommendations
+        new_top_recommendations: now
+            .top_recommendations
             .iter()
-            .take(TOP_RECOMMENDATIONS)
-            .map(|r| r.quote.post_id)
+            .copied()
             .filter(|id| !prev_top.contains(id))
             .collect(),
     }

@@ -337,11 +337,7 @@ impl Analyses {
         job: &AnalysisJob,
     ) -> Result<(Built, i64), JobError> {
         let version = self.store.latest_analysis_version(&region.slug).await? + 1;
-        let previous = self
-            .store
-            .previous_document(&region.slug, version)
-            .await?
-            .map(|(_, doc)| doc);
+        let previous = self.store.previous_document(&region.slug, version).await?;
         let subject = self.subject(region, job.cutoff_at, version, job.cycle.as_deref());
         let (store, slug, cutoff_at) = (self.store.clone(), region.slug.clone(), job.cutoff_at);
         let (params, analyzer) = (self.settings.params.clone(), self.analyzer.clone());

@@ -570,34 +570,33 @@ impl Store {
     }
 
     /// What the region's latest ready document before version `version` says the next one
-    /// compares itself with: its job and its gzip'd summary or, for a document stored without
-    /// one, its gzip'd JSON.
+    /// compares itself with: its gzip'd summary or, for a document stored without one, its
+    /// gzip'd JSON.
     pub async fn previous_document(
         &self,
         region: &str,
         version: i64,
-    ) -> Result<Option<(AnalysisJob, PreviousDocument)>> {
-        let row = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS} FROM analyses WHERE region = $1 AND status = 'ready' \
-             AND version < $2 ORDER BY version DESC LIMIT 1"
-        ))
+    ) -> Result<Option<PreviousDocument>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM analyses WHERE region = $1 AND status = 'ready' \
+             AND version < $2 ORDER BY version DESC LIMIT 1",
+        )
         .bind(region)
         .bind(version)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let j = job(&row)?;
+        let Some(id) = id else { return Ok(None) };
         let summary: Option<Vec<u8>> =
             sqlx::query_scalar("SELECT summary_gz FROM analysis_documents WHERE analysis_id = $1")
-                .bind(j.id)
+                .bind(id)
                 .fetch_optional(&self.pool)
                 .await?
                 .ok_or(StoreError::NotFound("analysis document"))?;
         let doc = match summary {
             Some(gz) => PreviousDocument::Summary(gz),
-            None => PreviousDocument::Whole(self.document_gz(j.id).await?),
+            None => PreviousDocument::Whole(self.document_gz(id).await?),
         };
-        Ok(Some((j, doc)))
+        Ok(Some(doc))
     }
 
     /// The latest ready version of a region (0 when none).
@@ -1173,24 +1172,15 @@ impl Snapshot {
         sql: &str,
         mut f: impl FnMut(&AnyRow) -> std::result::Result<(), sqlx::Error>,
     ) -> Result<()> {
-        let (low, high): (i64, i64) = sqlx::query_as(
-            "SELECT CAST(COALESCE(MIN(id), 0) AS BIGINT), CAST(COALESCE(MAX(id), 0) AS BIGINT) \
-             FROM posts",
-        )
-        .fetch_one(&mut self.tx)
-        .await?;
-        let mut after = low.saturating_sub(1);
-        while after < high {
-            // From the next id there is (ids may leave gaps of any size).
-            let next: Option<i64> = sqlx::query_scalar("SELECT MIN(id) FROM posts WHERE id > $1")
+        let mut after = i64::MIN;
+        // From the next id there is (ids may leave gaps of any size), to the end.
+        while let Some(next) =
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MIN(id) FROM posts WHERE id > $1")
                 .bind(after)
                 .fetch_one(&mut self.tx)
-                .await?;
-            let Some(next) = next else { break };
-            let upto = next
-                .saturating_sub(1)
-                .saturating_add(self.count_range)
-                .min(high);
+                .await?
+        {
+            let upto = next.saturating_sub(1).saturating_add(self.count_range);
             self.pacer.pause_async().await;
             let rows = sqlx::query(sql)
                 .bind(&self.region)
@@ -1201,6 +1191,9 @@ impl Snapshot {
                 .await?;
             for r in &rows {
                 f(r)?;
+            }
+            if upto == i64::MAX {
+                break;
             }
             after = upto;
         }
