@@ -2,8 +2,9 @@
 //!
 //! Passwords are hashed with argon2id. Tokens are 256 random bits, given to the client once and
 //! stored only as their SHA-256, so a leaked database holds no usable token. Unknown e-mail and
-//! wrong password get the same answer after the same work (a dummy hash is verified), so the
-//! sign-in form does not reveal who has an account.
+//! wrong password get the same answer after the same work (a dummy hash made with the
+//! configured costs is verified, see [`crate::hashing`]), so the sign-in form does not reveal
+//! who has an account.
 
 use crate::error::ApiError;
 use argon2::password_hash::{
@@ -13,7 +14,6 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::sync::LazyLock;
 
 /// The hasher for the configured costs.
 fn argon2(memory_kib: u32, iterations: u32) -> Result<Argon2<'static>, ApiError> {
@@ -21,7 +21,8 @@ fn argon2(memory_kib: u32, iterations: u32) -> Result<Argon2<'static>, ApiError>
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Hashes a password (CPU-heavy: call from `spawn_blocking`).
+/// Hashes a password (CPU- and memory-heavy: run it on the
+/// [`Hasher`](crate::hashing::Hasher)'s threads).
 pub fn hash_password(password: &str, memory_kib: u32, iterations: u32) -> Result<String, ApiError> {
     let salt = SaltString::generate(&mut OsRng);
     argon2(memory_kib, iterations)?
@@ -30,23 +31,16 @@ pub fn hash_password(password: &str, memory_kib: u32, iterations: u32) -> Result
         .map_err(ApiError::internal)
 }
 
-/// A hash of a password nobody has, verified when the e-mail is unknown so that both failures
-/// cost the same time.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    hash_password("no account has this password", 19 * 1024, 2).unwrap_or_default()
-});
-
-/// Verifies a password against a stored PHC hash (or the dummy when `hash` is `None`).
-/// The parameters stored in the hash are used, so cost changes apply to new hashes only.
-pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
-    let stored = hash.unwrap_or(DUMMY_HASH.as_str());
+/// Verifies a password against a stored PHC hash. The parameters stored in the hash are
+/// used, so cost changes apply to new hashes only. CPU- and memory-heavy: run it on the
+/// [`Hasher`](crate::hashing::Hasher)'s threads.
+pub fn verify_password(password: &str, stored: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
-    let ok = Argon2::default()
+    Argon2::default()
         .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
-    ok && hash.is_some()
+        .is_ok()
 }
 
 /// A new random session token.
@@ -72,9 +66,12 @@ mod tests {
     fn passwords_verify_only_against_their_hash() {
         let h = hash_password("correct horse battery staple", 1024, 1).unwrap_or_default();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery staple", Some(&h)));
-        assert!(!verify_password("correct horse battery stapler", Some(&h)));
-        assert!(!verify_password("correct horse battery staple", None));
+        assert!(verify_password("correct horse battery staple", &h));
+        assert!(!verify_password("correct horse battery stapler", &h));
+        assert!(!verify_password(
+            "correct horse battery staple",
+            "not a hash"
+        ));
     }
 
     #[test]
