@@ -2,7 +2,6 @@
 
 use crate::config::Config;
 use anyhow::Context;
-use hub_api::listener::{Peer, TimedListener};
 use hub_api::AppState;
 use hub_store::Store;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -95,7 +94,14 @@ pub async fn start(config: &Config, on_signal: bool) -> anyhow::Result<Server> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let listener = TimedListener::new(listener, Duration::from_secs(config.write_timeout_secs));
+    let limits = hub_api::listener::ConnectionLimits {
+        max: config.http.max_connections,
+        reserve: config.http.reserve_connections,
+        per_ip: config.http.max_connections_per_ip,
+        exempt: config.trusted_proxies()?,
+        header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
+        write_timeout: Duration::from_secs(config.write_timeout_secs),
+    };
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let stop = async move {
@@ -110,10 +116,7 @@ pub async fn start(config: &Config, on_signal: bool) -> anyhow::Result<Server> {
             tracing::info!("shutting down: closing live connections, finishing requests in flight");
             let _ = live_stop.send(true);
         };
-        axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
-            .with_graceful_shutdown(stop)
-            .await
-            .context("server failed")?;
+        hub_api::listener::serve(listener, app, limits, stop).await;
         if let Some(worker) = analysis_worker {
             // A build in progress is abandoned: its lease expires and another run retries it.
             worker.abort();
