@@ -53,6 +53,9 @@ pub struct LiveConfig {
     pub degraded_poll_interval: Duration,
     /// `redis://...` to share notifications across processes.
     pub redis_url: Option<String>,
+    /// Longest wait for Redis (connecting, subscribing, publishing, a health check's PING):
+    /// past it Redis counts as down and the log is polled every `degraded_poll_interval`.
+    pub redis_timeout: Duration,
 }
 
 impl Default for LiveConfig {
@@ -62,6 +65,7 @@ impl Default for LiveConfig {
             poll_interval: Duration::from_millis(1000),
             degraded_poll_interval: Duration::from_millis(100),
             redis_url: None,
+            redis_timeout: Duration::from_millis(250),
         }
     }
 }

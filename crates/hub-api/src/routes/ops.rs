@@ -35,28 +35,49 @@ async fn healthz(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-/// The database answers and, when configured, Redis is reachable (503 otherwise).
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = Health), (status = 503, body = Health)))]
+/// Readiness, dependency by dependency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ok`, or `database unreachable`.
+    pub status: String,
+    /// `ok` or `down`.
+    pub database: String,
+    /// `ok`, `down` (the hub goes on with local rate limits and log polling) or
+    /// `not_configured`.
+    pub redis: String,
+    /// Database backend (`sqlite` or `postgres`).
+    pub backend: String,
+}
+
+/// Whether the hub can serve: 503 only when the database is unreachable. Redis being down is
+/// reported but does not make the hub unready (it serves on local limits and log polling).
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 async fn readyz(State(state): State<AppState>) -> Response {
-    let database = state.store.backend().name().to_string();
-    match state.store.ping().await {
-        Ok(()) => Json(Health {
-            status: "ok".into(),
-            database,
-        })
-        .into_response(),
+    let (database, redis) = tokio::join!(state.store.ping(), state.limiter.redis_status());
+    let database_ok = match database {
+        Ok(()) => true,
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Health {
-                    status: "database unreachable".into(),
-                    database,
-                }),
-            )
-                .into_response()
+            false
         }
-    }
+    };
+    let body = Readiness {
+        status: if database_ok {
+            "ok"
+        } else {
+            "database unreachable"
+        }
+        .into(),
+        database: if database_ok { "ok" } else { "down" }.into(),
+        redis: redis.into(),
+        backend: state.store.backend().name().into(),
+    };
+    let status = if database_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
 }
 
 /// Prometheus metrics.
