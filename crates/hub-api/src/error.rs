@@ -159,14 +159,17 @@ impl ApiError {
         e
     }
 
-    /// 503: a dependency is down.
-    pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(
+    /// 503 with `Retry-After`: a dependency is down or the hub is overloaded. Nothing was
+    /// changed that a retry (with the same `Idempotency-Key`) would do twice.
+    pub fn unavailable(retry_after_secs: u64, detail: impl Into<String>) -> Self {
+        let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "Service unavailable",
             detail,
-        )
+        );
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
     }
 
     /// 500. The detail is logged here and replaced by a generic message in the answer.
@@ -193,6 +196,14 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(msg) => ApiError::conflict(msg),
             StoreError::Forbidden(msg) => ApiError::forbidden(msg),
             StoreError::Invalid { field, message } => ApiError::invalid(field, message),
+            other if other.is_transient() => {
+                tracing::warn!(error = %other, "database unavailable");
+                metrics::counter!("database_unavailable_total").increment(1);
+                ApiError::unavailable(
+                    2,
+                    "the database is unavailable; try again (a retry with the same Idempotency-Key is safe)",
+                )
+            }
             other => ApiError::internal(other),
         }
     }

@@ -123,7 +123,7 @@ fn nul_in(v: &serde_json::Value, path: &mut String) -> bool {
 /// [`parse_json`] without the search for NUL characters.
 fn parse_json_any_text<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         use serde_json::error::Category;
@@ -143,7 +143,11 @@ fn parse_json_any_text<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>
                 )])
             }
         }
-    })
+    })?;
+    // One JSON value and nothing after it but white space: `{...} xyz` is not a body.
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    Ok(value)
 }
 
 /// serde_json appends " at line 1 column 42"; the field path says more.
@@ -265,9 +269,10 @@ impl FromRequestParts<AppState> for MaybeAuth {
         let Some(token) = bearer(parts)? else {
             return Ok(MaybeAuth(None));
         };
-        let (user, suspension) = session_of(state, token).await?;
+        let session = session_of(state, token).await?;
+        let user = session.user.clone();
         parts.extensions.insert(user.clone());
-        parts.extensions.insert(SessionSuspension(suspension));
+        parts.extensions.insert(SessionSuspension(session));
         Ok(MaybeAuth(Some(user)))
     }
 }
@@ -288,16 +293,20 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// The active suspension of the signed-in user, read with their session (one query for both).
+/// The suspension everywhere of the signed-in user, read with their session (one query for
+/// both). A suspension in one region is looked up where something is done in a region.
 #[derive(Debug, Clone)]
-struct SessionSuspension(Option<Suspension>);
+struct SessionSuspension(hub_store::Session);
 
 /// The signed-in user and their active suspension, if any; 401 without a valid token.
 pub struct AuthSuspension {
     /// The user.
     pub user: User,
-    /// Their suspension in force when the request came in.
+    /// Their suspension everywhere in force when the request came in.
     pub suspension: Option<Suspension>,
+    /// Whether a suspension in some region was in force too (see
+    /// [`crate::routes::moderation`]'s `not_suspended`).
+    pub suspended_in_a_region: bool,
 }
 
 impl FromRequestParts<AppState> for AuthSuspension {
@@ -308,12 +317,18 @@ impl FromRequestParts<AppState> for AuthSuspension {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Auth(user) = Auth::from_request_parts(parts, state).await?;
-        let suspension = match parts.extensions.get::<SessionSuspension>() {
-            Some(s) => s.0.clone(),
-            // The user came from elsewhere than the session lookup: ask.
-            None => state.store.active_suspension(user.id).await?,
+        let (suspension, suspended_in_a_region) = match parts.extensions.get::<SessionSuspension>()
+        {
+            Some(s) => (s.0.suspension.clone(), s.0.suspended_in_a_region),
+            // The user came from elsewhere than the session lookup: ask (and look for a
+            // regional suspension where it matters).
+            None => (state.store.suspension_in(user.id, None).await?, true),
         };
-        Ok(Self { user, suspension })
+        Ok(Self {
+            user,
+            suspension,
+            suspended_in_a_region,
+        })
     }
 }
 
@@ -340,17 +355,21 @@ impl BearerToken {
     /// The signed-in user and their suspension in force, as [`AuthSuspension`] gives them (the
     /// same 401s).
     pub async fn authenticate(&self, state: &AppState) -> Result<AuthSuspension, ApiError> {
-        let (user, suspension) = session_of(state, &self.0).await?;
-        Ok(AuthSuspension { user, suspension })
+        let s = session_of(state, &self.0).await?;
+        Ok(AuthSuspension {
+            user: s.user,
+            suspension: s.suspension,
+            suspended_in_a_region: s.suspended_in_a_region,
+        })
     }
 }
 
 /// The user a bearer token signs in and their suspension in force; 401 for a token unknown,
 /// expired or revoked.
-async fn session_of(state: &AppState, token: &str) -> Result<(User, Option<Suspension>), ApiError> {
+async fn session_of(state: &AppState, token: &str) -> Result<hub_store::Session, ApiError> {
     state
         .store
-        .session(&crate::auth::token_hash(token))
+        .session_full(&crate::auth::token_hash(token))
         .await?
         .ok_or_else(|| ApiError::unauthorized("the token is unknown, expired or revoked"))
 }

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod hashing;
 pub mod listener;
 mod middleware;
 pub mod page_cache;

@@ -2,10 +2,10 @@
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use hub_store::activity::Activity;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Marks each request in flight until its response is ready (a streamed body's sending is
 /// not counted): an analysis build in this process gives way to it (`hub_store::activity`).
@@ -35,4 +35,21 @@ pub async fn track_metrics(req: Request, next: Next) -> Response {
     metrics::histogram!("http_request_duration_seconds", &labels)
         .record(start.elapsed().as_secs_f64());
     res
+}
+
+/// Answers 503 problem+json with `Retry-After` for a request not answered within `limit`
+/// (`http.request_timeout_secs`). A streamed body (a download, an event stream) is not counted
+/// once its response has started.
+pub async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            metrics::counter!("http_request_timeouts_total").increment(1);
+            crate::error::ApiError::unavailable(
+                2,
+                "the request took too long; try again (a retry with the same Idempotency-Key is safe)",
+            )
+            .into_response()
+        }
+    }
 }

@@ -32,6 +32,26 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the failure is the database's state, not the request's: a lost or refused
+    /// connection, a pool with no connection free in time, a serialization failure or deadlock
+    /// (PostgreSQL), a busy or locked database (SQLite). Nothing was written by the statement
+    /// that failed, or, for a lost COMMIT, the client cannot know: a retry with the same
+    /// `Idempotency-Key` is safe either way.
+    pub fn is_transient(&self) -> bool {
+        let StoreError::Db(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(d) => d.code().is_some_and(|c| transient_code(&c)),
+            _ => false,
+        }
+    }
+
     /// Whether this is a unique-constraint violation, on either backend.
     pub fn is_unique_violation(&self) -> bool {
         match self {
@@ -41,6 +61,39 @@ impl StoreError {
                     || e.message().contains("UNIQUE constraint failed")
             }
             _ => false,
+        }
+    }
+}
+
+/// SQLSTATE classes and codes (PostgreSQL) and result codes (SQLite) that say "try again".
+fn transient_code(code: &str) -> bool {
+    // PostgreSQL: connection exceptions (08...), serialization failure, deadlock, the server
+    // shutting down or starting, too many connections.
+    if code.starts_with("08")
+        || matches!(
+            code,
+            "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300"
+        )
+    {
+        return true;
+    }
+    // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+    code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transient_code;
+
+    #[test]
+    fn transient_codes_are_the_ones_to_retry() {
+        for c in [
+            "08006", "08001", "40001", "40P01", "57P01", "53300", "5", "517", "6", "262",
+        ] {
+            assert!(transient_code(c), "{c}");
+        }
+        for c in ["23505", "22P02", "42601", "19", "2067", "1"] {
+            assert!(!transient_code(c), "{c}");
         }
     }
 }
