@@ -189,6 +189,28 @@ impl Store {
         let _ = tokio::time::timeout(RELAY_WAIT, done.wait_for(|n| *n >= target)).await;
     }
 
+    /// Waits, as the first answer to a write did, until the events of a thread (or of one post
+    /// in it) are numbered: a replayed answer must not reach a client before its events can
+    /// (the process that wrote them may have died between its commit and their numbering).
+    /// Bounded like the first answer's wait; a no-op on SQLite, which numbers as it commits.
+    pub(crate) async fn await_numbered(&self, thread_id: i64, post_id: Option<i64>) -> Result<()> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let sql = match post_id {
+            Some(_) => "SELECT EXISTS (SELECT 1 FROM events WHERE seq IS NULL AND post_id = $1)",
+            None => "SELECT EXISTS (SELECT 1 FROM events WHERE seq IS NULL AND thread_id = $1)",
+        };
+        let pending: bool = sqlx::query_scalar(sql)
+            .bind(post_id.unwrap_or(thread_id))
+            .fetch_one(&self.pool)
+            .await?;
+        if pending {
+            self.await_relay().await;
+        }
+        Ok(())
+    }
+
     /// The highest sequenced event.
     pub async fn head_seq(&self) -> Result<i64> {
         Ok(

@@ -959,6 +959,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         if let Some(key) = idem {
             if let Some(id) = self.claim_idempotency_key(&mut tx, key, "post").await? {
+                drop(tx);
+                self.await_numbered(thread_id, Some(id)).await?;
                 return Ok(Created::Replayed(id));
             }
         }

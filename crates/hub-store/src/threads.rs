@@ -54,6 +54,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         if let Some(key) = idem {
             if let Some(id) = self.claim_idempotency_key(&mut tx, key, "thread").await? {
+                drop(tx);
+                self.await_numbered(id, None).await?;
                 return Ok(Created::Replayed(id));
             }
         }
