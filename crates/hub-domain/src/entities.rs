@@ -278,4 +278,8 @@ pub struct Suspension {
     pub until: DateTime<Utc>,
     /// Why.
     pub reason: String,
+    /// The region it applies to (posting, flagging and endorsing there); `null`: everywhere,
+    /// imposed by an admin, and then the account's moderation and secretariat powers are
+    /// suspended too.
+    pub region: Option<String>,
 }

@@ -25,7 +25,7 @@ pub use posts::{
     posts_json, Bodies, NewPost, OpeningPost, PostChecks, PostEdit, PublicThreadPage, ThreadPage,
 };
 pub use threads::{NewThread, ThreadQuery};
-pub use users::NewUser;
+pub use users::{NewUser, Session};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

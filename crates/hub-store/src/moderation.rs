@@ -108,6 +108,8 @@ impl Store {
 
     /// Flags a post. One open flag per user per post; at `threshold` open flags a published
     /// post is hidden pending review.
+    /// Flags a post; hides it pending review once `threshold` open flags of accounts created
+    /// before `established_before` (microseconds) are on it.
     pub async fn flag_post(
         &self,
         post_id: i64,
@@ -115,6 +117,7 @@ impl Store {
         reason: FlagReason,
         note: Option<&str>,
         threshold: i64,
+        established_before: i64,
     ) -> Result<FlagOutcome> {
         let mut tx = self.begin_write().await?;
         let mut post = rows::post(&self.post_row_in(&mut tx, post_id).await?)?;
@@ -183,14 +186,26 @@ impl Store {
         .await?;
         // A post a moderator kept is not hidden by flags again: they queue it for another
         // review, and it stays up until a moderator decides.
-        let auto_hidden = post.status == PostStatus::Published
-            && open_flags >= threshold
-            && !self.kept_by_moderator(&mut tx, post_id).await?;
+        // Only flags of established accounts (created before `established_before`) count
+        // toward hiding: three accounts made the same day cannot take any post down. A new
+        // account's flag still queues the post for review.
+        let counted = if post.status == PostStatus::Published && open_flags >= threshold {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM flags f JOIN users u ON u.id = f.user_id \
+                 WHERE f.post_id = $1 AND f.open = 1 AND u.created_at <= $2",
+            )
+            .bind(post_id)
+            .bind(established_before)
+            .fetch_one(&mut *tx.tx)
+            .await?
+        } else {
+            0
+        };
+        let auto_hidden = counted >= threshold && !self.kept_by_moderator(&mut tx, post_id).await?;
         if auto_hidden {
             let before = state_of(&post);
-            let reason_text = format!(
-                "hidden automatically after {open_flags} flags, pending a moderator's review"
-            );
+            let reason_text =
+                format!("hidden automatically after {counted} flags, pending a moderator's review");
             self.set_status(&mut tx, &mut post, PostStatus::Hidden, Some(&reason_text))
                 .await?;
             self.audit(
@@ -899,6 +914,7 @@ impl Store {
             user_id,
             until: from_micros(until),
             reason: reason.to_string(),
+            region: region.map(str::to_string),
         };
         self.audit(
             &mut tx,
@@ -931,14 +947,15 @@ impl Store {
         Ok(s)
     }
 
-    /// Lifts a user's suspensions in force; true when there was one. `scope` is the regions
+    /// Lifts a user's suspensions in force; true when there was one. `by` is the lifter (None:
+    /// the operator, from the command line). `scope` is the regions
     /// the lifter moderates (None: an admin, any suspension): when any suspension in force was
     /// imposed outside it (or by an admin), nothing is lifted and the answer is Forbidden.
     /// Each region whose suspensions were lifted gets its audit line.
     pub async fn lift_suspension(
         &self,
         user_id: i64,
-        by: i64,
+        by: Option<i64>,
         scope: Option<&[String]>,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
@@ -995,7 +1012,7 @@ impl Store {
                 &mut tx,
                 Audit {
                     region: region.as_deref(),
-                    actor_id: Some(by),
+                    actor_id: by,
                     action: "lift_suspension",
                     object_type: "user",
                     object_id: Some(user_id),
@@ -1010,13 +1027,21 @@ impl Store {
         Ok(true)
     }
 
-    /// The suspension in force for a user, if any (the latest ending one).
-    pub async fn active_suspension(&self, user_id: i64) -> Result<Option<Suspension>> {
+    /// The suspension in force that keeps a user from acting in `region` (one everywhere, or
+    /// one imposed in that region), if any: the latest ending. With `region` None, only a
+    /// suspension everywhere counts.
+    pub async fn suspension_in(
+        &self,
+        user_id: i64,
+        region: Option<&str>,
+    ) -> Result<Option<Suspension>> {
         let row = sqlx::query(
-            "SELECT until, reason FROM suspensions WHERE user_id = $1 AND lifted_at IS NULL AND until > $2 ORDER BY until DESC LIMIT 1",
+            "SELECT until, reason, region FROM suspensions WHERE user_id = $1 AND lifted_at IS NULL AND until > $2 \
+             AND (region IS NULL OR region = $3) ORDER BY until DESC LIMIT 1",
         )
         .bind(user_id)
         .bind(now_micros())
+        .bind(region)
         .fetch_optional(&self.pool)
         .await?;
         match row {
@@ -1024,6 +1049,7 @@ impl Store {
                 user_id,
                 until: from_micros(r.try_get("until")?),
                 reason: r.try_get("reason")?,
+                region: r.try_get("region")?,
             })),
             None => Ok(None),
         }

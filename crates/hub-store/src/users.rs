@@ -54,12 +54,17 @@ fn session_sql(aggregate: &str) -> String {
         .map(|c| format!("u.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
+    // Only a suspension everywhere comes with the session: one in a region restricts what
+    // the user does there, and is looked up where that is done.
     let suspension = "FROM suspensions x WHERE x.user_id = u.id AND x.lifted_at IS NULL \
-                      AND x.until > $2 ORDER BY x.until DESC LIMIT 1";
+                      AND x.until > $2 AND x.region IS NULL ORDER BY x.until DESC LIMIT 1";
     format!(
         "SELECT {columns}, (SELECT {aggregate} FROM user_roles r WHERE r.user_id = u.id) AS roles, \
          (SELECT x.until {suspension}) AS suspended_until, \
-         (SELECT x.reason {suspension}) AS suspension_reason \
+         (SELECT x.reason {suspension}) AS suspension_reason, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM suspensions y WHERE y.user_id = u.id \
+           AND y.lifted_at IS NULL AND y.until > $2 AND y.region IS NOT NULL) \
+           THEN 1 ELSE 0 END AS BIGINT) AS suspended_in_a_region \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1 AND s.expires_at > $2"
     )
@@ -69,6 +74,17 @@ static SESSION_SQLITE: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| session_sql("group_concat(r.role || ':' || r.region, ',')"));
 static SESSION_POSTGRES: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| session_sql("string_agg(r.role || ':' || r.region, ',')"));
+
+/// A live session's user and what restricts them.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The user, with their roles.
+    pub user: User,
+    /// Their suspension everywhere, if any.
+    pub suspension: Option<Suspension>,
+    /// Whether a suspension in some region is also in force.
+    pub suspended_in_a_region: bool,
+}
 
 impl Store {
     /// Creates an account with the stakeholder role. A taken e-mail is a conflict.
@@ -252,10 +268,19 @@ impl Store {
         Ok(self.session(token_hash).await?.map(|(user, _)| user))
     }
 
-    /// The user of a live session with their roles and active suspension, if any, in one
+    /// The user of a live session with their roles and suspension everywhere, if any, in one
     /// query (every signed-in request makes it); `None` for an unknown, revoked or expired
     /// token.
     pub async fn session(&self, token_hash: &str) -> Result<Option<(User, Option<Suspension>)>> {
+        Ok(self
+            .session_full(token_hash)
+            .await?
+            .map(|s| (s.user, s.suspension)))
+    }
+
+    /// [`Store::session`], and whether the user is also suspended in some region (posting
+    /// there then checks which, see `Store::suspension_in`).
+    pub async fn session_full(&self, token_hash: &str) -> Result<Option<Session>> {
         let sql = match self.backend {
             Backend::Sqlite => &*SESSION_SQLITE,
             Backend::Postgres => &*SESSION_POSTGRES,
@@ -298,16 +323,25 @@ impl Store {
                 reason: row
                     .try_get::<Option<String>, _>("suspension_reason")?
                     .unwrap_or_default(),
+                region: None,
             }),
             None => None,
         };
-        Ok(Some((user, suspension)))
+        Ok(Some(Session {
+            user,
+            suspension,
+            suspended_in_a_region: row.try_get::<i64, _>("suspended_in_a_region")? != 0,
+        }))
     }
 
-    /// Ends a session; true when it existed.
+    /// Ends a session, and the live-connection tickets minted from it; true when it existed.
     pub async fn delete_session(&self, token_hash: &str) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *tx.tx)
+            .await?;
+        sqlx::query("DELETE FROM ws_tickets WHERE session_hash = $1")
             .bind(token_hash)
             .execute(&mut *tx.tx)
             .await?;
@@ -362,12 +396,24 @@ impl Store {
         let Some(row) = row else {
             return Ok(None);
         };
-        match row.try_get::<Option<i64>, _>("user_id")? {
-            Some(id) => Ok(Some((
-                self.user(id).await?,
-                row.try_get::<Option<String>, _>("session_hash")?,
-            ))),
-            None => Ok(None),
+        let Some(id) = row.try_get::<Option<i64>, _>("user_id")? else {
+            return Ok(None);
+        };
+        let session = row.try_get::<Option<String>, _>("session_hash")?;
+        // A ticket is worth what its session is: one minted before a logout (or an expiry)
+        // opens nothing after it.
+        if let Some(h) = &session {
+            let live: Option<i64> = sqlx::query_scalar(
+                "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+            )
+            .bind(h)
+            .bind(now_micros())
+            .fetch_optional(&self.pool)
+            .await?;
+            if live != Some(id) {
+                return Ok(None);
+            }
         }
+        Ok(Some((self.user(id).await?, session)))
     }
 }

@@ -95,6 +95,12 @@ enum UserCommand {
         #[arg(long)]
         region: Option<String>,
     },
+    /// Lift every suspension in force of the account (an operator's action, audited without
+    /// an actor): the way back for an account no admin can act for.
+    Unsuspend {
+        #[arg(long)]
+        email: String,
+    },
     /// Revoke a role.
     Revoke {
         #[arg(long)]
@@ -176,6 +182,7 @@ async fn main() -> anyhow::Result<()> {
                     let role = users::parse_role(&role, region.as_deref())?;
                     users::set_role(&store, &email, &role, false).await?
                 }
+                UserCommand::Unsuspend { email } => users::unsuspend(&store, &email).await?,
             };
             println!(
                 "{}",

@@ -1,4 +1,4 @@
-//! `hub user create` and `hub user grant` / `revoke`.
+//! `hub user create`, `hub user grant` / `revoke` and `hub user unsuspend`.
 
 use anyhow::{bail, Context};
 use hub_domain::validate;
@@ -77,6 +77,18 @@ pub fn parse_role(role: &str, region: Option<&str>) -> anyhow::Result<Role> {
             region: None,
         }),
     }
+}
+
+/// Lifts every suspension in force of the account with this e-mail.
+pub async fn unsuspend(store: &Store, email: &str) -> anyhow::Result<User> {
+    let (user, _) = store
+        .user_by_email(&email.trim().to_lowercase())
+        .await?
+        .with_context(|| format!("no account with e-mail {email}"))?;
+    if !store.lift_suspension(user.id, None, None).await? {
+        bail!("{email} has no suspension in force");
+    }
+    Ok(user)
 }
 
 /// Grants or revokes a role for the account with this e-mail.

@@ -3,7 +3,7 @@
 
 use super::threads::Page;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{viewer_of, ApiQuery, Auth, Id, IdempotencyKeyHeader};
+use crate::extract::{viewer_of, ApiQuery, AuthSuspension, Id, IdempotencyKeyHeader};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -13,7 +13,7 @@ use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use hub_analysis::job::JobError;
 use hub_analysis::render::{self, RenderOptions};
-use hub_domain::{RoleKind, User};
+use hub_domain::{RoleKind, Suspension, User};
 use hub_store::analysis::{AnalysisJob, Origin};
 use hub_store::{Created, IdempotencyKey};
 use serde::{Deserialize, Serialize};
@@ -124,8 +124,10 @@ impl From<AnalysisJob> for AnalysisView {
     }
 }
 
-/// The secretariat sees every region's documents; a moderator those of their regions.
-fn may_read(user: &User, region: &str) -> ApiResult<()> {
+/// The secretariat sees every region's documents; a moderator those of their regions. An
+/// account suspended everywhere has no such power while it lasts.
+fn may_read(user: &User, suspension: Option<&Suspension>, region: &str) -> ApiResult<()> {
+    super::moderation::unless_suspended(suspension)?;
     let v = viewer_of(Some(user));
     if v.has(RoleKind::Secretariat) || v.moderates(region) {
         Ok(())
@@ -160,11 +162,13 @@ pub struct AnalysisPaging {
 async fn list(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    Auth(user): Auth,
+    AuthSuspension {
+        user, suspension, ..
+    }: AuthSuspension,
     ApiQuery(q): ApiQuery<AnalysisPaging>,
 ) -> ApiResult<Json<Page<AnalysisView>>> {
     known_region(&state, &slug)?;
-    may_read(&user, &slug)?;
+    may_read(&user, suspension.as_ref(), &slug)?;
     let limit = match q.limit {
         None => 20,
         Some(n) if (1..=100).contains(&n) => n,
@@ -209,7 +213,9 @@ pub struct BuildRequest {
 async fn request(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    Auth(user): Auth,
+    AuthSuspension {
+        user, suspension, ..
+    }: AuthSuspension,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
@@ -219,6 +225,7 @@ async fn request(
             "only the secretariat builds analysis documents",
         ));
     }
+    super::moderation::unless_suspended(suspension.as_ref())?;
     let req: BuildRequest = if body.iter().all(u8::is_ascii_whitespace) {
         BuildRequest::default()
     } else {
@@ -274,10 +281,12 @@ async fn request(
 async fn show(
     State(state): State<AppState>,
     Id(id): Id,
-    Auth(user): Auth,
+    AuthSuspension {
+        user, suspension, ..
+    }: AuthSuspension,
 ) -> ApiResult<Json<AnalysisView>> {
     let job = state.store.analysis(id).await?;
-    may_read(&user, &job.region)?;
+    may_read(&user, suspension.as_ref(), &job.region)?;
     Ok(Json(job.into()))
 }
 
@@ -301,7 +310,9 @@ pub struct DownloadQuery {
 async fn download(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
-    Auth(user): Auth,
+    AuthSuspension {
+        user, suspension, ..
+    }: AuthSuspension,
     ApiQuery(q): ApiQuery<DownloadQuery>,
 ) -> ApiResult<Response> {
     let id: i64 = id
@@ -322,7 +333,7 @@ async fn download(
         Some(_) => return Err(ApiError::invalid("lang", "must be en, fr or es")),
     };
     let job = state.store.analysis(id).await?;
-    may_read(&user, &job.region)?;
+    may_read(&user, suspension.as_ref(), &job.region)?;
     if job.status != "ready" {
         return Err(ApiError::conflict(format!(
             "the document is not ready (status: {})",

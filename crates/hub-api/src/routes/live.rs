@@ -140,6 +140,28 @@ async fn live_user(
     Ok((auth.0, credential))
 }
 
+/// Whom a live connection reads as: the user, less their staff roles while they are
+/// suspended everywhere (a suspended moderator's powers, the moderation channel among them,
+/// are suspended too).
+fn live_viewer(mut user: User, suspended: bool) -> Viewer {
+    if suspended {
+        user.roles
+            .retain(|r| r.role == hub_domain::RoleKind::Stakeholder);
+    }
+    viewer_of(Some(&user))
+}
+
+/// The viewer a new live connection reads as (see [`live_viewer`]).
+async fn opening_viewer(state: &AppState, user: Option<User>) -> ApiResult<Viewer> {
+    match user {
+        Some(u) => {
+            let suspended = state.store.suspension_in(u.id, None).await?.is_some();
+            Ok(live_viewer(u, suspended))
+        }
+        None => Ok(viewer_of(None)),
+    }
+}
+
 /// What a connection's credential is worth now.
 enum Standing {
     /// As it was.
@@ -155,20 +177,23 @@ enum Standing {
 /// (logout, expiry) ends the connection, and changed roles change what the subscription may
 /// read. While the database cannot say, the connection goes on as it was.
 async fn recheck(state: &AppState, credential: &Credential, sub: &mut Subscription) -> Standing {
-    let user = match credential {
+    let (user, suspension) = match credential {
         Credential::Anonymous => return Standing::Same,
         Credential::Session(h) => match state.store.session(h).await {
-            Ok(Some((user, _))) => user,
+            Ok(Some(found)) => found,
             Ok(None) => return Standing::Gone,
             Err(_) => return Standing::Same,
         },
         Credential::User(id) => match state.store.user(*id).await {
-            Ok(user) => user,
+            Ok(user) => match state.store.suspension_in(user.id, None).await {
+                Ok(s) => (user, s),
+                Err(_) => return Standing::Same,
+            },
             Err(hub_store::StoreError::NotFound(_)) => return Standing::Gone,
             Err(_) => return Standing::Same,
         },
     };
-    let now = viewer_of(Some(&user));
+    let now = live_viewer(user, suspension.is_some());
     let was = &sub.viewer().roles;
     if now.roles.len() == was.len() && now.roles.iter().all(|r| was.contains(r)) {
         Standing::Same
@@ -231,11 +256,15 @@ async fn websocket(
 ) -> ApiResult<Response> {
     check_origin(&state, &headers)?;
     let (user, credential) = live_user(&state, q.ticket.as_deref(), &headers, auth).await?;
+    let viewer = opening_viewer(&state, user).await?;
     let slot = IpSlot::take(&state, &ip)?;
     let limit = state.config.ws_max_message_bytes;
+    // The protocol's own limit is above ours, so that a message over ours is read whole and
+    // answered with a close frame (1009) rather than a dropped connection; past the
+    // protocol's, the connection is closed with 1009 too (see `run_socket`).
     Ok(ws
-        .max_message_size(limit)
-        .max_frame_size(limit)
+        .max_message_size(limit.saturating_mul(4))
+        .max_frame_size(limit.saturating_mul(4))
         // Bounded: a client that stops reading makes writes wait (and then fail), instead of
         // the server buffering without end.
         .max_write_buffer_size(4 * 1024 * 1024)
@@ -243,7 +272,6 @@ async fn websocket(
         // idle connection's memory (139 KiB each, measured by hub-fanout).
         .read_buffer_size(4096)
         .on_upgrade(move |socket| async move {
-            let viewer = viewer_of(user.as_ref());
             // On the fan-out's runtime, apart from the one serving requests (see `Live::spawn`).
             let live = state.live.clone();
             live.spawn(async move {
@@ -323,6 +351,8 @@ enum Control {
     Client(ClientMessage),
     Send(Message),
     Pong,
+    /// The client broke a rule (a flood: 1008, a message too big: 1009): close with this.
+    Close(u16, &'static str),
 }
 
 /// One connection: a reader task parses client messages; this task is the only writer, so
@@ -335,18 +365,29 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer, credenti
     };
     let (ctl_tx, mut ctl_rx) = mpsc::channel::<Control>(64);
     let rate = state.config.ws_messages_per_second;
+    let max_message = state.config.ws_max_message_bytes;
     let reader = tokio::spawn(async move {
         let mut bucket = Bucket::new(rate);
         let mut strikes = 0u32;
         while let Some(msg) = stream.next().await {
             let control = match msg {
+                Ok(Message::Text(t)) if t.len() > max_message => {
+                    Control::Close(1009, "message too big")
+                }
+                Ok(Message::Binary(b)) if b.len() > max_message => {
+                    Control::Close(1009, "message too big")
+                }
                 Ok(Message::Text(t)) => {
                     if !bucket.take() {
                         strikes += 1;
                         if strikes > 50 {
-                            break;
+                            Control::Close(1008, "too many messages")
+                        } else {
+                            Control::Send(error_frame(
+                                "rate_limited",
+                                "too many messages; slow down",
+                            ))
                         }
-                        Control::Send(error_frame("rate_limited", "too many messages; slow down"))
                     } else {
                         match serde_json::from_str::<ClientMessage>(t.as_str()) {
                             Ok(m) => Control::Client(m),
@@ -358,9 +399,16 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer, credenti
                     Control::Send(error_frame("bad_request", "send JSON text frames"))
                 }
                 Ok(Message::Pong(_)) | Ok(Message::Ping(_)) => Control::Pong,
-                Ok(Message::Close(_)) | Err(_) => break,
+                Ok(Message::Close(_)) => break,
+                // Past the protocol's own size limit: told as the smaller ones are. Any other
+                // error (a broken frame, a reset) leaves nothing to answer.
+                Err(e) if e.to_string().contains("Space limit exceeded") => {
+                    Control::Close(1009, "message too big")
+                }
+                Err(_) => break,
             };
-            if ctl_tx.send(control).await.is_err() {
+            let closing = matches!(control, Control::Close(..));
+            if ctl_tx.send(control).await.is_err() || closing {
                 break;
             }
         }
@@ -389,6 +437,10 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer, credenti
                 let Some(ctl) = ctl else { break Vec::new() };
                 last_heard = Instant::now();
                 let ok = match ctl {
+                    Control::Close(code, reason) => break vec![
+                        error_frame(if code == 1009 { "too_big" } else { "rate_limited" }, reason),
+                        close(code, reason),
+                    ],
                     Control::Pong => true,
                     Control::Send(m) => out.one(m).await,
                     Control::Client(ClientMessage::Ping) => {
@@ -596,7 +648,7 @@ async fn events(
 ) -> ApiResult<Response> {
     check_origin(&state, &headers)?;
     let (user, credential) = live_user(&state, q.ticket.as_deref(), &headers, auth).await?;
-    let viewer = viewer_of(user.as_ref());
+    let viewer = opening_viewer(&state, user).await?;
     let names: Vec<String> = q
         .channels
         .as_deref()

@@ -34,9 +34,15 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(grant_role, revoke_role))
 }
 
-/// Refuses a suspended user, saying why and until when.
-pub(crate) async fn not_suspended(state: &AppState, user: &User) -> ApiResult<()> {
-    unless_suspended(state.store.active_suspension(user.id).await?.as_ref())
+/// Refuses a user suspended everywhere or in `region`, saying why and until when.
+pub(crate) async fn not_suspended(state: &AppState, user: &User, region: &str) -> ApiResult<()> {
+    unless_suspended(
+        state
+            .store
+            .suspension_in(user.id, Some(region))
+            .await?
+            .as_ref(),
+    )
 }
 
 /// Refuses a suspension in force (as the session lookup found it, see `AuthSuspension`).
@@ -69,12 +75,17 @@ pub(crate) async fn post_rate_limits(state: &AppState, user: &User, ip: &str) ->
             "posts",
         )
         .await?;
+    // The address's ceiling grows with the accounts that post from it (a venue's network).
+    let seen = state.limiter.accounts_seen(ip, Some(user.id)).await;
+    let per_ip = l
+        .posts_per_ip_per_minute
+        .saturating_mul(u32::try_from(seen).unwrap_or(u32::MAX));
     state
         .limiter
         .check(
             "post_ip",
             ip,
-            Limit::per_minute(l.posts_per_ip_per_minute),
+            Limit::per_minute(per_ip),
             "posts from this address",
         )
         .await
@@ -82,8 +93,12 @@ pub(crate) async fn post_rate_limits(state: &AppState, user: &User, ip: &str) ->
 
 /// The refusal of a suspended account, saying why and until when.
 pub(crate) fn suspended(s: &hub_domain::Suspension) -> ApiError {
+    let place = match &s.region {
+        Some(r) => format!(" in {r}"),
+        None => String::new(),
+    };
     ApiError::forbidden(format!(
-        "your account is suspended until {} ({})",
+        "your account is suspended{place} until {} ({})",
         s.until.to_rfc3339(),
         s.reason
     ))
@@ -100,7 +115,7 @@ pub(crate) async fn may_post(
     thread_id: Option<i64>,
     region: &str,
 ) -> ApiResult<()> {
-    not_suspended(state, user).await?;
+    not_suspended(state, user, region).await?;
     post_rate_limits(state, user, ip).await?;
     let l = &state.config.limits;
     if !keyed
@@ -213,7 +228,6 @@ async fn flag(
         Some(n) => Some(validate::reason("note", n).map_err(|e| ApiError::validation(vec![e]))?),
         None => None,
     };
-    not_suspended(&state, &user).await?;
     let l = &state.config.limits;
     let per = if is_new(&state, &user) {
         l.flags_per_new_user_per_minute
@@ -231,8 +245,10 @@ async fn flag(
         .await?;
     // A post the flagger cannot see does not exist for them.
     let post = state.store.post(id).await?;
+    let region = post.region.clone();
     post.redacted_for(&viewer_of(Some(&user)))
         .ok_or_else(|| ApiError::not_found("post"))?;
+    not_suspended(&state, &user, &region).await?;
     let out = state
         .store
         .flag_post(
@@ -241,6 +257,8 @@ async fn flag(
             r.reason,
             note.as_deref(),
             state.config.flag_threshold,
+            (Utc::now() - chrono::Duration::hours(state.config.limits.new_account_hours))
+                .timestamp_micros(),
         )
         .await?;
     Ok((
@@ -302,7 +320,9 @@ pub struct RegionPage {
     responses((status = 200, body = Page<QueueItem>), (status = 403, body = Problem)))]
 async fn queue(
     State(state): State<AppState>,
-    AuthSuspension { user, suspension }: AuthSuspension,
+    AuthSuspension {
+        user, suspension, ..
+    }: AuthSuspension,
     ApiQuery(q): ApiQuery<RegionPage>,
 ) -> ApiResult<Json<Page<QueueItem>>> {
     acting_moderator(&user, suspension.as_ref(), &q.region)?;
@@ -335,7 +355,9 @@ async fn post_in_my_region(
 async fn assign(
     State(state): State<AppState>,
     Id(id): Id,
-    AuthSuspension { user, suspension }: AuthSuspension,
+    AuthSuspension {
+        user, suspension, ..
+    }: AuthSuspension,
 ) -> ApiResult<StatusCode> {
     post_in_my_region(&state, &user, suspension.as_ref(), id).await?;
     state.store.assign(id, user.id).await?;
@@ -357,7 +379,9 @@ pub struct NoteRequest {
 async fn note(
     State(state): State<AppState>,
     Id(id): Id,
-    AuthSuspension { user, suspension }: AuthSuspension,
+    AuthSuspension {
+        user, suspension, ..
+    }: AuthSuspension,
     body: ApiJson<NoteRequest>,
 ) -> ApiResult<StatusCode> {
     let note =
@@ -393,7 +417,9 @@ pub struct PostDecided {
 async fn decide_post(
     State(state): State<AppState>,
     Id(id): Id,
-    AuthSuspension { user, suspension }: AuthSuspension,
+    AuthSuspension {
+        user, suspension, ..
+    }: AuthSuspension,
     body: ApiJson<PostDecisionRequest>,
 ) -> ApiResult<Json<PostDecided>> {
     let reason = validate::reason("reason", &body.value.reason)
@@ -423,7 +449,9 @@ pub struct BulkDecisionRequest {
     responses((status = 200, body = Vec<PostDecided>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn decide_bulk(
     State(state): State<AppState>,
-    AuthSuspension { user, suspension }: AuthSuspension,
+    AuthSuspension {
+        user, suspension, ..
+    }: AuthSuspension,
     body: ApiJson<BulkDecisionRequest>,
 ) -> ApiResult<Json<Vec<PostDecided>>> {
     let r = body.value;
@@ -479,7 +507,9 @@ pub struct ThreadDecided {
 async fn decide_thread(
     State(state): State<AppState>,
     Id(id): Id,
-    AuthSuspension { user, suspension }: AuthSuspension,
+    AuthSuspension {
+        user, suspension, ..
+    }: AuthSuspension,
     body: ApiJson<ThreadDecisionRequest>,
 ) -> ApiResult<Json<ThreadDecided>> {
     let r = body.value;
@@ -519,6 +549,10 @@ pub struct SuspensionRequest {
     pub until: DateTime<Utc>,
     /// Why; the user is told.
     pub reason: String,
+    /// The region it applies to. A moderator's suspension always applies to one region they
+    /// moderate (by default one where the user posted); an admin's applies everywhere unless
+    /// a region is given.
+    pub region: Option<String>,
 }
 
 /// The region a moderator acts in for this user: one they moderate where the user posted.
@@ -544,14 +578,18 @@ async fn suspension_scope(
         })
 }
 
-/// Suspends a user: they cannot post, flag or endorse until then, and are told why.
+/// Suspends a user: they cannot post, flag or endorse (in the suspension's region, or
+/// everywhere) until then, and are told why. Only a suspension everywhere, which only admins
+/// impose, also suspends a staff account's powers.
 #[utoipa::path(post, path = "/moderation/users/{id}/suspension", tag = "moderation", security(("bearer" = [])), request_body = SuspensionRequest,
     params(("id" = i64, Path, description = "User id")),
     responses((status = 201, body = hub_domain::Suspension), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn suspend(
     State(state): State<AppState>,
     Id(id): Id,
-    AuthSuspension { user, suspension }: AuthSuspension,
+    AuthSuspension {
+        user, suspension, ..
+    }: AuthSuspension,
     body: ApiJson<SuspensionRequest>,
 ) -> ApiResult<(StatusCode, Json<hub_domain::Suspension>)> {
     let r = body.value;
@@ -565,7 +603,27 @@ async fn suspend(
         return Err(ApiError::conflict("you cannot suspend yourself"));
     }
     unless_suspended(suspension.as_ref())?;
-    let region = suspension_scope(&state, &user, id).await?;
+    let viewer = viewer_of(Some(&user));
+    let admin = viewer.has(RoleKind::Admin);
+    let target = state.store.user(id).await?;
+    // A moderator restricts posting in their region; staff accounts (moderators, the
+    // secretariat, admins) answer to admins only.
+    if !admin && target.roles.iter().any(|r| r.role != RoleKind::Stakeholder) {
+        return Err(ApiError::forbidden(
+            "only admins suspend moderators, secretariat and admin accounts",
+        ));
+    }
+    let region = match (admin, r.region) {
+        (_, Some(region)) if !hub_domain::is_region(&region) => {
+            return Err(ApiError::invalid("region", "not one of the five regions"));
+        }
+        (true, region) => region,
+        (false, Some(region)) if viewer.moderates(&region) => Some(region),
+        (false, Some(region)) => {
+            return Err(ApiError::forbidden(format!("you do not moderate {region}")));
+        }
+        (false, None) => suspension_scope(&state, &user, id).await?,
+    };
     let s = state
         .store
         .suspend(
@@ -587,7 +645,9 @@ async fn suspend(
 async fn lift(
     State(state): State<AppState>,
     Id(id): Id,
-    AuthSuspension { user, suspension }: AuthSuspension,
+    AuthSuspension {
+        user, suspension, ..
+    }: AuthSuspension,
 ) -> ApiResult<StatusCode> {
     let viewer = viewer_of(Some(&user));
     let scope = if viewer.has(RoleKind::Admin) {
@@ -609,7 +669,7 @@ async fn lift(
     }
     if state
         .store
-        .lift_suspension(id, user.id, scope.as_deref())
+        .lift_suspension(id, Some(user.id), scope.as_deref())
         .await?
     {
         Ok(StatusCode::NO_CONTENT)
@@ -623,7 +683,9 @@ async fn lift(
     responses((status = 200, body = Page<AuditEntry>), (status = 403, body = Problem)))]
 async fn log(
     State(state): State<AppState>,
-    AuthSuspension { user, suspension }: AuthSuspension,
+    AuthSuspension {
+        user, suspension, ..
+    }: AuthSuspension,
     ApiQuery(q): ApiQuery<RegionPage>,
 ) -> ApiResult<Json<Page<AuditEntry>>> {
     acting_moderator(&user, suspension.as_ref(), &q.region)?;
@@ -676,6 +738,7 @@ async fn grant_role(
     AuthSuspension {
         user: admin,
         suspension,
+        ..
     }: AuthSuspension,
     body: ApiJson<RoleRequest>,
 ) -> ApiResult<Json<User>> {
@@ -696,6 +759,7 @@ async fn revoke_role(
     AuthSuspension {
         user: admin,
         suspension,
+        ..
     }: AuthSuspension,
     body: ApiJson<RoleRequest>,
 ) -> ApiResult<Json<User>> {

@@ -93,7 +93,11 @@ pub struct EditPostRequest {
 async fn edit_post(
     State(state): State<AppState>,
     Id(id): Id,
-    AuthSuspension { user, suspension }: AuthSuspension,
+    AuthSuspension {
+        user,
+        suspension,
+        suspended_in_a_region,
+    }: AuthSuspension,
     body: ApiJson<EditPostRequest>,
 ) -> ApiResult<Json<Post>> {
     let current = visible_post(&state, id, &MaybeAuth(Some(user.clone()))).await?;
@@ -102,8 +106,12 @@ async fn edit_post(
             "only the author or a moderator of this region may edit this post",
         ));
     }
-    // A suspended user (author or moderator) edits nothing, as they post nothing.
+    // A suspended user (author or moderator) edits nothing, as they post nothing: suspended
+    // everywhere, or in this post's region.
     super::moderation::unless_suspended(suspension.as_ref())?;
+    if suspended_in_a_region {
+        super::moderation::not_suspended(&state, &user, &current.region).await?;
+    }
     let r = body.value;
     if r.body.is_none()
         && r.kind.is_none()
@@ -213,8 +221,8 @@ async fn endorse(
     Id(id): Id,
     Auth(user): Auth,
 ) -> ApiResult<Json<EndorsementView>> {
-    readable_post(&state, id, &MaybeAuth(Some(user.clone()))).await?;
-    super::moderation::not_suspended(&state, &user).await?;
+    let post = readable_post(&state, id, &MaybeAuth(Some(user.clone()))).await?;
+    super::moderation::not_suspended(&state, &user, &post.region).await?;
     let (endorsements, changed) = state.store.endorse(id, user.id).await?;
     Ok(Json(EndorsementView {
         post_id: id,

@@ -237,7 +237,7 @@ async fn screen(
         // A replay writes nothing new, but a key may stop counting as used between this read
         // and the write (24 h after its first use), which then writes anew: a suspended
         // account is refused either way.
-        super::moderation::not_suspended(state, user).await?;
+        super::moderation::not_suspended(state, user, region).await?;
     } else {
         super::moderation::may_post(state, user, ip, body, key.is_some(), thread_id, region)
             .await?;
@@ -610,7 +610,11 @@ async fn create_post(
             _ => None,
         }
     });
-    let AuthSuspension { user, suspension } = auth?;
+    let AuthSuspension {
+        user,
+        suspension,
+        suspended_in_a_region,
+    } = auth?;
     let IdempotencyKeyHeader(key) = key?;
     let body = body?;
     let r = &body.value;
@@ -625,6 +629,11 @@ async fn create_post(
     // The replay of a key already used skips the rate limits meant for new writes, not the
     // suspension (see `screen`).
     super::moderation::unless_suspended(suspension.as_ref())?;
+    // A suspension in one region: is it this thread's? (Read only for those who have one.)
+    if suspended_in_a_region {
+        let region = state.store.thread(thread_id).await?.region;
+        super::moderation::not_suspended(&state, &user, &region).await?;
+    }
     let replay = match key.as_deref() {
         Some(k) => state.store.idempotency_seen(user.id, k).await?,
         None => false,
