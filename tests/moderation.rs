@@ -1058,14 +1058,17 @@ async fn lift_as(app: &TestApp, by: &TestUser, user: i64) -> (u16, Value) {
     .await
 }
 
-/// Whether the user is suspended now (as the store sees it).
+/// Whether the user has a suspension in force now, in any region or everywhere.
 async fn is_suspended(app: &TestApp, user: i64) -> bool {
-    app.server
-        .store
-        .active_suspension(user)
-        .await
-        .expect("suspension")
-        .is_some()
+    sqlx::query_scalar::<_, i64>(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM suspensions WHERE user_id = $1 AND lifted_at IS NULL AND until > $2",
+    )
+    .bind(user)
+    .bind(hub_store::now_micros())
+    .fetch_one(app.server.store.pool())
+    .await
+    .expect("suspensions")
+        > 0
 }
 
 /// The region's audit log (first page) as a moderator of it reads it.

@@ -184,6 +184,10 @@ pub fn test_figment(db_url: &str) -> Figment {
         .merge(Serialized::default("auth.argon2_iterations", 1))
         .merge(Serialized::default("auth.login_attempts_per_minute", 1000))
         .merge(Serialized::default(
+            "auth.login_attempts_per_email_per_minute",
+            1000,
+        ))
+        .merge(Serialized::default(
             "limits.signups_per_ip_per_hour",
             100_000,
         ))
@@ -207,6 +211,9 @@ pub fn test_figment(db_url: &str) -> Figment {
             "limits.flags_per_new_user_per_minute",
             100_000,
         ))
+        // Test accounts are minutes old: none counts as new (whose flags would not hide a
+        // post) unless a test says so.
+        .merge(Serialized::default("limits.new_account_hours", 0))
 }
 
 impl TestApp {

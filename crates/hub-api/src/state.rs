@@ -15,14 +15,20 @@ pub struct ApiConfig {
     pub registration_open: bool,
     /// How long a session token lives, in hours.
     pub token_ttl_hours: i64,
-    /// argon2id memory cost in KiB.
-    pub argon2_memory_kib: u32,
-    /// argon2id iterations.
-    pub argon2_iterations: u32,
+    /// Password hashing: argon2id costs, workers and their queue.
+    pub hashing: crate::hashing::HashSettings,
     /// Largest request body, in bytes.
     pub body_limit_bytes: usize,
-    /// Failed sign-ins allowed per e-mail address per minute.
+    /// Sign-in attempts per minute for one e-mail address from one client address.
     pub login_attempts_per_minute: u32,
+    /// Sign-in attempts per minute for one e-mail address from all addresses together: an
+    /// attacker on one address cannot lock the owner out from another.
+    pub login_attempts_per_email_per_minute: u32,
+    /// Longest a request may take before it is answered 503 (a stream's body once started
+    /// is not counted).
+    pub request_timeout: std::time::Duration,
+    /// Longest wait for Redis (a connection or an answer) before falling back.
+    pub redis_timeout: std::time::Duration,
     /// Days before a review that its analysis document is due.
     pub analysis_lead_days: u32,
     /// Browser origins allowed to open WebSockets and event streams, besides the hub's own.
@@ -92,16 +98,18 @@ fn default_max_links() -> u32 {
 }
 
 /// Rate limits (see `config/default.toml`).
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct RateLimits {
-    /// Registrations per address per hour.
+    /// Registrations per address per hour (not counted for `trusted_networks`).
     pub signups_per_ip_per_hour: u32,
+    /// Networks (a venue, an office) whose addresses are not held to the per-address
+    /// registration limit.
+    pub trusted_networks: Vec<ipnet::IpNet>,
     /// Posts (threads and replies) per user per minute.
     pub posts_per_user_per_minute: u32,
     /// The same for accounts younger than `new_account_hours`.
     pub posts_per_new_user_per_minute: u32,
-    /// Posts per address per minute.
+    /// Posts per address per minute, for each distinct account seen from it in the hour.
     pub posts_per_ip_per_minute: u32,
     /// Flags per user per minute.
     pub flags_per_user_per_minute: u32,
@@ -117,6 +125,7 @@ impl Default for RateLimits {
     fn default() -> Self {
         Self {
             signups_per_ip_per_hour: 20,
+            trusted_networks: Vec::new(),
             posts_per_user_per_minute: 10,
             posts_per_new_user_per_minute: 3,
             posts_per_ip_per_minute: 60,
@@ -133,10 +142,12 @@ impl Default for ApiConfig {
         Self {
             registration_open: true,
             token_ttl_hours: 24 * 14,
-            argon2_memory_kib: 19 * 1024,
-            argon2_iterations: 2,
+            hashing: crate::hashing::HashSettings::default(),
             body_limit_bytes: 256 * 1024,
             login_attempts_per_minute: 10,
+            login_attempts_per_email_per_minute: 100,
+            request_timeout: std::time::Duration::from_secs(30),
+            redis_timeout: std::time::Duration::from_millis(250),
             analysis_lead_days: 14,
             ws_allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
@@ -169,6 +180,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Rate limits (sign-in, sign-up, posting, flagging).
     pub limiter: Arc<RateLimiter>,
+    /// Password hashing on bounded workers.
+    pub hasher: crate::hashing::Hasher,
     /// Live fan-out.
     pub live: Live,
     /// Flips to true when the server shuts down: live connections close with 1001.
@@ -191,7 +204,11 @@ impl AppState {
         live: Live,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
-        let limiter = Arc::new(RateLimiter::new(config.redis_url.as_deref()));
+        let limiter = Arc::new(RateLimiter::new(
+            config.redis_url.as_deref(),
+            config.redis_timeout,
+        ));
+        let hasher = crate::hashing::Hasher::start(config.hashing.clone());
         let regions = Arc::new(regions);
         let analyses =
             hub_analysis::Analyses::new(store.clone(), regions.clone(), config.analysis.clone());
@@ -206,6 +223,7 @@ impl AppState {
             analyses,
             metrics,
             limiter,
+            hasher,
             live,
             shutdown,
             live_per_ip: Arc::new(std::sync::Mutex::new(HashMap::new())),

@@ -25,6 +25,8 @@ pub struct Config {
     pub database_url: String,
     /// Redis URL; empty for none.
     pub redis_url: String,
+    /// Longest wait for Redis before going on without it.
+    pub redis_timeout_ms: u64,
     /// The hub's public address (links in analysis documents).
     pub public_url: String,
     /// Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks).
@@ -37,6 +39,8 @@ pub struct Config {
     pub log_level: String,
     /// Regions file; empty for the embedded one.
     pub regions_file: String,
+    /// Connections and requests.
+    pub http: HttpConfig,
     /// Pool.
     pub database: DatabaseConfig,
     /// Accounts.
@@ -51,6 +55,22 @@ pub struct Config {
     pub moderation: ModerationConfig,
     /// In-memory caches.
     pub cache: CacheConfig,
+}
+
+/// Connections and requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Time to send a request's headers; also the idle keep-alive timeout.
+    pub header_read_timeout_secs: u64,
+    /// Time a request may take before a 503.
+    pub request_timeout_secs: u64,
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// More connections past the cap, for health checks and metrics only.
+    pub reserve_connections: usize,
+    /// Open connections at most per client address.
+    pub max_connections_per_ip: usize,
 }
 
 /// In-memory caches.
@@ -90,6 +110,8 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("database_url", &redact_url(&self.database_url))
             .field("redis_url", &redact_url(&self.redis_url))
+            .field("redis_timeout_ms", &self.redis_timeout_ms)
+            .field("http", &self.http)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("write_timeout_secs", &self.write_timeout_secs)
             .field("log_format", &self.log_format)
@@ -140,8 +162,16 @@ pub struct AuthConfig {
     pub argon2_memory_kib: u32,
     /// argon2id passes.
     pub argon2_iterations: u32,
-    /// Sign-in attempts per e-mail per minute.
+    /// Hashes computed at once (0: one per core).
+    pub hash_workers: usize,
+    /// Hashes waiting at most.
+    pub hash_queue: usize,
+    /// Longest wait of a hash for a worker.
+    pub hash_queue_timeout_ms: u64,
+    /// Sign-in attempts per e-mail and client address per minute.
     pub login_attempts_per_minute: u32,
+    /// Sign-in attempts per e-mail per minute from all addresses.
+    pub login_attempts_per_email_per_minute: u32,
 }
 
 /// Request and rate limits.
@@ -152,6 +182,8 @@ pub struct LimitsConfig {
     pub body_limit_bytes: usize,
     /// Registrations per address per hour.
     pub signups_per_ip_per_hour: u32,
+    /// Networks not held to the per-address registration limit.
+    pub trusted_networks: Vec<String>,
     /// Posts per user per minute.
     pub posts_per_user_per_minute: u32,
     /// Posts per new user per minute.
@@ -202,6 +234,22 @@ pub struct AnalysisConfig {
     pub background_posts: i64,
     /// Sources credited on every document (e.g. imported data sets).
     pub sources: Vec<String>,
+}
+
+/// Addresses or networks parsed (a bare address is a network of one); `key` names them in
+/// the error.
+fn networks(key: &str, list: &[String]) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.iter()
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "invalid configuration: {key}: {p:?} is not an address or network"
+                    )
+                })
+        })
+        .collect()
 }
 
 impl Config {
@@ -264,9 +312,30 @@ impl Config {
         if self.auth.argon2_memory_kib < 8 || self.auth.argon2_iterations == 0 {
             bail!("invalid configuration: auth.argon2_memory_kib must be at least 8 and auth.argon2_iterations at least 1");
         }
-        if self.auth.login_attempts_per_minute == 0 {
-            bail!("invalid configuration: auth.login_attempts_per_minute must be at least 1");
+        if self.auth.login_attempts_per_minute == 0
+            || self.auth.login_attempts_per_email_per_minute == 0
+        {
+            bail!("invalid configuration: auth.login_attempts_per_minute and auth.login_attempts_per_email_per_minute must be at least 1");
         }
+        if !(1..=4096).contains(&self.auth.hash_queue) || self.auth.hash_workers > 256 {
+            bail!("invalid configuration: auth.hash_queue must be 1 to 4096 and auth.hash_workers at most 256");
+        }
+        if !(1..=600_000).contains(&self.auth.hash_queue_timeout_ms) {
+            bail!("invalid configuration: auth.hash_queue_timeout_ms must be 1 to 600000");
+        }
+        if !(10..=60_000).contains(&self.redis_timeout_ms) {
+            bail!("invalid configuration: redis_timeout_ms must be 10 to 60000");
+        }
+        let h = &self.http;
+        if !(1..=3600).contains(&h.header_read_timeout_secs)
+            || !(1..=3600).contains(&h.request_timeout_secs)
+        {
+            bail!("invalid configuration: http.header_read_timeout_secs and http.request_timeout_secs must be 1 to 3600");
+        }
+        if h.max_connections == 0 || h.max_connections_per_ip == 0 {
+            bail!("invalid configuration: http.max_connections and http.max_connections_per_ip must be at least 1");
+        }
+        networks("limits.trusted_networks", &self.limits.trusted_networks)?;
         if !(16 * 1024..=16 * 1024 * 1024).contains(&self.limits.body_limit_bytes) {
             bail!("invalid configuration: limits.body_limit_bytes must be 16 KiB to 16 MiB");
         }
@@ -381,19 +450,8 @@ impl Config {
     }
 
     /// `trusted_proxies` parsed: a bare address is a network of one.
-    fn trusted_proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
-        self.trusted_proxies
-            .iter()
-            .map(|p| {
-                p.parse::<ipnet::IpNet>()
-                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        anyhow::anyhow!(
-                            "invalid configuration: trusted_proxies: {p:?} is not an address or network"
-                        )
-                    })
-            })
-            .collect()
+    pub fn trusted_proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        networks("trusted_proxies", &self.trusted_proxies)
     }
 
     /// The API settings.
@@ -401,10 +459,18 @@ impl Config {
         hub_api::ApiConfig {
             registration_open: self.auth.registration_open,
             token_ttl_hours: self.auth.token_ttl_hours,
-            argon2_memory_kib: self.auth.argon2_memory_kib,
-            argon2_iterations: self.auth.argon2_iterations,
+            hashing: hub_api::hashing::HashSettings {
+                memory_kib: self.auth.argon2_memory_kib,
+                iterations: self.auth.argon2_iterations,
+                workers: self.auth.hash_workers,
+                queue: self.auth.hash_queue,
+                queue_timeout: std::time::Duration::from_millis(self.auth.hash_queue_timeout_ms),
+            },
             body_limit_bytes: self.limits.body_limit_bytes,
             login_attempts_per_minute: self.auth.login_attempts_per_minute,
+            login_attempts_per_email_per_minute: self.auth.login_attempts_per_email_per_minute,
+            request_timeout: std::time::Duration::from_secs(self.http.request_timeout_secs),
+            redis_timeout: std::time::Duration::from_millis(self.redis_timeout_ms),
             analysis_lead_days: self.analysis.lead_days,
             trusted_proxies: self.trusted_proxies().unwrap_or_default(),
             ws_allowed_origins: self.live.allowed_origins.clone(),
@@ -417,6 +483,11 @@ impl Config {
             premoderation: self.moderation.premoderation.clone(),
             limits: hub_api::state::RateLimits {
                 signups_per_ip_per_hour: self.limits.signups_per_ip_per_hour,
+                trusted_networks: networks(
+                    "limits.trusted_networks",
+                    &self.limits.trusted_networks,
+                )
+                .unwrap_or_default(),
                 posts_per_user_per_minute: self.limits.posts_per_user_per_minute,
                 posts_per_new_user_per_minute: self.limits.posts_per_new_user_per_minute,
                 posts_per_ip_per_minute: self.limits.posts_per_ip_per_minute,
@@ -459,6 +530,7 @@ impl Config {
                 self.live.poll_interval_ms.min(100),
             ),
             redis_url: (!self.redis_url.is_empty()).then(|| self.redis_url.clone()),
+            redis_timeout: std::time::Duration::from_millis(self.redis_timeout_ms),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Registration, sign-in, sign-out and the current user.
 
-use crate::auth::{hash_password, new_token, token_hash, verify_password};
+use crate::auth::{new_token, token_hash};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{bearer, ApiJson, Auth, ClientIp};
 use crate::ratelimit::Limit;
@@ -93,11 +93,7 @@ async fn register(
     if !state.config.registration_open {
         return Err(ApiError::forbidden("registration is closed"));
     }
-    let limit = Limit::per_hour(state.config.limits.signups_per_ip_per_hour);
-    state
-        .limiter
-        .check("signup_ip", &ip, limit, "registrations from this address")
-        .await?;
+    signup_limit(&state, &ip).await?;
     let r = body.value;
     let mut c = Checker::new();
     let email = c.check(validate::email(&r.email));
@@ -118,14 +114,7 @@ async fn register(
     else {
         return Err(ApiError::internal("validation passed without values"));
     };
-    let (m, t) = (
-        state.config.argon2_memory_kib,
-        state.config.argon2_iterations,
-    );
-    let password = r.password;
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password, m, t))
-        .await
-        .map_err(ApiError::internal)??;
+    let password_hash = state.hasher.hash(r.password).await?;
     let user = state
         .store
         .create_user(&NewUser {
@@ -161,8 +150,16 @@ async fn login(
     body: ApiJson<LoginRequest, false>,
 ) -> ApiResult<Json<SessionResponse>> {
     let r = body.value;
-    let per_email = Limit::per_minute(state.config.login_attempts_per_minute);
-    let per_ip = Limit::per_minute(state.config.login_attempts_per_minute.saturating_mul(5));
+    // Five times the per-e-mail budget per address, for each account that signed in from it
+    // this hour (a venue's shared address serves many).
+    let seen = state.limiter.accounts_seen(&ip, None).await;
+    let per_ip = Limit::per_minute(
+        state
+            .config
+            .login_attempts_per_minute
+            .saturating_mul(5)
+            .saturating_mul(u32::try_from(seen).unwrap_or(u32::MAX)),
+    );
     // The address first: a throttled address does not get to count (and store) e-mails.
     state
         .limiter
@@ -173,20 +170,54 @@ async fn login(
     let Ok(email) = validate::email(&r.email) else {
         return Err(ApiError::unauthorized("wrong e-mail or password"));
     };
+    // Per e-mail and address, then per e-mail from everywhere with a higher ceiling: someone
+    // guessing from one address is stopped there without locking the owner out of another.
+    let per_pair = Limit::per_minute(state.config.login_attempts_per_minute);
     state
         .limiter
-        .check("login_email", &email, per_email, "sign-in attempts")
+        .check(
+            "login_email_ip",
+            &format!("{email}|{ip}"),
+            per_pair,
+            "sign-in attempts",
+        )
+        .await?;
+    let ceiling = Limit::per_minute(state.config.login_attempts_per_email_per_minute);
+    state
+        .limiter
+        .check("login_email", &email, ceiling, "sign-in attempts")
         .await?;
     let found = state.store.user_by_email(&email).await?;
     let hash = found.as_ref().map(|(_, h)| h.clone());
-    let password = r.password;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref()))
-        .await
-        .map_err(ApiError::internal)?;
+    let ok = state.hasher.verify(r.password, hash).await?;
     match found {
-        Some((user, _)) if ok => Ok(Json(start_session(&state, user).await?)),
+        Some((user, _)) if ok => {
+            state.limiter.accounts_seen(&ip, Some(user.id)).await;
+            Ok(Json(start_session(&state, user).await?))
+        }
         _ => Err(ApiError::unauthorized("wrong e-mail or password")),
     }
+}
+
+/// Counts a registration against its address's hourly limit, unless the address is in a
+/// trusted network (a venue or an office where many people sign up from one address).
+async fn signup_limit(state: &AppState, ip: &str) -> ApiResult<()> {
+    let limits = &state.config.limits;
+    let trusted = ip
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|a| limits.trusted_networks.iter().any(|n| n.contains(&a)));
+    if trusted {
+        return Ok(());
+    }
+    state
+        .limiter
+        .check(
+            "signup_ip",
+            ip,
+            Limit::per_hour(limits.signups_per_ip_per_hour),
+            "registrations from this address",
+        )
+        .await
 }
 
 /// Ends the session of the token used.
