@@ -6,6 +6,10 @@ use clap::{Parser, Subcommand};
 use hub::{server, users, Config};
 use std::path::PathBuf;
 
+/// Where `hub demo` looks for Pol.is exports when `--polis` is not given: the repository's
+/// copy, relative to the current directory.
+const DEFAULT_POLIS_DIR: &str = "data/polis";
+
 /// The UN Network on Migration's regional discussion hub.
 #[derive(Parser)]
 #[command(name = "hub", version, about)]
@@ -30,9 +34,13 @@ enum Command {
     },
     /// Fill all five spaces with a realistic multilingual generated corpus.
     Demo {
-        /// Also import Pol.is exports (folders with comments.csv) from this folder.
-        #[arg(long)]
+        /// Also import Pol.is exports (folders with comments.csv) from this folder [default:
+        /// data/polis, when that folder exists in the current directory].
+        #[arg(long, value_name = "DIR")]
         polis: Option<PathBuf>,
+        /// Do not import any Pol.is exports.
+        #[arg(long, conflicts_with = "polis")]
+        no_polis: bool,
         /// Seed of the generator (the same seed gives the same corpus).
         #[arg(long, default_value_t = 2026)]
         seed: u64,
@@ -210,14 +218,22 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Demo {
             polis,
+            no_polis,
             seed,
             threads,
         } => {
+            // The repository's copy is imported by default, so that `hub demo` from its root
+            // loads real conversations beside the generated ones.
+            let polis_dir = match (no_polis, polis) {
+                (true, _) => None,
+                (false, Some(dir)) => Some(dir),
+                (false, None) => Some(PathBuf::from(DEFAULT_POLIS_DIR)).filter(|dir| dir.is_dir()),
+            };
             let store = server::open_store(&config).await?;
             let report = hub::demo::run(
                 &store,
                 &hub::demo::DemoOptions {
-                    polis_dir: polis,
+                    polis_dir,
                     seed,
                     threads_per_region: threads,
                 },

@@ -1,4 +1,4 @@
-//! The secretariat's path, through the real binary: `hub demo --polis <shared Pol.is data>`
+//! The secretariat's path, through the real binary: `hub demo --polis data/polis`
 //! then `hub analysis build --region asia-pacific --out DIR`, on a fresh SQLite database.
 //! The document must be one an officer can open and present: four files, HTML that parses,
 //! charts as accessible inline SVG, no script, the Traditional Chinese of the vTaiwan
@@ -47,9 +47,7 @@ fn squash(s: &str) -> String {
 
 #[test]
 fn demo_then_asia_pacific_document() {
-    if !common::polis_available() {
-        return;
-    }
+    common::require_polis();
     let tmp = tempfile::Builder::new()
         .prefix("hub-analysis-cli")
         .tempdir()
@@ -58,7 +56,7 @@ fn demo_then_asia_pacific_document() {
     let data = polis_dir();
     assert!(
         data.join("vtaiwan.uberx/comments.csv").is_file(),
-        "the Pol.is data should be at {} (the shared folder beside the repository)",
+        "the Pol.is data should be at {} (the repository's data/polis)",
         data.display()
     );
     let data = data.to_string_lossy().into_owned();

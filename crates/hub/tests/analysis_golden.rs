@@ -86,7 +86,7 @@ async fn import_and_build() -> Built {
     let data = polis_dir();
     assert!(
         data.join("brexit-consensus/comments.csv").is_file(),
-        "the Pol.is data should be at {} (the shared folder beside the repository)",
+        "the Pol.is data should be at {} (the repository's data/polis)",
         data.display()
     );
     for (_, folder, _) in CASES {
@@ -165,9 +165,7 @@ fn quotes(doc: &Document) -> Vec<&hub_analysis::model::Quote> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn golden_documents_from_polis() {
-    if !common::polis_available() {
-        return;
-    }
+    common::require_polis();
     let first = import_and_build().await;
     let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
 

@@ -433,14 +433,12 @@ fn searchable(texts: &[String], q: &str) -> bool {
 }
 
 async fn polis_checks(stores: Vec<Store>) {
-    if !common::polis_available() {
-        return;
-    }
+    common::require_polis();
     let store = &stores[0];
     let dir = polis_dir();
     assert!(
         dir.join("brexit-consensus/comments.csv").is_file(),
-        "the Pol.is data should be at {} (the shared folder beside the repository)",
+        "the Pol.is data should be at {} (the repository's data/polis)",
         dir.display()
     );
     let started = Instant::now();
@@ -668,9 +666,7 @@ async fn polis_resume_sqlite() {
 /// An import cut short (here: a copy of the conversation with only its first 20 comments) is
 /// completed by the next run, without duplicating what is there.
 async fn resume_checks(stores: Vec<Store>) {
-    if !common::polis_available() {
-        return;
-    }
+    common::require_polis();
     let store = &stores[0];
     let src = polis_dir().join("brexit-consensus");
     let tmp = unique_temp_dir("hub-polis-resume");

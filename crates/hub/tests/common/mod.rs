@@ -3,33 +3,25 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
 
-/// The Pol.is exports (CC BY 4.0) the tests import: `HUB_TEST_POLIS_DIR` when set, else
-/// `shared/data/polis` beside the clone (where CI puts the shared data).
+/// The Pol.is exports (CC BY 4.0) the tests import: `HUB_TEST_POLIS_DIR` when set, else the
+/// repository's `data/polis`.
 pub fn polis_dir() -> PathBuf {
     match std::env::var_os("HUB_TEST_POLIS_DIR").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/polis"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/polis"),
     }
 }
 
-/// Whether the Pol.is exports are there. When they are not (a clone without the shared data
-/// beside it), says once, past the output capture, that the tests needing them were skipped.
-pub fn polis_available() -> bool {
-    let found = polis_dir().join("brexit-consensus/comments.csv").is_file();
-    if !found {
-        static ONCE: Once = Once::new();
-        ONCE.call_once(|| {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "\nNOTE: no Pol.is data at {} (set HUB_TEST_POLIS_DIR): the tests that import it were SKIPPED.\n",
-                polis_dir().display()
-            );
-        });
-    }
-    found
+/// Checks that the Pol.is exports are there. They are part of the repository, so a missing
+/// folder is a failure, not a reason to skip.
+pub fn require_polis() {
+    let dir = polis_dir();
+    assert!(
+        dir.join("brexit-consensus/comments.csv").is_file(),
+        "no Pol.is data at {} (the repository's data/polis, or HUB_TEST_POLIS_DIR when set)",
+        dir.display()
+    );
 }
 
 /// Every post of a thread, in tree order, page by page.
