@@ -104,6 +104,15 @@ pub fn hub_figment(db_url: &str) -> Figment {
             "live.connections_per_ip",
             HUB_CONNECTIONS_PER_IP,
         ))
+        // Every client comes from 127.0.0.1: the HTTP connection caps too.
+        .merge(Serialized::default(
+            "http.max_connections_per_ip",
+            HUB_CONNECTIONS_PER_IP,
+        ))
+        .merge(Serialized::default(
+            "http.max_connections",
+            HUB_CONNECTIONS_PER_IP,
+        ))
 }
 
 /// `--serve hub`: the real hub (`hub::server::start`) on a fresh SQLite file.
