@@ -159,14 +159,16 @@ impl ApiError {
         e
     }
 
-    /// 503: a dependency is down.
+    /// 503 with `Retry-After`: overloaded, a dependency is down, or the request timed out.
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(
+        let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "Service unavailable",
             detail,
-        )
+        );
+        e.retry_after = Some(5);
+        e
     }
 
     /// 500. The detail is logged here and replaced by a generic message in the answer.

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod listener;
 mod middleware;
+pub mod openapi;
 pub mod page_cache;
 pub mod ratelimit;
 pub mod routes;

@@ -39,7 +39,7 @@ pub struct Ticket {
 
 /// Issues a one-time ticket for opening a WebSocket (browsers cannot send headers on one).
 #[utoipa::path(post, path = "/ws/ticket", tag = "live", security(("bearer" = [])),
-    responses((status = 201, body = Ticket), (status = 401, body = Problem)))]
+    responses((status = 201, body = Ticket), (status = 401, body = Problem, content_type = "application/problem+json")))]
 async fn ticket(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -63,6 +63,7 @@ async fn ticket(
 
 /// Query of the live endpoints.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LiveQuery {
     /// A one-time ticket from `POST /ws/ticket` (instead of an Authorization header).
@@ -218,9 +219,9 @@ impl Drop for IpSlot {
 }
 
 /// Opens a WebSocket for live updates. See the README for the protocol.
-#[utoipa::path(get, path = "/ws", tag = "live", params(LiveQuery),
-    responses((status = 101, description = "switching to the WebSocket protocol"), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 429, body = Problem)))]
+#[utoipa::path(get, path = "/ws", tag = "live", security((), ("bearer" = [])), params(LiveQuery),
+    responses((status = 101, description = "switching to the WebSocket protocol"), (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 async fn websocket(
     State(state): State<AppState>,
     ws: WebSocketUpgrade,
@@ -584,9 +585,9 @@ struct SseLive {
 
 /// Server-Sent Events: the same channels and events as the WebSocket, `id:` is the seq and
 /// `Last-Event-ID` resumes.
-#[utoipa::path(get, path = "/events", tag = "live", params(LiveQuery),
-    responses((status = 200, content_type = "text/event-stream"), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(get, path = "/events", tag = "live", security((), ("bearer" = [])), params(LiveQuery),
+    responses((status = 200, description = "The event stream: each event has `id: <seq>`, `event: <type>` and `data: <JSON>`", content_type = "text/event-stream", body = String), (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -33,6 +33,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         version = "1.0.0"
     ),
     modifiers(&BearerAuth),
+    // Schemas only named by query parameters (which do not register what they name).
+    components(schemas(crate::error::Problem, hub_domain::ThreadSort, threads::BodyChoice)),
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "regions", description = "The five regional spaces and the GCM objectives"),
@@ -76,6 +78,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     let (_, ops_doc) = ops::router().split_for_parts();
     doc.merge(ops_doc);
+    crate::openapi::CommonErrors.modify(&mut doc);
     doc
 }
 
@@ -122,5 +125,20 @@ pub fn app(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION]))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(axum::middleware::from_fn(time_limit))
+}
+
+/// Longest time a request may take before it is answered 503 (problem+json, `Retry-After`).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn time_limit(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => axum::response::IntoResponse::into_response(ApiError::unavailable(
+            "the request took too long; try again",
+        )),
+    }
 }
