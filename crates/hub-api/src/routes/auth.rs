@@ -84,7 +84,9 @@ async fn start_session(state: &AppState, user: User) -> ApiResult<SessionRespons
 
 /// Creates an account and signs it in.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = SessionResponse), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = SessionResponse), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Registration is closed", body = Problem, content_type = "application/problem+json"),
+              (status = 429, description = "Too many registrations from this address", body = Problem, content_type = "application/problem+json")))]
 async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -421,7 +421,8 @@ pub struct BulkDecisionRequest {
 
 /// Decides on several posts at once, all or none (a post named twice is decided once).
 #[utoipa::path(post, path = "/moderation/decisions", tag = "moderation", security(("bearer" = [])), request_body = BulkDecisionRequest,
-    responses((status = 200, body = Vec<PostDecided>), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Vec<PostDecided>), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "A post named does not exist", body = Problem, content_type = "application/problem+json")))]
 async fn decide_bulk(
     State(state): State<AppState>,
     AuthSuspension { user, suspension }: AuthSuspension,
@@ -548,7 +549,8 @@ async fn suspension_scope(
 /// Suspends a user: they cannot post, flag or endorse until then, and are told why.
 #[utoipa::path(post, path = "/moderation/users/{id}/suspension", tag = "moderation", security(("bearer" = [])), request_body = SuspensionRequest,
     params(("id" = i64, Path, description = "User id")),
-    responses((status = 201, body = hub_domain::Suspension), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = hub_domain::Suspension), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "You cannot suspend yourself", body = Problem, content_type = "application/problem+json")))]
 async fn suspend(
     State(state): State<AppState>,
     Id(id): Id,

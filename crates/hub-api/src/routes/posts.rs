@@ -89,7 +89,8 @@ pub struct EditPostRequest {
 #[utoipa::path(patch, path = "/posts/{id}", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")), request_body = EditPostRequest,
     responses((status = 200, body = Post), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "A removed post cannot be edited", body = Problem, content_type = "application/problem+json")))]
 async fn edit_post(
     State(state): State<AppState>,
     Id(id): Id,
@@ -207,7 +208,8 @@ pub struct EndorsementView {
 /// Endorses a post (once per user; repeating changes nothing).
 #[utoipa::path(put, path = "/posts/{id}/endorsement", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 200, body = EndorsementView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = EndorsementView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "The account is suspended", body = Problem, content_type = "application/problem+json")))]
 async fn endorse(
     State(state): State<AppState>,
     Id(id): Id,

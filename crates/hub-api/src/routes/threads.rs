@@ -270,7 +270,10 @@ fn created<T: Serialize>(body: T, replayed: bool) -> Response {
     params(("slug" = String, Path, description = "Region slug"),
            ("Idempotency-Key" = Option<String>, Header, description = "Retry key: the same key within 24 h returns the first result")),
     request_body = CreateThreadRequest,
-    responses((status = 201, body = ThreadCreated), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = ThreadCreated), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "The account is suspended", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "The same text a moment ago, or an Idempotency-Key used with another request", body = Problem, content_type = "application/problem+json"),
+              (status = 429, description = "Too many posts", body = Problem, content_type = "application/problem+json")))]
 async fn create_thread(
     State(state): State<AppState>,
     Path(slug): Path<String>,
