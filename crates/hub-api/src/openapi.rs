@@ -134,3 +134,157 @@ fn retry_after() -> Header {
         .description(Some("Seconds to wait before trying again"))
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn doc() -> Value {
+        serde_json::to_value(crate::openapi()).expect("the document serialises")
+    }
+
+    /// Every `(method, path, operation)` of the document.
+    fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("path item") {
+                if op.get("responses").is_some() {
+                    out.push((method.clone(), path.clone(), op.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(o) => {
+                for (k, v) in o {
+                    match (k.as_str(), v) {
+                        ("$ref", Value::String(r)) => out.push(r),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_ref_points_at_a_schema() {
+        let doc = doc();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        let dangling: Vec<&str> = found
+            .into_iter()
+            .filter(|r| {
+                let name = r.strip_prefix("#/components/schemas/");
+                name.is_none_or(|n| doc["components"]["schemas"].get(n).is_none())
+            })
+            .collect();
+        assert!(dangling.is_empty(), "dangling $refs: {dangling:?}");
+    }
+
+    #[test]
+    fn path_parameters_are_those_of_the_template() {
+        let doc = doc();
+        let mut wrong = Vec::new();
+        for (method, path, op) in operations(&doc) {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let mut declared: Vec<String> = params
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .filter_map(|p| p["name"].as_str().map(str::to_string))
+                .collect();
+            let mut template: Vec<String> = path
+                .split('{')
+                .skip(1)
+                .filter_map(|s| s.split_once('}').map(|(name, _)| name.to_string()))
+                .collect();
+            declared.sort();
+            template.sort();
+            if declared != template {
+                wrong.push(format!("{method} {path}: declared {declared:?}"));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "path parameters not in their paths: {wrong:#?}"
+        );
+    }
+
+    #[test]
+    fn every_error_is_problem_json() {
+        let doc = doc();
+        let mut wrong = Vec::new();
+        for (method, path, op) in operations(&doc) {
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                // The readiness answer is the same body whether ready or not.
+                if !(status.starts_with('4') || status.starts_with('5')) || path == "/readyz" {
+                    continue;
+                }
+                let types: Vec<&String> = response["content"]
+                    .as_object()
+                    .map(|c| c.keys().collect())
+                    .unwrap_or_default();
+                if types.len() != 1 || types[0] != super::PROBLEM_JSON {
+                    wrong.push(format!("{method} {path} {status}: {types:?}"));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "errors not as problem+json: {wrong:#?}");
+    }
+
+    #[test]
+    fn shared_errors_follow_what_each_operation_takes() {
+        let doc = doc();
+        let has = |method: &str, path: &str, status: &str| {
+            doc["paths"][path][method]["responses"]
+                .get(status)
+                .is_some()
+        };
+        // A JSON body: malformed, too large, another media type, invalid.
+        for s in ["400", "401", "404", "413", "415", "422", "503"] {
+            assert!(has("post", "/api/v1/threads/{id}/posts", s), "{s}");
+        }
+        // No body, no token: none of those.
+        assert!(!has("get", "/api/v1/regions", "400"));
+        assert!(!has("get", "/api/v1/regions", "401"));
+        assert!(!has("get", "/api/v1/regions", "415"));
+        assert!(has("get", "/api/v1/regions", "503"));
+        // Signing in optional: an invalid token is still a 401.
+        assert!(has("get", "/api/v1/threads/{id}", "401"));
+        let retry = &doc["paths"]["/api/v1/threads/{id}/posts"]["post"]["responses"];
+        assert!(retry["429"]["headers"].get("Retry-After").is_some());
+        assert!(retry["503"]["headers"].get("Retry-After").is_some());
+    }
+
+    /// The enums' values in the document are the words the API reads and writes.
+    #[test]
+    fn vocabularies_are_documented_as_spoken() {
+        use hub_domain::*;
+        fn check<T: serde::Serialize>(doc: &Value, name: &str, all: &[T]) {
+            let wire: Vec<Value> = all
+                .iter()
+                .map(|v| serde_json::to_value(v).expect("a wire name"))
+                .collect();
+            let documented = doc["components"]["schemas"][name]["enum"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(documented, wire, "{name}");
+        }
+        let doc = doc();
+        check(&doc, "PostKind", PostKind::ALL);
+        check(&doc, "Aspect", Aspect::ALL);
+        check(&doc, "PostStatus", PostStatus::ALL);
+        check(&doc, "StakeholderGroup", StakeholderGroup::ALL);
+        check(&doc, "RoleKind", RoleKind::ALL);
+        check(&doc, "ThreadSort", ThreadSort::ALL);
+        check(&doc, "FlagReason", FlagReason::ALL);
+        check(&doc, "PostAction", PostAction::ALL);
+        check(&doc, "ThreadAction", ThreadAction::ALL);
+    }
+}
