@@ -195,6 +195,10 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(msg) => ApiError::conflict(msg),
             StoreError::Forbidden(msg) => ApiError::forbidden(msg),
             StoreError::Invalid { field, message } => ApiError::invalid(field, message),
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "database unavailable");
+                ApiError::unavailable("the database is unavailable; try again shortly")
+            }
             other => ApiError::internal(other),
         }
     }

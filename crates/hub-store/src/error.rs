@@ -32,6 +32,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the database could not be reached or did not give a connection in time: the
+    /// same request may well succeed a little later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::WorkerCrashed
+            )
+        )
+    }
+
     /// Whether this is a unique-constraint violation, on either backend.
     pub fn is_unique_violation(&self) -> bool {
         match self {
@@ -42,5 +56,18 @@ impl StoreError {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    #[test]
+    fn a_database_out_of_reach_is_unavailable_not_a_bug() {
+        assert!(StoreError::Db(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(StoreError::Db(sqlx::Error::PoolClosed).is_unavailable());
+        assert!(!StoreError::Db(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!StoreError::NotFound("post").is_unavailable());
     }
 }
