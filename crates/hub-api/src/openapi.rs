@@ -7,7 +7,8 @@
 //! or invalid (422); query and header parameters can be invalid (422); a path parameter can
 //! name nothing (404); a route with a security requirement refuses a missing, malformed or
 //! expired token (401, also on routes where signing in is optional); and any route can be
-//! overloaded, lose its database or time out (503 with `Retry-After`).
+//! overloaded, lose its database or time out (503 with `Retry-After`). An answer left without a
+//! description gets its status's reason phrase.
 
 use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
@@ -25,11 +26,27 @@ pub struct CommonErrors;
 impl Modify for CommonErrors {
     fn modify(&self, doc: &mut OpenApi) {
         for (path, item) in doc.paths.paths.iter_mut() {
-            if !path.starts_with("/api/v1/") {
-                continue;
-            }
             for op in operations_mut(item) {
-                add_common_errors(path, op);
+                if path.starts_with("/api/v1/") {
+                    add_common_errors(path, op);
+                }
+                describe_undescribed(op);
+            }
+        }
+    }
+}
+
+/// An answer the annotation gave no description gets the status's reason phrase.
+fn describe_undescribed(op: &mut Operation) {
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response {
+            if response.description.is_empty() {
+                let reason = status
+                    .parse::<u16>()
+                    .ok()
+                    .and_then(|s| http::StatusCode::from_u16(s).ok())
+                    .and_then(|s| s.canonical_reason());
+                response.description = reason.unwrap_or("Answer").to_string();
             }
         }
     }
@@ -235,6 +252,17 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "errors not as problem+json: {wrong:#?}");
+    }
+
+    #[test]
+    fn every_answer_is_described() {
+        let doc = doc();
+        for (method, path, op) in operations(&doc) {
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                let d = response["description"].as_str().unwrap_or("");
+                assert!(!d.is_empty(), "{method} {path} {status}");
+            }
+        }
     }
 
     #[test]
