@@ -205,7 +205,7 @@ pub struct BuildRequest {
     params(("slug" = String, Path, description = "Region slug"),
            ("Idempotency-Key" = Option<String>, Header, description = "Retry key: the same key within 24 h returns the first job")),
     request_body(content = Option<BuildRequest>, description = "Optional: `{until}`"),
-    responses((status = 202, body = AnalysisView), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+    responses((status = 202, description = "Accepted: the build is queued", body = AnalysisView, headers(("Location" = String, description = "The document's URL"), ("Idempotent-Replayed" = String, description = "`true` when this repeats the answer to an earlier request with the same Idempotency-Key"))), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json")))]
 async fn request(
     State(state): State<AppState>,

@@ -270,7 +270,7 @@ fn created<T: Serialize>(body: T, replayed: bool) -> Response {
     params(("slug" = String, Path, description = "Region slug"),
            ("Idempotency-Key" = Option<String>, Header, description = "Retry key: the same key within 24 h returns the first result")),
     request_body = CreateThreadRequest,
-    responses((status = 201, body = ThreadCreated), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+    responses((status = 201, description = "Created", body = ThreadCreated, headers(("Idempotent-Replayed" = String, description = "`true` when this repeats the answer to an earlier request with the same Idempotency-Key"))), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "The account is suspended", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "The same text a moment ago, or an Idempotency-Key used with another request", body = Problem, content_type = "application/problem+json"),
               (status = 429, description = "Too many posts", body = Problem, content_type = "application/problem+json")))]
@@ -581,7 +581,7 @@ const EARLY_RENDER_BYTES: usize = 8 * 1024;
     params(("id" = i64, Path, description = "Thread id"),
            ("Idempotency-Key" = Option<String>, Header, description = "Retry key: the same key within 24 h returns the first result")),
     request_body = CreatePostRequest,
-    responses((status = 201, body = Post), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+    responses((status = 201, description = "Created", body = Post, headers(("Idempotent-Replayed" = String, description = "`true` when this repeats the answer to an earlier request with the same Idempotency-Key"))), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
               (status = 429, body = Problem, content_type = "application/problem+json")))]
 async fn create_post(
