@@ -8,6 +8,7 @@ pub mod extract;
 pub mod hashing;
 pub mod listener;
 mod middleware;
+pub mod openapi;
 pub mod page_cache;
 pub mod ratelimit;
 pub mod routes;

@@ -147,6 +147,7 @@ fn known_region(state: &AppState, slug: &str) -> ApiResult<()> {
 
 /// Paging of the documents list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AnalysisPaging {
     /// Cursor from the previous page.
@@ -158,7 +159,7 @@ pub struct AnalysisPaging {
 /// The region's analysis documents (and builds in progress or failed), newest first.
 #[utoipa::path(get, path = "/regions/{slug}/analyses", tag = "analysis", security(("bearer" = [])),
     params(("slug" = String, Path, description = "Region slug"), AnalysisPaging),
-    responses((status = 200, body = Page<AnalysisView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<AnalysisView>), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn list(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -208,8 +209,8 @@ pub struct BuildRequest {
     params(("slug" = String, Path, description = "Region slug"),
            ("Idempotency-Key" = Option<String>, Header, description = "Retry key: the same key within 24 h returns the first job")),
     request_body(content = Option<BuildRequest>, description = "Optional: `{until}`"),
-    responses((status = 202, body = AnalysisView), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem)))]
+    responses((status = 202, description = "Accepted: the build is queued", body = AnalysisView, headers(("Location" = String, description = "The document's URL"), ("Idempotent-Replayed" = String, description = "`true` when this repeats the answer to an earlier request with the same Idempotency-Key"))), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")))]
 async fn request(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -277,7 +278,7 @@ async fn request(
 /// One document's metadata and status.
 #[utoipa::path(get, path = "/analyses/{id}", tag = "analysis", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Analysis id")),
-    responses((status = 200, body = AnalysisView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = AnalysisView), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn show(
     State(state): State<AppState>,
     Id(id): Id,
@@ -292,21 +293,62 @@ async fn show(
 
 /// Label language of a download.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DownloadQuery {
     /// `en` (default), `fr` or `es`.
     pub lang: Option<String>,
 }
 
+/// The file names of a document's downloads.
+#[derive(Debug, Clone, Copy, ToSchema)]
+pub enum DocumentFile {
+    /// HTML.
+    #[schema(rename = "document.html")]
+    Html,
+    /// Markdown.
+    #[schema(rename = "document.md")]
+    Md,
+    /// JSON.
+    #[schema(rename = "document.json")]
+    Json,
+    /// CSV.
+    #[schema(rename = "document.csv")]
+    Csv,
+}
+
+impl DocumentFile {
+    fn parse(file: &str) -> Option<Self> {
+        match file {
+            "document.html" => Some(Self::Html),
+            "document.md" => Some(Self::Md),
+            "document.json" => Some(Self::Json),
+            "document.csv" => Some(Self::Csv),
+            _ => None,
+        }
+    }
+
+    fn format(self) -> &'static str {
+        match self {
+            Self::Html => "html",
+            Self::Md => "md",
+            Self::Json => "json",
+            Self::Csv => "csv",
+        }
+    }
+}
+
 /// A document: `document.html`, `document.md`, `document.json` or `document.csv`. Labels in
 /// English, French or Spanish (`?lang=`); JSON and CSV carry codes.
 #[utoipa::path(get, path = "/analyses/{id}/{file}", tag = "analysis", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Analysis id"),
-        ("file" = String, Path, description = "`document.html`, `document.md`, `document.json` or `document.csv`"),
+        ("file" = inline(DocumentFile), Path, description = "`document.html`, `document.md`, `document.json` or `document.csv`"),
         DownloadQuery),
-    responses((status = 200, description = "The document; `document.json` has this schema", body = hub_analysis::Document),
-        (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, description = "The document, in the media type of its extension: HTML (print-ready, self-contained), Markdown, JSON (every figure, this schema) or CSV (one row per contribution)",
+            content((hub_analysis::Document = "application/json"), (String = "text/html"), (String = "text/markdown"), (String = "text/csv")),
+            headers(("Content-Disposition" = String, description = "`inline; filename=\"gcm-{region}-analysis-v{version}.{ext}\"`"))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 async fn download(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
@@ -320,13 +362,9 @@ async fn download(
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(|| ApiError::invalid("id", "must be a positive integer"))?;
-    let format = match file.as_str() {
-        "document.html" => "html",
-        "document.md" => "md",
-        "document.json" => "json",
-        "document.csv" => "csv",
-        _ => return Err(ApiError::not_found("document format")),
-    };
+    let format = DocumentFile::parse(&file)
+        .ok_or_else(|| ApiError::not_found("document format"))?
+        .format();
     let lang = match q.lang.as_deref() {
         None => "en",
         Some(l @ ("en" | "fr" | "es")) => l,

@@ -84,7 +84,9 @@ async fn start_session(state: &AppState, user: User) -> ApiResult<SessionRespons
 
 /// Creates an account and signs it in.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = SessionResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = SessionResponse), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Registration is closed", body = Problem, content_type = "application/problem+json"),
+              (status = 429, description = "Too many registrations from this address", body = Problem, content_type = "application/problem+json")))]
 async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -143,7 +145,7 @@ async fn register(
 
 /// Signs in. Unknown e-mail and wrong password get the same 401.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = SessionResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 200, body = SessionResponse), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -222,7 +224,7 @@ async fn signup_limit(state: &AppState, ip: &str) -> ApiResult<()> {
 
 /// Ends the session of the token used.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json")))]
 async fn logout(State(state): State<AppState>, _user: Auth, parts: Parts) -> ApiResult<StatusCode> {
     if let Some(token) = bearer(&parts)? {
         state.store.delete_session(&token_hash(token)).await?;
@@ -232,7 +234,7 @@ async fn logout(State(state): State<AppState>, _user: Auth, parts: Parts) -> Api
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = User), (status = 401, body = Problem)))]
+    responses((status = 200, body = User), (status = 401, body = Problem, content_type = "application/problem+json")))]
 async fn me(Auth(user): Auth) -> Json<User> {
     Json(user)
 }

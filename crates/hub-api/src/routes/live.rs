@@ -5,6 +5,7 @@ use crate::auth::{new_token, token_hash};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{viewer_of, ApiQuery, Auth, ClientIp, MaybeAuth};
 use crate::state::AppState;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -39,7 +40,7 @@ pub struct Ticket {
 
 /// Issues a one-time ticket for opening a WebSocket (browsers cannot send headers on one).
 #[utoipa::path(post, path = "/ws/ticket", tag = "live", security(("bearer" = [])),
-    responses((status = 201, body = Ticket), (status = 401, body = Problem)))]
+    responses((status = 201, body = Ticket), (status = 401, body = Problem, content_type = "application/problem+json")))]
 async fn ticket(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -63,6 +64,7 @@ async fn ticket(
 
 /// Query of the live endpoints.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LiveQuery {
     /// A one-time ticket from `POST /ws/ticket` (instead of an Authorization header).
@@ -243,17 +245,21 @@ impl Drop for IpSlot {
 }
 
 /// Opens a WebSocket for live updates. See the README for the protocol.
-#[utoipa::path(get, path = "/ws", tag = "live", params(LiveQuery),
-    responses((status = 101, description = "switching to the WebSocket protocol"), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 429, body = Problem)))]
+#[utoipa::path(get, path = "/ws", tag = "live", security((), ("bearer" = [])), params(LiveQuery),
+    responses((status = 101, description = "switching to the WebSocket protocol"),
+              (status = 400, description = "Not a WebSocket handshake (no `Connection: upgrade`, `Upgrade: websocket`, `Sec-WebSocket-Version: 13` or `Sec-WebSocket-Key`)", body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 async fn websocket(
     State(state): State<AppState>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
     auth: MaybeAuth,
     ApiQuery(q): ApiQuery<LiveQuery>,
 ) -> ApiResult<Response> {
+    // axum's rejection is plain text; the API answers problem+json.
+    let ws = ws.map_err(|e| ApiError::bad_request(format!("not a WebSocket handshake: {e}")))?;
     check_origin(&state, &headers)?;
     let (user, credential) = live_user(&state, q.ticket.as_deref(), &headers, auth).await?;
     let viewer = opening_viewer(&state, user).await?;
@@ -636,9 +642,10 @@ struct SseLive {
 
 /// Server-Sent Events: the same channels and events as the WebSocket, `id:` is the seq and
 /// `Last-Event-ID` resumes.
-#[utoipa::path(get, path = "/events", tag = "live", params(LiveQuery),
-    responses((status = 200, content_type = "text/event-stream"), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(get, path = "/events", tag = "live", security((), ("bearer" = [])), params(LiveQuery),
+    responses((status = 200, description = "The event stream: each event has `id: <seq>`, `event: <type>` and `data: <JSON>`", content_type = "text/event-stream", body = String), (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 429, description = "Too many live connections from this address", body = Problem, content_type = "application/problem+json")))]
 async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,

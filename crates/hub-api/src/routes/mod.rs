@@ -33,6 +33,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         version = "1.0.0"
     ),
     modifiers(&BearerAuth),
+    // Schemas only named by query parameters (which do not register what they name).
+    components(schemas(crate::error::Problem, hub_domain::ThreadSort, threads::BodyChoice)),
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "regions", description = "The five regional spaces and the GCM objectives"),
@@ -76,6 +78,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     let (_, ops_doc) = ops::router().split_for_parts();
     doc.merge(ops_doc);
+    crate::openapi::CommonErrors.modify(&mut doc);
     doc
 }
 

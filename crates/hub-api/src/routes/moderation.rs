@@ -215,8 +215,8 @@ pub struct FlagCreated {
 /// Flags a post for the region's moderators (one open flag per user per post).
 #[utoipa::path(post, path = "/posts/{id}/flags", tag = "moderation", security(("bearer" = [])), request_body = FlagRequest,
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 201, body = FlagCreated), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 201, body = FlagCreated), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 async fn flag(
     State(state): State<AppState>,
     Id(id): Id,
@@ -283,7 +283,7 @@ pub struct AppealRequest {
 /// back into the queue.
 #[utoipa::path(post, path = "/posts/{id}/appeal", tag = "moderation", security(("bearer" = [])), request_body = AppealRequest,
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 201, body = Decision), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 201, body = Decision), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 async fn appeal(
     State(state): State<AppState>,
     Id(id): Id,
@@ -305,6 +305,7 @@ async fn appeal(
 
 /// Which region's queue or log.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RegionPage {
     /// Region slug.
@@ -317,7 +318,7 @@ pub struct RegionPage {
 
 /// The region's queue, most urgent first: personal-data flags, then flag weight, then age.
 #[utoipa::path(get, path = "/moderation/queue", tag = "moderation", security(("bearer" = [])), params(RegionPage),
-    responses((status = 200, body = Page<QueueItem>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Page<QueueItem>), (status = 403, body = Problem, content_type = "application/problem+json")))]
 async fn queue(
     State(state): State<AppState>,
     AuthSuspension {
@@ -351,7 +352,7 @@ async fn post_in_my_region(
 /// "I take this": assigns a queued post to the caller.
 #[utoipa::path(post, path = "/moderation/posts/{id}/assign", tag = "moderation", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 204), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 async fn assign(
     State(state): State<AppState>,
     Id(id): Id,
@@ -375,7 +376,7 @@ pub struct NoteRequest {
 /// Adds a note to a queued post.
 #[utoipa::path(post, path = "/moderation/posts/{id}/notes", tag = "moderation", security(("bearer" = [])), request_body = NoteRequest,
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 201), (status = 403, body = Problem)))]
+    responses((status = 201), (status = 403, body = Problem, content_type = "application/problem+json")))]
 async fn note(
     State(state): State<AppState>,
     Id(id): Id,
@@ -413,7 +414,7 @@ pub struct PostDecided {
 /// Decides on a post of the caller's region.
 #[utoipa::path(post, path = "/moderation/posts/{id}/decision", tag = "moderation", security(("bearer" = [])), request_body = PostDecisionRequest,
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 200, body = PostDecided), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = PostDecided), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn decide_post(
     State(state): State<AppState>,
     Id(id): Id,
@@ -446,7 +447,8 @@ pub struct BulkDecisionRequest {
 
 /// Decides on several posts at once, all or none (a post named twice is decided once).
 #[utoipa::path(post, path = "/moderation/decisions", tag = "moderation", security(("bearer" = [])), request_body = BulkDecisionRequest,
-    responses((status = 200, body = Vec<PostDecided>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Vec<PostDecided>), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "A post named does not exist", body = Problem, content_type = "application/problem+json")))]
 async fn decide_bulk(
     State(state): State<AppState>,
     AuthSuspension {
@@ -503,7 +505,7 @@ pub struct ThreadDecided {
 /// Locks, unlocks, pins, unpins or moves a thread of the caller's region.
 #[utoipa::path(post, path = "/moderation/threads/{id}/decision", tag = "moderation", security(("bearer" = [])), request_body = ThreadDecisionRequest,
     params(("id" = i64, Path, description = "Thread id")),
-    responses((status = 200, body = ThreadDecided), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = ThreadDecided), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn decide_thread(
     State(state): State<AppState>,
     Id(id): Id,
@@ -583,7 +585,8 @@ async fn suspension_scope(
 /// impose, also suspends a staff account's powers.
 #[utoipa::path(post, path = "/moderation/users/{id}/suspension", tag = "moderation", security(("bearer" = [])), request_body = SuspensionRequest,
     params(("id" = i64, Path, description = "User id")),
-    responses((status = 201, body = hub_domain::Suspension), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = hub_domain::Suspension), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "You cannot suspend yourself", body = Problem, content_type = "application/problem+json")))]
 async fn suspend(
     State(state): State<AppState>,
     Id(id): Id,
@@ -641,7 +644,7 @@ async fn suspend(
 /// moderate (admins any), never their own; a suspended moderator lifts nothing.
 #[utoipa::path(delete, path = "/moderation/users/{id}/suspension", tag = "moderation", security(("bearer" = [])),
     params(("id" = i64, Path, description = "User id")),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn lift(
     State(state): State<AppState>,
     Id(id): Id,
@@ -680,7 +683,7 @@ async fn lift(
 
 /// The region's append-only audit log, newest first.
 #[utoipa::path(get, path = "/moderation/log", tag = "moderation", security(("bearer" = [])), params(RegionPage),
-    responses((status = 200, body = Page<AuditEntry>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Page<AuditEntry>), (status = 403, body = Problem, content_type = "application/problem+json")))]
 async fn log(
     State(state): State<AppState>,
     AuthSuspension {
@@ -731,7 +734,7 @@ fn parse_role(state: &AppState, r: RoleRequest) -> ApiResult<Role> {
 /// Grants a role (admins only).
 #[utoipa::path(post, path = "/admin/users/{id}/roles", tag = "moderation", security(("bearer" = [])), request_body = RoleRequest,
     params(("id" = i64, Path, description = "User id")),
-    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = User), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn grant_role(
     State(state): State<AppState>,
     Id(id): Id,
@@ -752,7 +755,7 @@ async fn grant_role(
 /// Revokes a role (admins only).
 #[utoipa::path(delete, path = "/admin/users/{id}/roles", tag = "moderation", security(("bearer" = [])), request_body = RoleRequest,
     params(("id" = i64, Path, description = "User id")),
-    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = User), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn revoke_role(
     State(state): State<AppState>,
     Id(id): Id,

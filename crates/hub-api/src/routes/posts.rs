@@ -57,9 +57,9 @@ fn may_change(user: &User, post: &Post) -> bool {
 }
 
 /// One post.
-#[utoipa::path(get, path = "/posts/{id}", tag = "posts",
+#[utoipa::path(get, path = "/posts/{id}", tag = "posts", security((), ("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 200, body = Post), (status = 404, body = Problem)))]
+    responses((status = 200, body = Post), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn get_post(
     State(state): State<AppState>,
     Id(id): Id,
@@ -88,8 +88,9 @@ pub struct EditPostRequest {
 /// version is kept.
 #[utoipa::path(patch, path = "/posts/{id}", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")), request_body = EditPostRequest,
-    responses((status = 200, body = Post), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Post), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "A removed post cannot be edited", body = Problem, content_type = "application/problem+json")))]
 async fn edit_post(
     State(state): State<AppState>,
     Id(id): Id,
@@ -165,7 +166,7 @@ async fn edit_post(
 /// tombstone keeps the replies in place.
 #[utoipa::path(delete, path = "/posts/{id}", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn delete_post(
     State(state): State<AppState>,
     Id(id): Id,
@@ -183,9 +184,9 @@ async fn delete_post(
 }
 
 /// Every version of a post, oldest first (shown to whoever may see the post's content).
-#[utoipa::path(get, path = "/posts/{id}/revisions", tag = "posts",
+#[utoipa::path(get, path = "/posts/{id}/revisions", tag = "posts", security((), ("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 200, body = Vec<Revision>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<Revision>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn revisions(
     State(state): State<AppState>,
     Id(id): Id,
@@ -215,7 +216,8 @@ pub struct EndorsementView {
 /// Endorses a post (once per user; repeating changes nothing).
 #[utoipa::path(put, path = "/posts/{id}/endorsement", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 200, body = EndorsementView), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = EndorsementView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "The account is suspended", body = Problem, content_type = "application/problem+json")))]
 async fn endorse(
     State(state): State<AppState>,
     Id(id): Id,
@@ -235,7 +237,7 @@ async fn endorse(
 /// Withdraws an endorsement.
 #[utoipa::path(delete, path = "/posts/{id}/endorsement", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 200, body = EndorsementView), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = EndorsementView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn unendorse(
     State(state): State<AppState>,
     Id(id): Id,

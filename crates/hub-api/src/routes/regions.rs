@@ -83,7 +83,7 @@ async fn list_regions(State(state): State<AppState>) -> ApiResult<Json<Vec<Regio
 /// One regional space.
 #[utoipa::path(get, path = "/regions/{slug}", tag = "regions",
     params(("slug" = String, Path, description = "Region slug")),
-    responses((status = 200, body = RegionView), (status = 404, body = Problem)))]
+    responses((status = 200, body = RegionView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn get_region(
     State(state): State<AppState>,
     Path(slug): Path<String>,

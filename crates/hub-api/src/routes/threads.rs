@@ -61,6 +61,7 @@ fn page_limit_up_to(limit: Option<i64>, max: i64) -> ApiResult<i64> {
 
 /// Filters of the thread list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ThreadFilters {
     /// Only threads about this objective (1-23).
@@ -85,9 +86,9 @@ fn region_or_404(state: &AppState, slug: &str) -> ApiResult<()> {
 }
 
 /// Threads of a regional space.
-#[utoipa::path(get, path = "/regions/{slug}/threads", tag = "threads",
+#[utoipa::path(get, path = "/regions/{slug}/threads", tag = "threads", security((), ("bearer" = [])),
     params(("slug" = String, Path, description = "Region slug"), ThreadFilters),
-    responses((status = 200, body = Page<Thread>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<Thread>), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn list_threads(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -269,7 +270,10 @@ fn created<T: Serialize>(body: T, replayed: bool) -> Response {
     params(("slug" = String, Path, description = "Region slug"),
            ("Idempotency-Key" = Option<String>, Header, description = "Retry key: the same key within 24 h returns the first result")),
     request_body = CreateThreadRequest,
-    responses((status = 201, body = ThreadCreated), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, description = "Created", body = ThreadCreated, headers(("Idempotent-Replayed" = String, description = "`true` when this repeats the answer to an earlier request with the same Idempotency-Key"))), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "The account is suspended", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "The same text a moment ago, or an Idempotency-Key used with another request", body = Problem, content_type = "application/problem+json"),
+              (status = 429, description = "Too many posts", body = Problem, content_type = "application/problem+json")))]
 async fn create_thread(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -324,9 +328,9 @@ async fn create_thread(
 }
 
 /// One thread.
-#[utoipa::path(get, path = "/threads/{id}", tag = "threads",
+#[utoipa::path(get, path = "/threads/{id}", tag = "threads", security((), ("bearer" = [])),
     params(("id" = i64, Path, description = "Thread id")),
-    responses((status = 200, body = Thread), (status = 404, body = Problem)))]
+    responses((status = 200, body = Thread), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn get_thread(
     State(state): State<AppState>,
     Id(id): Id,
@@ -367,6 +371,7 @@ pub(crate) async fn visible_thread(
 
 /// Paging of a thread's posts.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PostPaging {
     /// Cursor from the previous page.
@@ -397,12 +402,12 @@ const THREAD_PAGE_MAX: i64 = 500;
 /// The posts of a thread in tree order (depth-first, siblings oldest first), each with its
 /// `depth` and `parent_id`. Hidden and removed posts are tombstones for others; pending posts
 /// are shown to their author and the region's moderators only.
-#[utoipa::path(get, path = "/threads/{id}/posts", tag = "threads",
+#[utoipa::path(get, path = "/threads/{id}/posts", tag = "threads", security((), ("bearer" = [])),
     params(("id" = i64, Path, description = "Thread id"), PostPaging),
     responses((status = 200, body = Page<Post>,
             description = "The page; with an `ETag` when it is the same for every reader who is not the author or a moderator of a post on it"),
         (status = 304, description = "Not modified: `If-None-Match` named the page's current `ETag`"),
-        (status = 404, body = Problem), (status = 422, body = Problem)))]
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn list_posts(
     State(state): State<AppState>,
     Id(id): Id,
@@ -576,9 +581,9 @@ const EARLY_RENDER_BYTES: usize = 8 * 1024;
     params(("id" = i64, Path, description = "Thread id"),
            ("Idempotency-Key" = Option<String>, Header, description = "Retry key: the same key within 24 h returns the first result")),
     request_body = CreatePostRequest,
-    responses((status = 201, body = Post), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
-              (status = 429, body = Problem)))]
+    responses((status = 201, description = "Created", body = Post, headers(("Idempotent-Replayed" = String, description = "`true` when this repeats the answer to an earlier request with the same Idempotency-Key"))), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 429, body = Problem, content_type = "application/problem+json")))]
 async fn create_post(
     State(state): State<AppState>,
     Id(thread_id): Id,

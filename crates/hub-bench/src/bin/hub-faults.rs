@@ -102,8 +102,10 @@ async fn signin() -> anyhow::Result<()> {
     let email = format!("bench-{}@example.org", std::process::id());
     let res = http
         .post(format!("{base}/api/v1/auth/register"))
-        .json(&json!({"email": email, "password": PASSWORD, "display_name": "Bench",
-                      "stakeholder_group": "other"}))
+        .json(
+            &json!({"email": email, "password": PASSWORD, "display_name": "Bench",
+                      "stakeholder_group": "other"}),
+        )
         .send()
         .await?;
     if res.status() != 201 {
@@ -403,7 +405,10 @@ async fn redis_freeze(frozen_secs: u64) -> anyhow::Result<()> {
     for row in table {
         println!("{row}");
     }
-    println!("\nacknowledged {acknowledged}, stored {stored} (lost: {})", acknowledged as i64 - stored);
+    println!(
+        "\nacknowledged {acknowledged}, stored {stored} (lost: {})",
+        acknowledged as i64 - stored
+    );
     Ok(())
 }
 
