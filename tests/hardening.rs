@@ -795,22 +795,9 @@ async fn small_holes_are_closed() {
         "the owner signs in from elsewhere"
     );
     // A message over the limit: a close frame 1009 (the connection used to be dropped).
-    let close_code = |msg: Option<Result<Message, _>>| match msg {
-        Some(Ok(Message::Close(Some(f)))) => Some(u16::from(f.code)),
-        _ => None,
-    };
     let mut ws = WsClient::connect(&app.ws_url(""), &[]).await.expect("ws");
     ws.send_text("x".repeat(2000)).await.expect("send");
-    let mut code = None;
-    for _ in 0..5 {
-        let m = ws.next_raw(Duration::from_secs(5)).await;
-        if matches!(m, Some(Ok(Message::Text(_)))) {
-            continue;
-        }
-        code = close_code(m);
-        break;
-    }
-    assert_eq!(code, Some(1009));
+    assert_eq!(close_code(&mut ws, 5).await, Some(1009));
     // A flood: a close frame 1008.
     let mut ws = WsClient::connect(&app.ws_url(""), &[]).await.expect("ws");
     for _ in 0..200 {
@@ -818,17 +805,20 @@ async fn small_holes_are_closed() {
             break;
         }
     }
-    let mut code = None;
-    for _ in 0..400 {
-        let m = ws.next_raw(Duration::from_secs(5)).await;
-        if matches!(m, Some(Ok(Message::Text(_)))) {
-            continue;
-        }
-        code = close_code(m);
-        break;
-    }
-    assert_eq!(code, Some(1008));
+    assert_eq!(close_code(&mut ws, 400).await, Some(1008));
     app.finish().await;
+}
+
+/// The code of the close frame that follows at most `texts` text messages, if one does.
+async fn close_code(ws: &mut WsClient, texts: usize) -> Option<u16> {
+    for _ in 0..=texts {
+        match ws.next_raw(Duration::from_secs(5)).await {
+            Some(Ok(Message::Text(_))) => continue,
+            Some(Ok(Message::Close(Some(f)))) => return Some(u16::from(f.code)),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Fix 10: Flags of accounts younger than `limits.new_account_hours` queue a post for review but
