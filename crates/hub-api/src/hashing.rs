@@ -4,8 +4,11 @@
 //! 503 with `Retry-After`; it never takes more memory than the workers' hashes.
 //!
 //! Why threads of our own rather than `spawn_blocking`: the blocking pool grows to hundreds of
-//! threads, and each thread that ever hashed keeps its allocator arena (and the 19 MiB or more
-//! it took) after the hash is done. A fixed pool keeps at most one hash's memory per worker.
+//! threads, each hashing at once. And why each worker keeps its argon2 memory from one hash to
+//! the next rather than allocating it per hash: the allocator keeps freed blocks of that size
+//! in its arenas (measured: 256 sign-ins at once left a hub at 266 MiB with two workers that
+//! allocated per hash, and 444 MiB with unknown e-mails). Reused, the memory is the workers'
+//! blocks, allocated once: `workers × argon2_memory_kib`.
 
 use crate::auth;
 use crate::error::ApiError;
@@ -173,9 +176,96 @@ fn dummy_of<'a>(dummy: &'a OnceLock<String>, s: &HashSettings) -> &'a str {
     })
 }
 
+/// argon2 with memory of its own, reused from one hash to the next.
+#[derive(Default)]
+struct Memory {
+    blocks: Vec<argon2::Block>,
+}
+
+impl Memory {
+    /// The blocks for `params`, grown (once) to the largest cost seen.
+    fn for_params(&mut self, params: &argon2::Params) -> &mut [argon2::Block] {
+        let n = params.block_count();
+        if self.blocks.len() < n {
+            self.blocks.resize(n, argon2::Block::default());
+        }
+        &mut self.blocks[..n]
+    }
+
+    /// A new PHC hash of `password` with these costs and a random salt.
+    fn hash(&mut self, password: &str, memory_kib: u32, iterations: u32) -> Result<String, String> {
+        use argon2::password_hash::{rand_core::OsRng, Output, PasswordHash, SaltString};
+        use argon2::{Algorithm, Argon2, Params, Version};
+        let params = Params::new(memory_kib, iterations, 1, None).map_err(|e| e.to_string())?;
+        let salt = SaltString::generate(&mut OsRng);
+        let mut salt_buf = [0u8; 64];
+        let salt_bytes = salt
+            .as_salt()
+            .decode_b64(&mut salt_buf)
+            .map_err(|e| e.to_string())?;
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt_bytes,
+                &mut out,
+                self.for_params(&params),
+            )
+            .map_err(|e| e.to_string())?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: (&params)
+                .try_into()
+                .map_err(|e: argon2::password_hash::Error| e.to_string())?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).map_err(|e| e.to_string())?),
+        };
+        Ok(phc.to_string())
+    }
+
+    /// Whether `password` is the one `stored` (a PHC string) was made from, with the costs
+    /// stored in it. The comparison of outputs takes constant time.
+    fn verify(&mut self, password: &str, stored: &str) -> bool {
+        use argon2::password_hash::{Output, PasswordHash};
+        use argon2::{Algorithm, Argon2, Params, Version};
+        let Ok(parsed) = PasswordHash::new(stored) else {
+            return false;
+        };
+        let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+            Algorithm::try_from(parsed.algorithm),
+            Params::try_from(&parsed),
+            parsed.salt,
+            parsed.hash,
+        ) else {
+            return false;
+        };
+        let version = match parsed.version.map(Version::try_from) {
+            None => Version::V0x13,
+            Some(Ok(v)) => v,
+            Some(Err(_)) => return false,
+        };
+        let mut salt_buf = [0u8; 64];
+        let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
+            return false;
+        };
+        let mut out = vec![0u8; expected.len()];
+        Argon2::new(algorithm, version, params.clone())
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt_bytes,
+                &mut out,
+                self.for_params(&params),
+            )
+            .is_ok()
+            && Output::new(&out).is_ok_and(|o| o == expected)
+    }
+}
+
 /// A worker: takes jobs until the pool is dropped. A job that waited past the deadline is
 /// answered without being computed: its client has been told to come back.
 fn work(rx: &Mutex<mpsc::Receiver<Job>>, settings: &HashSettings, dummy: &OnceLock<String>) {
+    let mut memory = Memory::default();
     loop {
         let job = {
             let guard = match rx.lock() {
@@ -192,13 +282,23 @@ fn work(rx: &Mutex<mpsc::Receiver<Job>>, settings: &HashSettings, dummy: &OnceLo
             continue;
         }
         let done = match job.work {
-            Work::Hash(password) => Done::Hashed(
-                auth::hash_password(&password, settings.memory_kib, settings.iterations)
-                    .map_err(|e| format!("{e:?}")),
-            ),
+            Work::Hash(password) => {
+                Done::Hashed(memory.hash(&password, settings.memory_kib, settings.iterations))
+            }
             Work::Verify(password, hash) => {
-                let stored = hash.as_deref().unwrap_or_else(|| dummy_of(dummy, settings));
-                Done::Verified(auth::verify_password(&password, stored) && hash.is_some())
+                let stored = match &hash {
+                    Some(h) => h.as_str(),
+                    None => dummy.get_or_init(|| {
+                        memory
+                            .hash(
+                                "no account has this password",
+                                settings.memory_kib,
+                                settings.iterations,
+                            )
+                            .unwrap_or_default()
+                    }),
+                };
+                Done::Verified(memory.verify(&password, stored) && hash.is_some())
             }
         };
         let _ = job.reply.send(done);
@@ -236,6 +336,25 @@ mod tests {
             )
         });
         assert_eq!(dummy.ok(), Some((Some(4096), Some(3), Some(1))));
+    }
+
+    /// Hashes made with reused memory are the argon2 crate's own: each verifies the other's.
+    #[test]
+    fn reused_memory_hashes_are_standard_phc_hashes() {
+        let mut m = Memory::default();
+        let ours = m
+            .hash("a long enough passphrase", 2048, 2)
+            .unwrap_or_default();
+        assert!(
+            auth::verify_password("a long enough passphrase", &ours),
+            "{ours}"
+        );
+        let theirs = auth::hash_password("a long enough passphrase", 4096, 1).unwrap_or_default();
+        assert!(m.verify("a long enough passphrase", &theirs));
+        assert!(!m.verify("a long enough passphrasE", &theirs));
+        // And again after a larger cost grew the memory.
+        assert!(m.verify("a long enough passphrase", &ours));
+        assert!(!m.verify("a long enough passphrase", "$argon2id$v=19$m=8,t=1,p=1$bad"));
     }
 
     #[tokio::test]
