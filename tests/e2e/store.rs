@@ -1083,3 +1083,114 @@ async fn an_import_writes_into_a_thread_withheld_from_its_authors(db: Db) {
     }
     tdb.cleanup().await;
 }
+
+/// The two migration trees describe one schema: the same tables with the same columns, and
+/// the same named indexes, but for what each dialect has of its own (listed here, each with
+/// why). A migration added to one tree and not the other, or with another column, fails here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_two_migrated_schemas_agree() {
+    use sqlx::Row;
+    if hub_tests::postgres_url().is_none() {
+        hub_tests::note_postgres_skipped();
+        return;
+    }
+    // SQLite: full-text search through FTS5 (its shadow tables) and a queue of posts not
+    // indexed yet; its autoincrement bookkeeping.
+    const SQLITE_ONLY_TABLES: [&str; 8] = [
+        "post_search",
+        "post_search_config",
+        "post_search_content",
+        "post_search_data",
+        "post_search_docsize",
+        "post_search_idx",
+        "search_pending",
+        "sqlite_sequence",
+    ];
+    // PostgreSQL: events are numbered after they commit (`id` orders them until then, and
+    // `events_unsequenced` finds them); search is a tsvector column with its GIN index.
+    const PG_ONLY_COLUMNS: [(&str, &str); 2] = [("events", "id"), ("posts", "search_terms")];
+    const PG_ONLY_INDEXES: [&str; 2] = ["events_unsequenced", "posts_search"];
+
+    let lite = TestDb::new(Db::Sqlite).await.expect("sqlite");
+    let pg = TestDb::new(Db::Postgres).await.expect("postgres");
+    let (ls, ps) = (
+        lite.store().await.expect("sqlite migrated"),
+        pg.store().await.expect("postgres migrated"),
+    );
+    type Schema = BTreeSet<(String, String)>;
+    let rows = |store: &Store, sql: &'static str| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query(sql)
+                .fetch_all(&pool)
+                .await
+                .expect("schema query")
+                .iter()
+                .map(|r| {
+                    (
+                        r.try_get::<String, _>(0).unwrap_or_default(),
+                        r.try_get::<String, _>(1).unwrap_or_default(),
+                    )
+                })
+                .collect::<Schema>()
+        }
+    };
+    let lite_columns = rows(
+        &ls,
+        "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+         WHERE m.type = 'table'",
+    )
+    .await;
+    let pg_columns = rows(
+        &ps,
+        "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT) FROM information_schema.columns \
+         WHERE table_schema = 'public'",
+    )
+    .await;
+    let lite_columns: Schema = lite_columns
+        .into_iter()
+        .filter(|(t, _)| !SQLITE_ONLY_TABLES.contains(&t.as_str()))
+        .collect();
+    let pg_columns: Schema = pg_columns
+        .into_iter()
+        .filter(|(t, c)| !PG_ONLY_COLUMNS.contains(&(t.as_str(), c.as_str())))
+        .collect();
+    assert!(lite_columns.len() > 100, "{} columns", lite_columns.len());
+    assert_eq!(
+        lite_columns
+            .symmetric_difference(&pg_columns)
+            .collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "columns of one dialect only"
+    );
+    // Named indexes (PostgreSQL's implicit ones for keys and unique constraints aside).
+    let lite_indexes = rows(
+        &ls,
+        "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index' \
+         AND name NOT LIKE 'sqlite_autoindex%'",
+    )
+    .await;
+    let pg_indexes = rows(
+        &ps,
+        "SELECT CAST(i.tablename AS TEXT), CAST(i.indexname AS TEXT) FROM pg_indexes i \
+         WHERE i.schemaname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_constraint c \
+         WHERE c.conname = i.indexname)",
+    )
+    .await;
+    let pg_indexes: Schema = pg_indexes
+        .into_iter()
+        .filter(|(_, i)| !PG_ONLY_INDEXES.contains(&i.as_str()))
+        .collect();
+    assert!(lite_indexes.len() > 10, "{} indexes", lite_indexes.len());
+    assert_eq!(
+        lite_indexes
+            .symmetric_difference(&pg_indexes)
+            .collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "indexes of one dialect only"
+    );
+    ls.close().await;
+    ps.close().await;
+    lite.cleanup().await;
+    pg.cleanup().await;
+}
