@@ -233,6 +233,37 @@ async fn slow_idle_and_too_many_clients_are_bounded() {
     app.finish().await;
 }
 
+/// Fix 2: an open WebSocket holds its connection slot (hyper's connection ends at the
+/// upgrade; the stream goes on): past the cap, only health checks are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_websockets_count_toward_the_connection_cap() {
+    let app = TestApp::spawn_with(Db::Sqlite, |f| {
+        f.merge(Serialized::default("http.max_connections", 3))
+            .merge(Serialized::default("http.reserve_connections", 2))
+    })
+    .await;
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        sockets.push(WsClient::connect(&app.ws_url(""), &[]).await.expect("ws"));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut api = connect_from(IpAddr::from([127, 0, 0, 51]), app.server.addr).await;
+    let (status, _) = raw_get(&mut api, "/api/v1/objectives").await;
+    assert!(status.starts_with("HTTP/1.1 503"), "{status}");
+    let mut health = connect_from(IpAddr::from([127, 0, 0, 52]), app.server.addr).await;
+    let (status, _) = raw_get(&mut health, "/healthz").await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    // Closed, they give their slots back.
+    for s in sockets {
+        s.close().await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut api = connect_from(IpAddr::from([127, 0, 0, 53]), app.server.addr).await;
+    let (status, _) = raw_get(&mut api, "/api/v1/objectives").await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    app.finish().await;
+}
+
 /// A `redis-server` of the test's own on a free port, which the test can freeze.
 struct RedisServer {
     child: std::process::Child,
@@ -577,7 +608,9 @@ async fn a_moderator_restricts_posting_in_their_region_only(db: Db) {
         .thread(&mo_af, "europe", "Posted in Europe", "hello")
         .await;
     let (ta, _) = app.thread(&ana, "africa", "Ana in Africa", "hello").await;
-    app.reply(&ana, te, None, "Ana in Europe").await;
+    let ana_in_europe = app.reply(&ana, te, None, "Ana in Europe").await["id"]
+        .as_i64()
+        .unwrap_or_default();
     let suspend = |by: &TestUser, user: i64, region: Option<&str>| {
         let mut body = json!({"until": until_in_days(3), "reason": "test"});
         if let Some(r) = region {
@@ -638,6 +671,35 @@ async fn a_moderator_restricts_posting_in_their_region_only(db: Db) {
     assert_problem(s, &v, 403, "a suspended secretariat account building");
     let (s, v) = app.get("/regions/europe/analyses", Some(&sec.token)).await;
     assert_problem(s, &v, 403, "a suspended secretariat account reading");
+    // A staff account's suspension is not a moderator's to lift, even in their region.
+    let (s, v) = suspend(&admin, mo_af.id, Some("europe")).await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = app
+        .send(
+            Method::DELETE,
+            &format!("/moderation/users/{}/suspension", mo_af.id),
+            Some(&mo_eu.token),
+            None,
+        )
+        .await;
+    assert_problem(
+        s,
+        &v,
+        403,
+        "a moderator lifting a staff account's suspension",
+    );
+    // A moderator suspended everywhere removes nothing (removal is a moderator's power).
+    let (s, v) = suspend(&admin, mo_eu.id, None).await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = app
+        .send(
+            Method::DELETE,
+            &format!("/posts/{ana_in_europe}"),
+            Some(&mo_eu.token),
+            None,
+        )
+        .await;
+    assert_problem(s, &v, 403, "a suspended moderator removing a post");
     // The operator's way back.
     let sec_email = sec.email.clone();
     hub::users::unsuspend(&app.server.store, &sec_email)

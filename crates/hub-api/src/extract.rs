@@ -269,7 +269,15 @@ impl FromRequestParts<AppState> for MaybeAuth {
         let Some(token) = bearer(parts)? else {
             return Ok(MaybeAuth(None));
         };
-        let session = session_of(state, token).await?;
+        let mut session = session_of(state, token).await?;
+        // Suspended everywhere: no staff powers while it lasts, in every handler and read
+        // (what a moderator may see, decide or delete), as on live connections.
+        if session.suspension.is_some() {
+            session
+                .user
+                .roles
+                .retain(|r| r.role == hub_domain::RoleKind::Stakeholder);
+        }
         let user = session.user.clone();
         parts.extensions.insert(user.clone());
         parts.extensions.insert(SessionSuspension(session));

@@ -26,7 +26,7 @@ use hyper_util::service::TowerToHyperService;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -104,6 +104,59 @@ impl Drop for Slot {
     }
 }
 
+/// A connection's stream, holding its slot for as long as it lives: through an upgrade to a
+/// WebSocket too, where hyper's connection ends but the stream goes on.
+struct Counted {
+    io: Pin<Box<TimeoutStream<TcpStream>>>,
+    _slot: Slot,
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.io.as_mut().poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.io.as_mut().poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.io.as_mut().poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.io.as_mut().poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.io.as_mut().poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+}
+
 /// What a new connection gets.
 enum Admission {
     /// Served as usual.
@@ -156,6 +209,10 @@ fn open_files_limit() -> Option<usize> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
+/// Refused connections answered at once, at most (each holds its descriptor for up to a
+/// second); past them a refused connection is closed without an answer.
+const REFUSALS: usize = 64;
+
 /// File descriptors kept for everything but client connections: the database pool, Redis,
 /// files, the listener itself.
 const DESCRIPTORS_KEPT: usize = 256;
@@ -187,6 +244,8 @@ pub async fn serve(
     let (signal_tx, signal_rx) = watch::channel(());
     let (close_tx, close_rx) = watch::channel(());
     let mut shutdown = pin!(shutdown);
+    // Connections refused for their address are answered by at most this many tasks at once.
+    let refusals = Arc::new(tokio::sync::Semaphore::new(REFUSALS));
     'accept: loop {
         // At the cap and its reserve: accept nothing until a connection closes.
         loop {
@@ -212,13 +271,20 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
-        let (slot, reserve) = match open.admit(addr.ip(), &limits) {
+        // An IPv4 client of a listener on [::] comes as ::ffff:a.b.c.d: counted as itself.
+        let (slot, reserve) = match open.admit(addr.ip().to_canonical(), &limits) {
             Admission::Served(slot) => (slot, false),
             Admission::Reserve(slot) => (slot, true),
             Admission::TooManyFromAddress => {
                 metrics::counter!("http_connections_refused_total", "why" => "per_address")
                     .increment(1);
-                tokio::spawn(refuse(tcp));
+                // Answered by a bounded number of tasks; past them, closed unanswered.
+                if let Ok(permit) = refusals.clone().try_acquire_owned() {
+                    tokio::spawn(async move {
+                        refuse(tcp).await;
+                        drop(permit);
+                    });
+                }
                 continue;
             }
         };
@@ -230,7 +296,10 @@ pub async fn serve(
         }
         let mut io = TimeoutStream::new(tcp);
         io.set_write_timeout(Some(limits.write_timeout));
-        let io = TokioIo::new(Box::pin(io));
+        let io = TokioIo::new(Counted {
+            io: Box::pin(io),
+            _slot: slot,
+        });
         let app = app.clone();
         let service = tower::service_fn(move |req: Request<Incoming>| {
             let app = app.clone();
@@ -252,6 +321,10 @@ pub async fn serve(
                 // A reserve connection serves one request.
                 res.headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                res.headers_mut().insert(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                );
                 Ok::<Response, std::convert::Infallible>(res)
             }
         });
@@ -284,7 +357,6 @@ pub async fn serve(
                     }
                 }
             }
-            drop(slot);
             drop(close_rx);
         });
     }
@@ -319,5 +391,5 @@ async fn refuse(mut tcp: TcpStream) {
         while tcp.read(&mut sink).await? > 0 {}
         Ok::<(), std::io::Error>(())
     };
-    let _ = tokio::time::timeout(Duration::from_secs(2), answer).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), answer).await;
 }

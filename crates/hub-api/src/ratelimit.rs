@@ -68,6 +68,10 @@ struct RedisLink {
     timeout: Duration,
 }
 
+/// The most accounts an address counts for (a large venue); beyond it, per-account limits
+/// alone apply.
+pub const MAX_ACCOUNTS_SEEN: u64 = 250;
+
 /// How long Redis is left alone after it failed or did not answer in time.
 const REDIS_COOL_OFF: Duration = Duration::from_secs(1);
 
@@ -175,8 +179,9 @@ impl RateLimiter {
     }
 
     /// Notes that `account` (when given) acted from `ip` and says how many distinct accounts
-    /// did in the current hour (at least 1): per-address ceilings grow with it, so two hundred
-    /// people behind one venue's address are not refused as one.
+    /// did in the current hour (at least 1, at most [`MAX_ACCOUNTS_SEEN`]): per-address
+    /// ceilings grow with it, so two hundred people behind one venue's address are not refused
+    /// as one.
     pub async fn accounts_seen(&self, ip: &str, account: Option<i64>) -> u64 {
         let window_ms = 3_600_000;
         let now_ms = now_ms();
@@ -209,7 +214,7 @@ impl RateLimiter {
                 None => m.seen.get(&key).map_or(0, |e| e.1.len() as u64),
             }
         });
-        n.max(1)
+        n.clamp(1, MAX_ACCOUNTS_SEEN)
     }
 
     async fn redis_count(&self, key: &str, window_ms: u64) -> Option<u64> {

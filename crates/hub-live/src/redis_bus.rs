@@ -96,7 +96,7 @@ pub(crate) fn start(url: String, live: Live) -> Result<Publisher, hub_store::Sto
                 conn = None;
                 if !failing {
                     // The subscription is on another connection that may look alive: drop it.
-                    health_restart.notify_one();
+                    health_restart.notify_waiters();
                 }
                 set_healthy(&health_live, false, "no answer to PING in time");
             }

@@ -69,13 +69,13 @@ impl StoreError {
 fn transient_code(code: &str) -> bool {
     // PostgreSQL: connection exceptions (08...), serialization failure, deadlock, the server
     // shutting down or starting, too many connections.
-    if code.starts_with("08")
-        || matches!(
-            code,
-            "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300"
-        )
-    {
-        return true;
+    // PostgreSQL's codes are five characters; SQLite's are numbers of at most four digits.
+    if code.len() == 5 {
+        return code.starts_with("08")
+            || matches!(
+                code,
+                "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P02" | "57P03" | "53300"
+            );
     }
     // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
     code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
@@ -88,11 +88,13 @@ mod tests {
     #[test]
     fn transient_codes_are_the_ones_to_retry() {
         for c in [
-            "08006", "08001", "40001", "40P01", "57P01", "53300", "5", "517", "6", "262",
+            "08006", "08001", "40001", "40P01", "57P01", "53300", "57014", "5", "517", "6", "262",
         ] {
             assert!(transient_code(c), "{c}");
         }
-        for c in ["23505", "22P02", "42601", "19", "2067", "1"] {
+        for c in [
+            "23505", "22P02", "42601", "22021", "42501", "22022", "19", "2067", "1",
+        ] {
             assert!(!transient_code(c), "{c}");
         }
     }

@@ -152,9 +152,13 @@ async fn login(
     body: ApiJson<LoginRequest, false>,
 ) -> ApiResult<Json<SessionResponse>> {
     let r = body.value;
-    // Five times the per-e-mail budget per address, for each account that signed in from it
-    // this hour (a venue's shared address serves many).
-    let seen = state.limiter.accounts_seen(&ip, None).await;
+    // Five times the per-e-mail budget per address; in a trusted network (a venue's shared
+    // address), for each account that signed in from it this hour.
+    let seen = if trusted_network(&state, &ip) {
+        state.limiter.accounts_seen(&ip, None).await
+    } else {
+        1
+    };
     let per_ip = Limit::per_minute(
         state
             .config
@@ -201,14 +205,23 @@ async fn login(
     }
 }
 
+/// Whether the client address is in `limits.trusted_networks`.
+fn trusted_network(state: &AppState, ip: &str) -> bool {
+    ip.parse::<std::net::IpAddr>().is_ok_and(|a| {
+        state
+            .config
+            .limits
+            .trusted_networks
+            .iter()
+            .any(|n| n.contains(&a))
+    })
+}
+
 /// Counts a registration against its address's hourly limit, unless the address is in a
 /// trusted network (a venue or an office where many people sign up from one address).
 async fn signup_limit(state: &AppState, ip: &str) -> ApiResult<()> {
     let limits = &state.config.limits;
-    let trusted = ip
-        .parse::<std::net::IpAddr>()
-        .is_ok_and(|a| limits.trusted_networks.iter().any(|n| n.contains(&a)));
-    if trusted {
+    if trusted_network(state, ip) {
         return Ok(());
     }
     state

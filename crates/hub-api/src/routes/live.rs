@@ -376,6 +376,28 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer, credenti
         let mut bucket = Bucket::new(rate);
         let mut strikes = 0u32;
         while let Some(msg) = stream.next().await {
+            // Every frame a client sends counts against its rate, pings and binary ones too;
+            // 50 refused in a row close the connection (1008).
+            let counted = matches!(
+                msg,
+                Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_))
+            );
+            if counted && !bucket.take() {
+                strikes += 1;
+                let control = if strikes > 50 {
+                    Control::Close(1008, "too many messages")
+                } else {
+                    Control::Send(error_frame("rate_limited", "too many messages; slow down"))
+                };
+                let closing = matches!(control, Control::Close(..));
+                if ctl_tx.send(control).await.is_err() || closing {
+                    break;
+                }
+                continue;
+            }
+            if counted {
+                strikes = 0;
+            }
             let control = match msg {
                 Ok(Message::Text(t)) if t.len() > max_message => {
                     Control::Close(1009, "message too big")
@@ -383,24 +405,10 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer, credenti
                 Ok(Message::Binary(b)) if b.len() > max_message => {
                     Control::Close(1009, "message too big")
                 }
-                Ok(Message::Text(t)) => {
-                    if !bucket.take() {
-                        strikes += 1;
-                        if strikes > 50 {
-                            Control::Close(1008, "too many messages")
-                        } else {
-                            Control::Send(error_frame(
-                                "rate_limited",
-                                "too many messages; slow down",
-                            ))
-                        }
-                    } else {
-                        match serde_json::from_str::<ClientMessage>(t.as_str()) {
-                            Ok(m) => Control::Client(m),
-                            Err(e) => Control::Send(error_frame("bad_request", &e.to_string())),
-                        }
-                    }
-                }
+                Ok(Message::Text(t)) => match serde_json::from_str::<ClientMessage>(t.as_str()) {
+                    Ok(m) => Control::Client(m),
+                    Err(e) => Control::Send(error_frame("bad_request", &e.to_string())),
+                },
                 Ok(Message::Binary(_)) => {
                     Control::Send(error_frame("bad_request", "send JSON text frames"))
                 }

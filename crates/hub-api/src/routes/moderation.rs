@@ -670,6 +670,20 @@ async fn lift(
     if id == user.id {
         return Err(ApiError::forbidden("you cannot lift your own suspension"));
     }
+    // Staff accounts answer to admins only, for a lift as for a suspension.
+    if scope.is_some()
+        && state
+            .store
+            .user(id)
+            .await?
+            .roles
+            .iter()
+            .any(|r| r.role != RoleKind::Stakeholder)
+    {
+        return Err(ApiError::forbidden(
+            "only admins lift the suspension of moderators, secretariat and admin accounts",
+        ));
+    }
     if state
         .store
         .lift_suspension(id, Some(user.id), scope.as_deref())

@@ -61,6 +61,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
             false
         }
     };
+    // Redis is down when either of its users finds it so: the rate limits' PING, or the live
+    // bus's subscription and health check.
+    let redis = match (redis, state.live.redis_healthy()) {
+        ("ok", Some(false)) => "down",
+        (r, _) => r,
+    };
     let body = Readiness {
         status: if database_ok {
             "ok"
