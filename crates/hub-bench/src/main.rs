@@ -320,6 +320,18 @@ fn ingest_report(
             " (SQLite: BEGIN IMMEDIATE and the busy handler, no in-process mutex)"
         }
     )?;
+    ingest_throughput(&mut out, a, results)?;
+    ingest_latency_and_cost(&mut out, results)?;
+    ingest_failures_and_tables(&mut out, results)?;
+    Ok(out)
+}
+
+/// API, store and raw posts per second side by side, with their ratios.
+fn ingest_throughput(
+    out: &mut String,
+    a: &IngestArgs,
+    results: &[ingest::BackendResult],
+) -> std::fmt::Result {
     writeln!(out, "## Throughput: API against raw sqlx\n")?;
     let has_store = a.tiers.contains(&ingest::Tier::Store);
     if has_store {
@@ -374,6 +386,14 @@ fn ingest_report(
             }
         }
     }
+    Ok(())
+}
+
+/// Latency and CPU, WAL and transactions per post, per phase.
+fn ingest_latency_and_cost(
+    out: &mut String,
+    results: &[ingest::BackendResult],
+) -> std::fmt::Result {
     writeln!(out, "\n## Latency per post\n")?;
     writeln!(out, "| backend | tier | writers | posts | posts/s | p50 ms | p99 ms | max ms | mean ms | errors |")?;
     writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
@@ -432,6 +452,14 @@ fn ingest_report(
             )?;
         }
     }
+    Ok(())
+}
+
+/// First errors, PostgreSQL row writes by table, and what the hub database held after.
+fn ingest_failures_and_tables(
+    out: &mut String,
+    results: &[ingest::BackendResult],
+) -> std::fmt::Result {
     let errors: Vec<String> = results
         .iter()
         .flat_map(|r| {
@@ -495,7 +523,7 @@ fn ingest_report(
             )?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 fn read_report(

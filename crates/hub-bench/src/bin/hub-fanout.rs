@@ -596,6 +596,25 @@ fn render(
 ) -> anyhow::Result<String> {
     let limit = args.p99_limit_ms;
     let mut o = String::new();
+    render_method(&mut o, args, fd_limit, started, took, phases)?;
+    render_costs(&mut o, phases, probes)?;
+    render_steps(&mut o, phases, limit)?;
+    render_request_latency(&mut o, phases)?;
+    render_summary(&mut o, args, phases, limit)?;
+    render_point(&mut o, phases)?;
+    Ok(o)
+}
+
+/// The title, the command and how the two servers were run and measured.
+fn render_method(
+    o: &mut String,
+    args: &Args,
+    fd_limit: u64,
+    started: chrono::DateTime<chrono::Utc>,
+    took: Duration,
+    phases: &[Phase],
+) -> std::fmt::Result {
+    let limit = args.p99_limit_ms;
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     writeln!(o, "# Live fan-out: hub vs bare axum + broadcast\n")?;
     let mut flags = format!(
@@ -656,6 +675,11 @@ fn render(
     writeln!(o, "- Latency = receipt at the subscriber − the POST's 201 at the writer (same process, monotonic clock), per subscriber and post. The event may arrive before the 201 (the server fans out while the response is on its way): such receipts count as 0 ms and are reported in \"before 201\".")?;
     writeln!(o, "- A step **passes** with no lost delivery, no dropped subscriber, no POST error, ≥ 95 % of the target rate achieved, and p99 < {limit} ms. Climbing stops at the first failing rate ≥ 50/s or at the second failure in a row.\n")?;
 
+    Ok(())
+}
+
+/// The cost of a POST alone and the memory per idle connection.
+fn render_costs(o: &mut String, phases: &[Phase], probes: &[MemProbe]) -> std::fmt::Result {
     writeln!(o, "## Cost of a POST (no subscribers, 50 posts/s)\n")?;
     writeln!(
         o,
@@ -717,6 +741,11 @@ fn render(
     }
     writeln!(o, "\nThe hub and the plain bare server use axum's default WebSocket read buffer (tungstenite: 128 KiB, zero-filled up to its capacity by the first read, so resident); the last rows show the same bare server with a {LEAN_READ_BUFFER}-byte one.")?;
 
+    Ok(())
+}
+
+/// One row per step, and what went wrong in any.
+fn render_steps(o: &mut String, phases: &[Phase], limit: f64) -> std::fmt::Result {
     writeln!(o, "\n## Steps\n")?;
     writeln!(o, "Deliveries/s = events received by all subscribers ÷ (last receipt − first POST). Lost = deliveries missing at subscribers connected at the step's start (subscribers with a loss). \"net\" takes out the calibrated CPU of the POSTs themselves.\n")?;
     writeln!(o, "| server | subs | target posts/s | achieved | POST→201 p50/p99 ms | deliveries | deliveries/s | lost (subs) | dropped | 201→receipt p50 ms | p99 ms | max ms | before 201 | server CPU % | server µs/delivery | net µs/delivery | client CPU % | client µs/delivery | other procs CPU % | pass |")?;
@@ -794,6 +823,11 @@ fn render(
         }
     }
 
+    Ok(())
+}
+
+/// Probe requests' latency beside the POSTs.
+fn render_request_latency(o: &mut String, phases: &[Phase]) -> std::fmt::Result {
     writeln!(o, "\n## Request latency during the steps\n")?;
     writeln!(o, "GETs every 50 ms while posting: `/healthz` (no database: one trip through the server's scheduler) and, on the hub, `/readyz` (one database round trip), beside the POSTs (auth lookup, rate limits, a write transaction: many trips). The gap shows how long each trip through a busy runtime waits.\n")?;
     writeln!(o, "| server | subs | target posts/s | healthz p50 / p99 ms | readyz p50 / p99 ms | POST→201 p50 / p99 ms |")?;
@@ -826,6 +860,11 @@ fn render(
         }
     }
 
+    Ok(())
+}
+
+/// The best rates, and the hub as a share of the bare server.
+fn render_summary(o: &mut String, args: &Args, phases: &[Phase], limit: f64) -> std::fmt::Result {
     writeln!(o, "\n## Summary\n")?;
     writeln!(o, "| server | subscribers | highest passing rate posts/s | deliveries/s there | p99 ms there | peak deliveries/s without loss (any latency) | at rate | p99 ms there | server µs/delivery there |")?;
     writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
@@ -921,7 +960,11 @@ fn render(
             )?;
         }
     }
+    Ok(())
+}
 
+/// The 50 posts/s × 1,000 subscribers point the goal names.
+fn render_point(o: &mut String, phases: &[Phase]) -> std::fmt::Result {
     let point = phases
         .iter()
         .find(|p| p.kind == Kind::Hub && p.subscribers == 1000)
@@ -944,5 +987,5 @@ fn render(
     if let Some(p) = phases.iter().find_map(|p| p.bare_padding) {
         writeln!(o, "\n(Bare post body padded to {p} characters.)")?;
     }
-    Ok(o)
+    Ok(())
 }
