@@ -15,6 +15,7 @@ use hub_store::analysis::{NewAnalysis, Origin};
 use hub_store::Store;
 use hub_tests::ws::WsClient;
 use hub_tests::{assert_problem, both_backends, test_figment, Db, TestApp, TestUser};
+use reqwest::Method;
 use serde_json::{json, Value};
 use sqlx::{Connection, Row};
 use std::collections::BTreeMap;
@@ -105,19 +106,15 @@ async fn member(
         name.to_lowercase(),
         uuid::Uuid::new_v4().simple()
     );
-    let (s, v) = app
-        .send(
-            reqwest::Method::POST,
-            "/auth/register",
-            None,
-            Some(json!({
-                "email": email, "password": "a long enough passphrase", "display_name": name,
-                "stakeholder_group": group, "country": country, "organisation": organisation,
-                "attribution": attribution,
-            })),
-        )
+    let v = app
+        .call(reqwest::Method::POST, "/auth/register")
+        .json(json!({
+            "email": email, "password": "a long enough passphrase", "display_name": name,
+            "stakeholder_group": group, "country": country, "organisation": organisation,
+            "attribution": attribution,
+        }))
+        .expect(201)
         .await;
-    assert_eq!(s, 201, "register {name}: {v}");
     TestUser {
         id: v["user"]["id"].as_i64().expect("id"),
         token: v["token"].as_str().expect("token").into(),
@@ -163,15 +160,15 @@ async fn open(
     title: &str,
     p: P<'_>,
 ) -> (i64, i64, String) {
-    let (s, v) = app
-        .post(
-            &format!("/regions/{region}/threads"),
-            &u.token,
+    let v = app
+        .call(Method::POST, format!("/regions/{region}/threads"))
+        .by(u)
+        .json(
             json!({"title": title, "body": p.body, "kind": p.kind, "objectives": p.objectives,
                    "aspects": p.aspects, "language": p.language}),
         )
+        .expect(201)
         .await;
-    assert_eq!(s, 201, "open {title}: {v}");
     (
         v["id"].as_i64().expect("thread"),
         v["opening_post"]["id"].as_i64().expect("post"),
@@ -184,15 +181,15 @@ async fn open(
 
 /// Replies; returns (post id, status).
 async fn answer(app: &TestApp, u: &TestUser, thread: i64, p: P<'_>) -> (i64, String) {
-    let (s, v) = app
-        .post(
-            &format!("/threads/{thread}/posts"),
-            &u.token,
+    let v = app
+        .call(Method::POST, format!("/threads/{thread}/posts"))
+        .by(u)
+        .json(
             json!({"body": p.body, "kind": p.kind, "objectives": p.objectives,
                    "aspects": p.aspects, "language": p.language}),
         )
+        .expect(201)
         .await;
-    assert_eq!(s, 201, "reply: {v}");
     (
         v["id"].as_i64().expect("post"),
         v["status"].as_str().unwrap_or_default().into(),
@@ -461,14 +458,11 @@ async fn corpus(app: &TestApp) -> Corpus {
     }
     endorse(app, &yuki, ra).await;
 
-    let (s, v) = app
-        .post(
-            &format!("/moderation/posts/{hidden}/decision"),
-            &moderator.token,
-            json!({"action": "hide", "reason": "spam link"}),
-        )
+    app.call(Method::POST, format!("/moderation/posts/{hidden}/decision"))
+        .by(&moderator)
+        .json(json!({"action": "hide", "reason": "spam link"}))
+        .expect(200)
         .await;
-    assert_eq!(s, 200, "hide: {v}");
     let (s, v) = app
         .send(
             reqwest::Method::DELETE,
@@ -478,14 +472,14 @@ async fn corpus(app: &TestApp) -> Corpus {
         )
         .await;
     assert!(s == 200 || s == 204, "delete: {s} {v}");
-    let (s, v) = app
-        .post(
-            &format!("/moderation/posts/{removed_by_mod}/decision"),
-            &moderator.token,
-            json!({"action": "remove", "reason": "personal data: a phone number"}),
-        )
-        .await;
-    assert_eq!(s, 200, "remove: {v}");
+    app.call(
+        Method::POST,
+        format!("/moderation/posts/{removed_by_mod}/decision"),
+    )
+    .by(&moderator)
+    .json(json!({"action": "remove", "reason": "personal data: a phone number"}))
+    .expect(200)
+    .await;
     Corpus {
         secretariat,
         moderator,
@@ -499,8 +493,12 @@ async fn corpus(app: &TestApp) -> Corpus {
 
 /// Asks for a build through the API; returns the job.
 async fn request_build(app: &TestApp, token: &str, body: Value) -> Value {
-    let (s, v) = app.post("/regions/europe/analyses", token, body).await;
-    assert_eq!(s, 202, "build request: {v}");
+    let v = app
+        .call(Method::POST, "/regions/europe/analyses")
+        .token(token)
+        .json(body)
+        .expect(202)
+        .await;
     v
 }
 
@@ -1635,12 +1633,10 @@ async fn the_api_enforces_roles_formats_and_input_and_announces_ready_documents(
         .get("/regions/europe/analyses", Some(&mod_europe.token))
         .await;
     assert_eq!(list["items"][0]["id"].as_i64(), Some(id));
-    assert_eq!(
-        app.get("/regions/africa/analyses", Some(&mod_africa.token))
-            .await
-            .0,
-        200
-    );
+    app.call(Method::GET, "/regions/africa/analyses")
+        .by(&mod_africa)
+        .expect(200)
+        .await;
     let (s, v) = app
         .get("/regions/atlantis/analyses", Some(&sec.token))
         .await;

@@ -109,8 +109,7 @@ async fn a_reply_is_answered_for_its_session_before_its_body(db: Db) {
 async fn accounts_sessions_and_logout(db: Db) {
     let app = TestApp::spawn(db).await;
     let ana = app.register("Ana Lima").await;
-    let (s, me) = app.get("/me", Some(&ana.token)).await;
-    assert_eq!(s, 200);
+    let me = app.call(Method::GET, "/me").by(&ana).expect(200).await;
     assert_eq!(me["id"].as_i64(), Some(ana.id));
     assert_eq!(me["roles"], json!([{"role": "stakeholder"}]));
 
@@ -148,15 +147,11 @@ async fn accounts_sessions_and_logout(db: Db) {
     assert_problem(s1, &wrong, 401, "wrong password");
     assert_eq!((s1, &wrong), (s2, &unknown));
 
-    let (s, login) = app
-        .send(
-            Method::POST,
-            "/auth/login",
-            None,
-            Some(json!({"email": ana.email, "password": "a long enough passphrase"})),
-        )
+    let login = app
+        .call(Method::POST, "/auth/login")
+        .json(json!({"email": ana.email, "password": "a long enough passphrase"}))
+        .expect(200)
         .await;
-    assert_eq!(s, 200, "{login}");
     let token = login["token"].as_str().unwrap_or_default().to_string();
     assert!(login["expires_at"].is_string());
     assert_ne!(token, ana.token, "each sign-in gets its own token");
@@ -169,22 +164,19 @@ async fn accounts_sessions_and_logout(db: Db) {
     assert_eq!(stored.len(), 2);
     assert!(stored.iter().all(|h| h != &token && h != &ana.token));
 
-    let (s, _) = app
-        .send(Method::POST, "/auth/logout", Some(&token), None)
+    app.call(Method::POST, "/auth/logout")
+        .token(&token)
+        .expect(204)
         .await;
-    assert_eq!(s, 204);
     let (s, v) = app.get("/me", Some(&token)).await;
     assert_problem(s, &v, 401, "token after logout");
     // Replaying the revoked token on a write is refused too, and the other session lives on.
-    let (s, _) = app
-        .post(
-            "/regions/europe/threads",
-            &token,
-            json!({"title": "Replayed", "body": "x", "kind": "comment"}),
-        )
+    app.call(Method::POST, "/regions/europe/threads")
+        .token(&token)
+        .json(json!({"title": "Replayed", "body": "x", "kind": "comment"}))
+        .expect(401)
         .await;
-    assert_eq!(s, 401);
-    assert_eq!(app.get("/me", Some(&ana.token)).await.0, 200);
+    app.call(Method::GET, "/me").by(&ana).expect(200).await;
     let (s, v) = app.get("/me", Some("hub_forged")).await;
     assert_problem(s, &v, 401, "forged token");
     let (s, v) = app.get("/me", None).await;
@@ -231,8 +223,10 @@ async fn threads_in_every_region_and_deep_replies_in_tree_order(db: Db) {
                 "Opening **post**",
             )
             .await;
-        let (s, v) = app.get(&format!("/threads/{t}"), None).await;
-        assert_eq!(s, 200);
+        let v = app
+            .call(Method::GET, format!("/threads/{t}"))
+            .expect(200)
+            .await;
         assert_eq!(v["region"], region);
         let (s, list) = app.get(&format!("/regions/{region}/threads"), None).await;
         assert_eq!(s, 200);
@@ -326,10 +320,10 @@ async fn threads_in_every_region_and_deep_replies_in_tree_order(db: Db) {
 
     // One page holds up to 500 posts; by default each carries its Markdown and its HTML,
     // `body=html` or `body=markdown` only that one (the other is null).
-    let (s, whole) = app
-        .get(&format!("/threads/{t}/posts?limit=500"), None)
+    let whole = app
+        .call(Method::GET, format!("/threads/{t}/posts?limit=500"))
+        .expect(200)
         .await;
-    assert_eq!(s, 200);
     assert_eq!(whole["next_cursor"], Value::Null);
     let items = whole["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(
@@ -343,10 +337,13 @@ async fn threads_in_every_region_and_deep_replies_in_tree_order(db: Db) {
     assert!(items[0]["body_html"]
         .as_str()
         .is_some_and(|h| h.contains("Let us talk about skills.")));
-    let (s, v) = app
-        .get(&format!("/threads/{t}/posts?limit=500&body=html"), None)
+    let v = app
+        .call(
+            Method::GET,
+            format!("/threads/{t}/posts?limit=500&body=html"),
+        )
+        .expect(200)
         .await;
-    assert_eq!(s, 200);
     let html = v["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(html.len(), items.len());
     for (light, full) in html.iter().zip(&items) {
@@ -355,19 +352,25 @@ async fn threads_in_every_region_and_deep_replies_in_tree_order(db: Db) {
         assert_eq!(light["id"], full["id"]);
         assert_eq!(light["depth"], full["depth"]);
     }
-    let (s, v) = app
-        .get(&format!("/threads/{t}/posts?body=markdown&limit=2"), None)
+    let v = app
+        .call(
+            Method::GET,
+            format!("/threads/{t}/posts?body=markdown&limit=2"),
+        )
+        .expect(200)
         .await;
-    assert_eq!(s, 200);
     assert_eq!(v["items"][0]["body"], items[0]["body"]);
     assert_eq!(v["items"][0]["body_html"], Value::Null);
     for bad in ["limit=501", "limit=0", "body=pdf"] {
-        let (s, _) = app.get(&format!("/threads/{t}/posts?{bad}"), None).await;
-        assert_eq!(s, 422, "{bad}");
+        app.call(Method::GET, format!("/threads/{t}/posts?{bad}"))
+            .expect(422)
+            .await;
     }
 
-    let (s, th) = app.get(&format!("/threads/{t}"), None).await;
-    assert_eq!(s, 200);
+    let th = app
+        .call(Method::GET, format!("/threads/{t}"))
+        .expect(200)
+        .await;
     assert_eq!(th["post_count"].as_i64(), Some(13));
     app.finish().await;
 }
@@ -379,33 +382,28 @@ async fn edits_keep_revisions_and_only_author_or_moderator_edits(db: Db) {
     let (_, post) = app
         .thread(&ana, "africa", "Remittance costs", "Fees are *too high*.")
         .await;
-    let (s, v) = app
-        .send(
-            Method::PATCH,
-            &format!("/posts/{post}"),
-            Some(&ana.token),
-            Some(json!({"body": "Fees are **far** too high.", "objectives": [20]})),
-        )
+    let v = app
+        .call(Method::PATCH, format!("/posts/{post}"))
+        .by(&ana)
+        .json(json!({"body": "Fees are **far** too high.", "objectives": [20]}))
+        .expect(200)
         .await;
-    assert_eq!(s, 200, "{v}");
     assert_eq!(v["revision"], 2);
     assert!(v["edited_at"].is_string());
     assert!(v["body_html"]
         .as_str()
         .unwrap_or_default()
         .contains("<strong>far</strong>"));
-    let (s, v) = app
-        .send(
-            Method::PATCH,
-            &format!("/posts/{post}"),
-            Some(&ana.token),
-            Some(json!({"kind": "recommendation"})),
-        )
+    app.call(Method::PATCH, format!("/posts/{post}"))
+        .by(&ana)
+        .json(json!({"kind": "recommendation"}))
+        .expect(200)
         .await;
-    assert_eq!(s, 200, "{v}");
 
-    let (s, revs) = app.get(&format!("/posts/{post}/revisions"), None).await;
-    assert_eq!(s, 200);
+    let revs = app
+        .call(Method::GET, format!("/posts/{post}/revisions"))
+        .expect(200)
+        .await;
     let revs = revs.as_array().cloned().unwrap_or_default();
     assert_eq!(revs.len(), 3);
     assert_eq!(revs[0]["body"], "Fees are *too high*.");
@@ -452,28 +450,22 @@ async fn edits_keep_revisions_and_only_author_or_moderator_edits(db: Db) {
         .grant_role(ben.id, &role("europe"))
         .await
         .expect("grant");
-    let (s, _) = app
-        .send(
-            Method::PATCH,
-            &format!("/posts/{post}"),
-            Some(&ben.token),
-            Some(json!({"aspects": ["gap"]})),
-        )
+    // A moderator of Europe has no power in Africa
+    app.call(Method::PATCH, format!("/posts/{post}"))
+        .by(&ben)
+        .json(json!({"aspects": ["gap"]}))
+        .expect(403)
         .await;
-    assert_eq!(s, 403, "a moderator of Europe has no power in Africa");
     store
         .grant_role(ben.id, &role("africa"))
         .await
         .expect("grant");
-    let (s, v) = app
-        .send(
-            Method::PATCH,
-            &format!("/posts/{post}"),
-            Some(&ben.token),
-            Some(json!({"aspects": ["gap", "gap"]})),
-        )
+    let v = app
+        .call(Method::PATCH, format!("/posts/{post}"))
+        .by(&ben)
+        .json(json!({"aspects": ["gap", "gap"]}))
+        .expect(200)
         .await;
-    assert_eq!(s, 200, "{v}");
     assert_eq!(v["aspects"], json!(["gap"]));
     let (_, revs) = app.get(&format!("/posts/{post}/revisions"), None).await;
     assert_eq!(
@@ -1524,13 +1516,13 @@ async fn search_finds_english_chinese_and_arabic(db: Db) {
         let q = q.to_string();
         let app = &app;
         async move {
-            let (s, v) = app
-                .get(
-                    &format!("/regions/asia-pacific/threads?q={}", urlencode(&q)),
-                    None,
+            let v = app
+                .call(
+                    Method::GET,
+                    format!("/regions/asia-pacific/threads?q={}", urlencode(&q)),
                 )
+                .expect(200)
                 .await;
-            assert_eq!(s, 200, "{v}");
             v["items"]
                 .as_array()
                 .into_iter()
@@ -1557,15 +1549,11 @@ async fn search_finds_english_chinese_and_arabic(db: Db) {
     // Edits are re-indexed.
     let (_, th) = app.get(&format!("/threads/{en}"), None).await;
     let opening = th["opening_post_id"].as_i64().unwrap_or_default();
-    let (s, _) = app
-        .send(
-            Method::PATCH,
-            &format!("/posts/{opening}"),
-            Some(&ana.token),
-            Some(json!({"body": "Consular protection abroad."})),
-        )
+    app.call(Method::PATCH, format!("/posts/{opening}"))
+        .by(&ana)
+        .json(json!({"body": "Consular protection abroad."}))
+        .expect(200)
         .await;
-    assert_eq!(s, 200);
     assert_eq!(find("consular").await, vec![en]);
     assert_eq!(find("fees").await, Vec::<i64>::new());
     app.finish().await;
@@ -1594,11 +1582,8 @@ async fn thread_lists_filter_sort_and_paginate(db: Db) {
         } else {
             "report"
         };
-        let (s, v) = app
-            .post("/regions/latin-america-caribbean/threads", &ana.token, json!({
-                "title": format!("Thread {i}"), "body": format!("Body {i}"), "kind": kind, "objectives": [i + 1]}))
-            .await;
-        assert_eq!(s, 201);
+        let v = app.call(Method::POST, "/regions/latin-america-caribbean/threads").by(&ana).json(json!({
+                "title": format!("Thread {i}"), "body": format!("Body {i}"), "kind": kind, "objectives": [i + 1]})).expect(201).await;
         ids.push((
             v["id"].as_i64().unwrap_or_default(),
             v["opening_post"]["id"].as_i64().unwrap_or_default(),
@@ -1662,8 +1647,7 @@ async fn thread_lists_filter_sort_and_paginate(db: Db) {
         let mut seen = Vec::new();
         let mut path = format!("/regions/latin-america-caribbean/threads?sort={sort}&limit=3");
         for _ in 0..10 {
-            let (s, v) = app.get(&path, None).await;
-            assert_eq!(s, 200, "{v}");
+            let v = app.call(Method::GET, &path).expect(200).await;
             seen.extend(
                 v["items"]
                     .as_array()
@@ -1700,15 +1684,10 @@ async fn removed_posts_are_tombstones(db: Db) {
         .await;
     let mine_id = mine["id"].as_i64().unwrap_or_default();
     let child = app.reply(&ana, t, Some(mine_id), "A reply to it").await;
-    let (s, _) = app
-        .send(
-            Method::DELETE,
-            &format!("/posts/{mine_id}"),
-            Some(&ben.token),
-            None,
-        )
+    app.call(Method::DELETE, format!("/posts/{mine_id}"))
+        .by(&ben)
+        .expect(204)
         .await;
-    assert_eq!(s, 204);
     let posts = app.all_posts(t, None).await;
     let tomb = posts
         .iter()
@@ -1731,15 +1710,11 @@ async fn removed_posts_are_tombstones(db: Db) {
     assert_eq!(stored, "");
     let (_, revs) = app.get(&format!("/posts/{mine_id}/revisions"), None).await;
     assert_eq!(revs, json!([]));
-    let (s, _) = app
-        .send(
-            Method::PATCH,
-            &format!("/posts/{mine_id}"),
-            Some(&ben.token),
-            Some(json!({"body": "back"})),
-        )
+    app.call(Method::PATCH, format!("/posts/{mine_id}"))
+        .by(&ben)
+        .json(json!({"body": "back"}))
+        .expect(409)
         .await;
-    assert_eq!(s, 409);
     let (_, th) = app.get(&format!("/threads/{t}"), None).await;
     assert_eq!(th["post_count"], 2);
     app.finish().await;
@@ -1747,8 +1722,7 @@ async fn removed_posts_are_tombstones(db: Db) {
 
 async fn regions_objectives_and_operations(db: Db) {
     let app = TestApp::spawn(db).await;
-    let (s, v) = app.get("/regions", None).await;
-    assert_eq!(s, 200);
+    let v = app.call(Method::GET, "/regions").expect(200).await;
     let slugs: Vec<&str> = v
         .as_array()
         .into_iter()
@@ -1888,14 +1862,12 @@ async fn a_thread_stands_on_its_opening_post(db: Db) {
     let mo = app.register("Mo").await;
     app.grant_moderator(mo.id, "europe").await;
     let title = "Call Jane Doe on +44 7700 900123";
-    let (s, v) = app
-        .post(
-            "/regions/europe/threads",
-            &ana.token,
-            json!({"title": title, "body": "Held for review", "kind": "comment"}),
-        )
+    let v = app
+        .call(Method::POST, "/regions/europe/threads")
+        .by(&ana)
+        .json(json!({"title": title, "body": "Held for review", "kind": "comment"}))
+        .expect(201)
         .await;
-    assert_eq!(s, 201, "{v}");
     let t = v["id"].as_i64().unwrap_or_default();
     let op = v["opening_post"]["id"].as_i64().unwrap_or_default();
     assert_eq!(v["opening_post"]["status"], "pending", "{v}");
@@ -1915,8 +1887,11 @@ async fn a_thread_stands_on_its_opening_post(db: Db) {
                 assert_eq!(s == 200, sees, "{when}: {who} reads the thread ({s})");
                 let (s, _) = app.get(&format!("/threads/{t}/posts"), token).await;
                 assert_eq!(s == 200, sees, "{when}: {who} reads its page ({s})");
-                let (s, list) = app.get("/regions/europe/threads", token).await;
-                assert_eq!(s, 200);
+                let list = app
+                    .call(Method::GET, "/regions/europe/threads")
+                    .token_opt(token)
+                    .expect(200)
+                    .await;
                 let listed = list["items"]
                     .as_array()
                     .is_some_and(|a| a.iter().any(|th| th["id"] == t));

@@ -4,6 +4,7 @@
 //! an in-person consultation.
 
 use figment::providers::Serialized;
+use hub_tests::redis::RedisServer;
 use hub_tests::ws::WsClient;
 use hub_tests::{assert_problem, both_backends, Db, TestApp, TestUser};
 use reqwest::Method;
@@ -264,71 +265,11 @@ async fn open_websockets_count_toward_the_connection_cap() {
     app.finish().await;
 }
 
-/// A `redis-server` of the test's own on a free port, which the test can freeze.
-struct RedisServer {
-    child: std::process::Child,
-    url: String,
-}
-
-impl RedisServer {
-    fn start() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("port");
-        let spawned = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "NOTE: no redis-server on this machine: the frozen-Redis test was SKIPPED."
-                );
-                return None;
-            }
-            Err(e) => panic!("redis-server: {e}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
-            && Instant::now() < deadline
-        {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(Self {
-            child,
-            url: format!("redis://127.0.0.1:{port}"),
-        })
-    }
-
-    /// SIGSTOP or SIGCONT: the server keeps its connections and stops (or resumes) answering.
-    fn signal(&self, sig: &str) {
-        let ok = std::process::Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "kill {sig}");
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.signal("-CONT");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Fix 3: With Redis frozen, registrations, sign-ins and replies are answered (they used to hang
 /// until the 30 s timeout), `/readyz` says Redis is down but the hub ready, and live events
 /// still arrive, from polling the log. When Redis is back, `/readyz` says so.
 async fn a_frozen_redis_holds_no_write_and_live_delivery_goes_on(db: Db) {
-    let Some(redis) = RedisServer::start() else {
+    let Some(redis) = RedisServer::start("the frozen-Redis test") else {
         return;
     };
     let app = TestApp::spawn_with(db, |f| {
@@ -354,7 +295,7 @@ async fn a_frozen_redis_holds_no_write_and_live_delivery_goes_on(db: Db) {
     let (s, v) = ready(&app).await;
     assert_eq!((s, v["redis"].as_str()), (200, Some("ok")), "{v}");
 
-    redis.signal("-STOP");
+    redis.freeze();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -387,7 +328,7 @@ async fn a_frozen_redis_holds_no_write_and_live_delivery_goes_on(db: Db) {
     assert_eq!(events.len(), 8, "live events arrive by polling the log");
     eprintln!("slowest reply with Redis frozen: {slowest:?}");
 
-    redis.signal("-CONT");
+    redis.thaw();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (_, v) = ready(&app).await;
@@ -648,15 +589,10 @@ async fn a_moderator_restricts_posting_in_their_region_only(db: Db) {
         .await;
     assert_eq!(s, 201, "posting elsewhere: {v}");
     // An admin's suspension everywhere takes the secretariat's powers while it lasts.
-    let (s, v) = app
-        .send(
-            Method::POST,
-            "/regions/europe/analyses",
-            Some(&sec.token),
-            None,
-        )
+    app.call(Method::POST, "/regions/europe/analyses")
+        .by(&sec)
+        .expect(202)
         .await;
-    assert_eq!(s, 202, "{v}");
     let (s, v) = suspend(&admin, sec.id, None).await;
     assert_eq!(s, 201, "{v}");
     assert!(v["region"].is_null(), "{v}");
@@ -725,10 +661,11 @@ async fn tickets_and_live_connections_end_with_their_session_or_powers(db: Db) {
         let token = u.token.clone();
         let app = &app;
         async move {
-            let (s, v) = app
-                .send(Method::POST, "/ws/ticket", Some(&token), None)
+            let v = app
+                .call(Method::POST, "/ws/ticket")
+                .token(&token)
+                .expect(201)
                 .await;
-            assert_eq!(s, 201, "{v}");
             v["ticket"].as_str().unwrap_or_default().to_string()
         }
     };
@@ -766,14 +703,14 @@ async fn tickets_and_live_connections_end_with_their_session_or_powers(db: Db) {
         .await
         .expect("sse");
     assert_eq!(res.status(), 200);
-    let (s, v) = app
-        .post(
-            &format!("/moderation/users/{}/suspension", mo.id),
-            &admin.token,
-            json!({"until": until_in_days(1), "reason": "test"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
+    app.call(
+        Method::POST,
+        format!("/moderation/users/{}/suspension", mo.id),
+    )
+    .by(&admin)
+    .json(json!({"until": until_in_days(1), "reason": "test"}))
+    .expect(201)
+    .await;
     let read = tokio::time::timeout(Duration::from_secs(10), res.text()).await;
     let text = read
         .expect("the stream ends within a few heartbeats")
@@ -922,10 +859,11 @@ async fn flags_of_new_accounts_queue_a_post_but_do_not_hide_it(db: Db) {
     }
     let (_, p) = app.get(&format!("/posts/{post}"), None).await;
     assert_eq!(p["status"], "published");
-    let (s, q) = app
-        .get("/moderation/queue?region=europe", Some(&mo.token))
+    let q = app
+        .call(Method::GET, "/moderation/queue?region=europe")
+        .by(&mo)
+        .expect(200)
         .await;
-    assert_eq!(s, 200);
     assert!(
         q["items"]
             .as_array()
@@ -978,14 +916,11 @@ async fn per_address_ceilings_grow_with_the_accounts_seen_there(db: Db) {
     // three, and within three per account seen.
     for p in &people {
         for i in 0..2 {
-            let (s, v) = app
-                .post(
-                    &format!("/threads/{t}/posts"),
-                    &p.token,
-                    json!({"body": format!("{} says {i}", p.id), "kind": "comment"}),
-                )
+            app.call(Method::POST, format!("/threads/{t}/posts"))
+                .by(p)
+                .json(json!({"body": format!("{} says {i}", p.id), "kind": "comment"}))
+                .expect(201)
                 .await;
-            assert_eq!(s, 201, "{v}");
         }
     }
     // From outside the trusted network, the per-address sign-up limit holds.

@@ -3,6 +3,7 @@
 
 use hub_tests::ws::WsClient;
 use hub_tests::{both_backends, Db, TestApp, TestUser};
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -66,15 +67,11 @@ async fn new_posts_arrive_live_and_resume_returns_exactly_the_missed_ones(db: Db
     for i in 0..3 {
         missed.push(app.reply(&ana, t, None, &format!("while away {i}")).await["id"].clone());
     }
-    let (s, _) = app
-        .send(
-            reqwest::Method::PATCH,
-            &format!("/posts/{}", p["id"]),
-            Some(&ana.token),
-            Some(json!({"body": "edited"})),
-        )
+    app.call(reqwest::Method::PATCH, format!("/posts/{}", p["id"]))
+        .by(&ana)
+        .json(json!({"body": "edited"}))
+        .expect(200)
         .await;
-    assert_eq!(s, 200);
     let mut ws = WsClient::connect(&app.ws_url(""), &[])
         .await
         .expect("reconnect");
@@ -734,10 +731,11 @@ async fn live_access_ends_with_the_session_and_follows_revoked_roles(db: Db) {
     let bearer = |u: &TestUser| format!("Bearer {}", u.token);
 
     // Ana by ticket, Ben by token: both log out, both connections end.
-    let (s, v) = app
-        .send(reqwest::Method::POST, "/ws/ticket", Some(&ana.token), None)
+    let v = app
+        .call(reqwest::Method::POST, "/ws/ticket")
+        .by(&ana)
+        .expect(201)
         .await;
-    assert_eq!(s, 201, "{v}");
     let ticket = v["ticket"].as_str().unwrap_or_default().to_string();
     let mut by_ticket = WsClient::connect(&app.ws_url(&format!("?ticket={ticket}")), &[])
         .await
@@ -749,10 +747,10 @@ async fn live_access_ends_with_the_session_and_follows_revoked_roles(db: Db) {
         ws.subscribe(&["region:europe"], None).await;
     }
     for u in [&ana, &ben] {
-        let (s, _) = app
-            .send(reqwest::Method::POST, "/auth/logout", Some(&u.token), None)
+        app.call(reqwest::Method::POST, "/auth/logout")
+            .by(u)
+            .expect(204)
             .await;
-        assert_eq!(s, 204);
     }
     for (who, ws) in [("ticket", &mut by_ticket), ("token", &mut by_token)] {
         let mut told = None;
@@ -1205,10 +1203,11 @@ async fn foreign_origin_reused_ticket_and_oversize_frame_are_refused(db: Db) {
         .is_ok());
 
     // A ticket works once.
-    let (s, v) = app
-        .send(reqwest::Method::POST, "/ws/ticket", Some(&ana.token), None)
+    let v = app
+        .call(reqwest::Method::POST, "/ws/ticket")
+        .by(&ana)
+        .expect(201)
         .await;
-    assert_eq!(s, 201, "{v}");
     let ticket = v["ticket"].as_str().unwrap_or_default().to_string();
     let mut ws = WsClient::connect(&app.ws_url(&format!("?ticket={ticket}")), &[])
         .await
@@ -1222,10 +1221,9 @@ async fn foreign_origin_reused_ticket_and_oversize_frame_are_refused(db: Db) {
         Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 401),
         other => panic!("a forged ticket was accepted: {:?}", other.err()),
     }
-    let (s, _) = app
-        .send(reqwest::Method::POST, "/ws/ticket", None, None)
+    app.call(reqwest::Method::POST, "/ws/ticket")
+        .expect(401)
         .await;
-    assert_eq!(s, 401);
 
     // A frame over the limit (16 KiB) closes the connection.
     let mut big = WsClient::connect(&app.ws_url(""), &[])
@@ -1307,12 +1305,13 @@ async fn server_sent_events_carry_the_same_events_and_resume(db: Db) {
         "the event before Last-Event-ID is not repeated"
     );
     // Refusals are problem+json.
-    let (s, _) = app.get("/events?channels=moderation:europe", None).await;
-    assert_eq!(s, 403);
-    let (s, _) = app.get("/events?channels=nonsense", None).await;
-    assert_eq!(s, 422);
-    let (s, _) = app.get("/events", None).await;
-    assert_eq!(s, 422);
+    app.call(Method::GET, "/events?channels=moderation:europe")
+        .expect(403)
+        .await;
+    app.call(Method::GET, "/events?channels=nonsense")
+        .expect(422)
+        .await;
+    app.call(Method::GET, "/events").expect(422).await;
     app.finish().await;
 }
 

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 use figment::providers::Serialized;
+use hub_tests::redis::RedisServer;
 use hub_tests::ws::WsClient;
 use hub_tests::{both_backends, Db, TestApp, TestUser};
 use reqwest::Method;
@@ -235,10 +236,11 @@ async fn flag_hide_appeal_restore_with_live_updates_and_audit(db: Db) {
         .as_i64()
         .unwrap_or_default();
     flag(&app, &dan, other, "off_topic").await;
-    let (s, q) = app
-        .get("/moderation/queue?region=europe", Some(&mo.token))
+    let q = app
+        .call(Method::GET, "/moderation/queue?region=europe")
+        .by(&mo)
+        .expect(200)
         .await;
-    assert_eq!(s, 200, "{q}");
     let order: Vec<i64> = q["items"]
         .as_array()
         .into_iter()
@@ -250,27 +252,15 @@ async fn flag_hide_appeal_restore_with_live_updates_and_audit(db: Db) {
     assert_eq!(q["items"][0]["open_flags"], 2);
 
     // "I take this", a note, then a decision with a reason the author sees live.
-    assert_eq!(
-        app.send(
-            Method::POST,
-            &format!("/moderation/posts/{pid}/assign"),
-            Some(&mo.token),
-            None
-        )
-        .await
-        .0,
-        204
-    );
-    assert_eq!(
-        app.post(
-            &format!("/moderation/posts/{pid}/notes"),
-            &mo.token,
-            json!({"note": "phone number visible"})
-        )
-        .await
-        .0,
-        201
-    );
+    app.call(Method::POST, format!("/moderation/posts/{pid}/assign"))
+        .by(&mo)
+        .expect(204)
+        .await;
+    app.call(Method::POST, format!("/moderation/posts/{pid}/notes"))
+        .by(&mo)
+        .json(json!({"note": "phone number visible"}))
+        .expect(201)
+        .await;
     let (s, d) = decide(
         &app,
         &mo,
@@ -291,30 +281,23 @@ async fn flag_hide_appeal_restore_with_live_updates_and_audit(db: Db) {
     );
 
     // The author appeals once; it lands back in the queue.
-    let (s, _) = app
-        .post(
-            &format!("/posts/{pid}/appeal"),
-            &ben.token,
-            json!({"note": "not mine"}),
-        )
+    // Only the author appeals
+    app.call(Method::POST, format!("/posts/{pid}/appeal"))
+        .by(&ben)
+        .json(json!({"note": "not mine"}))
+        .expect(403)
         .await;
-    assert_eq!(s, 403, "only the author appeals");
-    let (s, _) = app
-        .post(
-            &format!("/posts/{pid}/appeal"),
-            &ana.token,
-            json!({"note": "I removed the number; it was my office line"}),
-        )
+    app.call(Method::POST, format!("/posts/{pid}/appeal"))
+        .by(&ana)
+        .json(json!({"note": "I removed the number; it was my office line"}))
+        .expect(201)
         .await;
-    assert_eq!(s, 201);
-    let (s, _) = app
-        .post(
-            &format!("/posts/{pid}/appeal"),
-            &ana.token,
-            json!({"note": "again"}),
-        )
+    // Once per decision
+    app.call(Method::POST, format!("/posts/{pid}/appeal"))
+        .by(&ana)
+        .json(json!({"note": "again"}))
+        .expect(409)
         .await;
-    assert_eq!(s, 409, "once per decision");
     let (_, q) = app
         .get("/moderation/queue?region=europe", Some(&mo.token))
         .await;
@@ -427,14 +410,14 @@ async fn premoderation_holds_posts_for_the_region_moderators(db: Db) {
     );
     let t = v["id"].as_i64().unwrap_or_default();
     let op = v["opening_post"]["id"].as_i64().unwrap_or_default();
-    assert_eq!(
-        app.get(&format!("/threads/{t}"), Some(&ben.token)).await.0,
-        404
-    );
-    assert_eq!(
-        app.get(&format!("/threads/{t}"), Some(&ana.token)).await.0,
-        200
-    );
+    app.call(Method::GET, format!("/threads/{t}"))
+        .by(&ben)
+        .expect(404)
+        .await;
+    app.call(Method::GET, format!("/threads/{t}"))
+        .by(&ana)
+        .expect(200)
+        .await;
     let (_, list) = app.get("/regions/europe/threads", None).await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(0));
     let (_, q) = app
@@ -443,10 +426,10 @@ async fn premoderation_holds_posts_for_the_region_moderators(db: Db) {
     assert_eq!(q["items"][0]["post"]["id"].as_i64(), Some(op));
     let (s, _) = decide(&app, &mo, op, "approve", "fine").await;
     assert_eq!(s, 200);
-    assert_eq!(
-        app.get(&format!("/threads/{t}"), Some(&ben.token)).await.0,
-        200
-    );
+    app.call(Method::GET, format!("/threads/{t}"))
+        .by(&ben)
+        .expect(200)
+        .await;
     let (_, list) = app.get("/regions/europe/threads", None).await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
     let (_, th) = app.get(&format!("/threads/{t}"), None).await;
@@ -491,14 +474,14 @@ async fn suspended_users_cannot_post_flag_or_endorse(db: Db) {
     let mo = moderator(&app, "Mo", "europe").await;
     let (t, op) = app.thread(&ana, "europe", "Before", "opening").await;
     let until = chrono::Utc::now() + chrono::Duration::days(3);
-    let (s, v) = app
-        .post(
-            &format!("/moderation/users/{}/suspension", ana.id),
-            &mo.token,
-            json!({"until": until.to_rfc3339(), "reason": "repeated spam"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
+    app.call(
+        Method::POST,
+        format!("/moderation/users/{}/suspension", ana.id),
+    )
+    .by(&mo)
+    .json(json!({"until": until.to_rfc3339(), "reason": "repeated spam"}))
+    .expect(201)
+    .await;
     let (s, v) = app
         .post(
             &format!("/threads/{t}/posts"),
@@ -516,48 +499,32 @@ async fn suspended_users_cannot_post_flag_or_endorse(db: Db) {
         .as_i64()
         .unwrap_or_default();
     assert_eq!(flag(&app, &ana, bens, "spam").await.0, 403);
-    assert_eq!(
-        app.send(
-            Method::PUT,
-            &format!("/posts/{bens}/endorsement"),
-            Some(&ana.token),
-            None
-        )
-        .await
-        .0,
-        403
-    );
+    app.call(Method::PUT, format!("/posts/{bens}/endorsement"))
+        .by(&ana)
+        .expect(403)
+        .await;
     let _ = op;
     // In the past is refused; lifting restores the right to post.
-    let (s, _) = app
-        .post(
-            &format!("/moderation/users/{}/suspension", ana.id),
-            &mo.token,
-            json!({"until": "2020-01-01T00:00:00Z", "reason": "x"}),
-        )
+    app.call(
+        Method::POST,
+        format!("/moderation/users/{}/suspension", ana.id),
+    )
+    .by(&mo)
+    .json(json!({"until": "2020-01-01T00:00:00Z", "reason": "x"}))
+    .expect(422)
+    .await;
+    app.call(
+        Method::DELETE,
+        format!("/moderation/users/{}/suspension", ana.id),
+    )
+    .by(&mo)
+    .expect(204)
+    .await;
+    app.call(Method::POST, format!("/threads/{t}/posts"))
+        .by(&ana)
+        .json(json!({"body": "back again", "kind": "comment"}))
+        .expect(201)
         .await;
-    assert_eq!(s, 422);
-    assert_eq!(
-        app.send(
-            Method::DELETE,
-            &format!("/moderation/users/{}/suspension", ana.id),
-            Some(&mo.token),
-            None
-        )
-        .await
-        .0,
-        204
-    );
-    assert_eq!(
-        app.post(
-            &format!("/threads/{t}/posts"),
-            &ana.token,
-            json!({"body": "back again", "kind": "comment"})
-        )
-        .await
-        .0,
-        201
-    );
     app.finish().await;
 }
 
@@ -615,14 +582,11 @@ async fn rate_limits_hold_exactly_at_the_boundary(db: Db) {
     away_from_a_window_edge().await;
     let (t, _) = app.thread(&ana, "europe", "Limits", "opening").await; // 1
     for i in 2..=5 {
-        let (s, _) = app
-            .post(
-                &format!("/threads/{t}/posts"),
-                &ana.token,
-                json!({"body": format!("post {i}"), "kind": "comment"}),
-            )
+        app.call(Method::POST, format!("/threads/{t}/posts"))
+            .by(&ana)
+            .json(json!({"body": format!("post {i}"), "kind": "comment"}))
+            .expect(201)
             .await;
-        assert_eq!(s, 201, "post {i} of 5");
     }
     let res = app
         .http
@@ -646,16 +610,11 @@ async fn rate_limits_hold_exactly_at_the_boundary(db: Db) {
         "the refused post was not written"
     );
     // Limits are per user: Ben posts freely.
-    assert_eq!(
-        app.post(
-            &format!("/threads/{t}/posts"),
-            &ben.token,
-            json!({"body": "ben", "kind": "comment"})
-        )
-        .await
-        .0,
-        201
-    );
+    app.call(Method::POST, format!("/threads/{t}/posts"))
+        .by(&ben)
+        .json(json!({"body": "ben", "kind": "comment"}))
+        .expect(201)
+        .await;
     // Flags: 2, then 429.
     let (_, list) = app.get(&format!("/threads/{t}/posts?limit=10"), None).await;
     let ids: Vec<i64> = list["items"]
@@ -665,89 +624,37 @@ async fn rate_limits_hold_exactly_at_the_boundary(db: Db) {
         .filter(|p| p["author"]["id"].as_i64() == Some(ana.id))
         .filter_map(|p| p["id"].as_i64())
         .collect();
-    assert_eq!(
-        app.post(
-            &format!("/posts/{}/flags", ids[0]),
-            &ben.token,
-            json!({"reason": "spam"})
-        )
-        .await
-        .0,
-        201
-    );
-    assert_eq!(
-        app.post(
-            &format!("/posts/{}/flags", ids[1]),
-            &ben.token,
-            json!({"reason": "spam"})
-        )
-        .await
-        .0,
-        201
-    );
-    assert_eq!(
-        app.post(
-            &format!("/posts/{}/flags", ids[2]),
-            &ben.token,
-            json!({"reason": "spam"})
-        )
-        .await
-        .0,
-        429
-    );
-    // A double submission without an Idempotency-Key is refused as a duplicate.
-    let (s, _) = app
-        .post(
-            &format!("/threads/{t}/posts"),
-            &ben.token,
-            json!({"body": "ben", "kind": "comment"}),
-        )
+    app.call(Method::POST, format!("/posts/{}/flags", ids[0]))
+        .by(&ben)
+        .json(json!({"reason": "spam"}))
+        .expect(201)
         .await;
-    assert_eq!(s, 409);
+    app.call(Method::POST, format!("/posts/{}/flags", ids[1]))
+        .by(&ben)
+        .json(json!({"reason": "spam"}))
+        .expect(201)
+        .await;
+    app.call(Method::POST, format!("/posts/{}/flags", ids[2]))
+        .by(&ben)
+        .json(json!({"reason": "spam"}))
+        .expect(429)
+        .await;
+    // A double submission without an Idempotency-Key is refused as a duplicate.
+    app.call(Method::POST, format!("/threads/{t}/posts"))
+        .by(&ben)
+        .json(json!({"body": "ben", "kind": "comment"}))
+        .expect(409)
+        .await;
     app.finish().await;
 }
 
 /// Two hub processes sharing one Redis share one budget: their sum never exceeds the limit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_sharing_redis_never_exceed_the_limit_together() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let spawned = std::process::Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn();
-    let mut redis = match spawned {
-        Ok(child) => child,
-        // A machine without Redis (the README's test command needs nothing installed): say so
-        // past the output capture; CI, which has Redis, fails on this note.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "NOTE: no redis-server on this machine: the shared rate-limit test was SKIPPED."
-            );
-            return;
-        }
-        Err(e) => panic!("redis-server: {e}"),
+    let Some(redis) = RedisServer::start("the shared rate-limit test") else {
+        return;
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
-        && std::time::Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let url = format!("redis://127.0.0.1:{port}");
+    let url = redis.url.clone();
     let tweak = |f: figment::Figment| {
         f.merge(Serialized::default("redis_url", url.clone()))
             .merge(Serialized::default("limits.signups_per_ip_per_hour", 7))
@@ -786,8 +693,7 @@ async fn two_instances_sharing_redis_never_exceed_the_limit_together() {
     );
     a.finish().await;
     b.finish().await;
-    let _ = redis.kill();
-    let _ = redis.wait();
+    drop(redis);
 }
 
 /// One page read over HTTP: status, ETag, JSON.
@@ -928,28 +834,19 @@ async fn thread_pages_are_cached_only_while_nothing_on_them_changes(db: Db) {
     assert_eq!(item(&page, r2)["depth"], 2, "a reply");
     moved(&mut tag, new, "a reply");
 
-    let (s, v) = app
-        .send(
-            Method::PATCH,
-            &format!("/posts/{rid}"),
-            Some(&ben.token),
-            Some(json!({"body": "Portable pensions matter most."})),
-        )
+    app.call(Method::PATCH, format!("/posts/{rid}"))
+        .by(&ben)
+        .json(json!({"body": "Portable pensions matter most."}))
+        .expect(200)
         .await;
-    assert_eq!(s, 200, "{v}");
     let (_, new, page) = page_read(&app, t, None, None).await;
     assert_eq!(item(&page, rid)["body"], "Portable pensions matter most.");
     moved(&mut tag, new, "an edit");
 
-    let (s, _) = app
-        .send(
-            Method::PUT,
-            &format!("/posts/{rid}/endorsement"),
-            Some(&cai.token),
-            None,
-        )
+    app.call(Method::PUT, format!("/posts/{rid}/endorsement"))
+        .by(&cai)
+        .expect(200)
         .await;
-    assert_eq!(s, 200);
     let (_, new, page) = page_read(&app, t, None, None).await;
     assert_eq!(item(&page, rid)["endorsements"], 1);
     moved(&mut tag, new, "an endorsement");
@@ -1073,24 +970,26 @@ async fn is_suspended(app: &TestApp, user: i64) -> bool {
 
 /// The region's audit log (first page) as a moderator of it reads it.
 async fn audit_entries(app: &TestApp, mo: &TestUser, region: &str) -> Vec<Value> {
-    let (s, v) = app
-        .get(
-            &format!("/moderation/log?region={region}&limit=200"),
-            Some(&mo.token),
+    let v = app
+        .call(
+            Method::GET,
+            format!("/moderation/log?region={region}&limit=200"),
         )
+        .by(mo)
+        .expect(200)
         .await;
-    assert_eq!(s, 200, "{v}");
     v["items"].as_array().cloned().unwrap_or_default()
 }
 
 async fn queued_ids(app: &TestApp, mo: &TestUser, region: &str) -> Vec<i64> {
-    let (s, v) = app
-        .get(
-            &format!("/moderation/queue?region={region}&limit=200"),
-            Some(&mo.token),
+    let v = app
+        .call(
+            Method::GET,
+            format!("/moderation/queue?region={region}&limit=200"),
         )
+        .by(mo)
+        .expect(200)
         .await;
-    assert_eq!(s, 200, "{v}");
     v["items"]
         .as_array()
         .into_iter()
@@ -1156,18 +1055,20 @@ async fn suspended_moderators_lose_their_powers_and_lift_only_in_their_scope(db:
     hub_tests::assert_problem(s, &v, 403, "queue of a suspended moderator");
     let (s, v) = decide(&app, &mo_eu, bens, "hide", "while suspended").await;
     hub_tests::assert_problem(s, &v, 403, "decision of a suspended moderator");
-    let (s, post) = app.get(&format!("/posts/{bens}"), None).await;
-    assert_eq!(s, 200);
+    let post = app
+        .call(Method::GET, format!("/posts/{bens}"))
+        .expect(200)
+        .await;
     assert_eq!(post["status"], "published");
     let (s, v) = suspend_as(&app, &mo_eu, ana.id, "while suspended").await;
     hub_tests::assert_problem(s, &v, 403, "suspension by a suspended moderator");
     assert!(!is_suspended(&app, ana.id).await);
     let (s, v) = lift_as(&app, &admin, mo_eu.id).await;
     assert_eq!(s, 204, "{v}");
-    let (s, _) = app
-        .get("/moderation/queue?region=europe", Some(&mo_eu.token))
+    app.call(Method::GET, "/moderation/queue?region=europe")
+        .by(&mo_eu)
+        .expect(200)
         .await;
-    assert_eq!(s, 200);
     app.finish().await;
 }
 
@@ -1214,15 +1115,10 @@ async fn a_removed_post_leaves_the_queue_and_cannot_be_appealed(db: Db) {
     let (s, _) = flag(&app, &ben, p, "spam").await;
     assert_eq!(s, 201);
     assert!(queued_ids(&app, &mo, "europe").await.contains(&p));
-    let (s, v) = app
-        .send(
-            Method::DELETE,
-            &format!("/posts/{p}"),
-            Some(&ana.token),
-            None,
-        )
+    app.call(Method::DELETE, format!("/posts/{p}"))
+        .by(&ana)
+        .expect(204)
         .await;
-    assert_eq!(s, 204, "{v}");
     assert!(!queued_ids(&app, &mo, "europe").await.contains(&p));
     // A hidden post its author then removed: the hide cannot be appealed any more.
     let q = app.reply(&ana, t, None, "hide this").await["id"]
@@ -1230,15 +1126,10 @@ async fn a_removed_post_leaves_the_queue_and_cannot_be_appealed(db: Db) {
         .unwrap_or_default();
     let (s, v) = decide(&app, &mo, q, "hide", "off topic").await;
     assert_eq!(s, 200, "{v}");
-    let (s, v) = app
-        .send(
-            Method::DELETE,
-            &format!("/posts/{q}"),
-            Some(&ana.token),
-            None,
-        )
+    app.call(Method::DELETE, format!("/posts/{q}"))
+        .by(&ana)
+        .expect(204)
         .await;
-    assert_eq!(s, 204, "{v}");
     let (s, v) = app
         .post(
             &format!("/posts/{q}/appeal"),
@@ -1265,15 +1156,10 @@ async fn a_removed_post_leaves_the_queue_and_cannot_be_appealed(db: Db) {
         queued_ids(&app, &mo, "europe").await.contains(&r),
         "appealed"
     );
-    let (s, v) = app
-        .send(
-            Method::DELETE,
-            &format!("/posts/{r}"),
-            Some(&ana.token),
-            None,
-        )
+    app.call(Method::DELETE, format!("/posts/{r}"))
+        .by(&ana)
+        .expect(204)
         .await;
-    assert_eq!(s, 204, "{v}");
     assert!(
         !queued_ids(&app, &mo, "europe").await.contains(&r),
         "removed"
@@ -1296,25 +1182,17 @@ async fn moderators_edits_of_others_posts_are_audited(db: Db) {
             .collect::<Vec<_>>()
     };
     // The author's own edit is not a moderation act.
-    let (s, _) = app
-        .send(
-            Method::PATCH,
-            &format!("/posts/{p}"),
-            Some(&ana.token),
-            Some(json!({"body": "a reply, corrected"})),
-        )
+    app.call(Method::PATCH, format!("/posts/{p}"))
+        .by(&ana)
+        .json(json!({"body": "a reply, corrected"}))
+        .expect(200)
         .await;
-    assert_eq!(s, 200);
     assert!(edits(audit_entries(&app, &mo, "europe").await).is_empty());
-    let (s, v) = app
-        .send(
-            Method::PATCH,
-            &format!("/posts/{p}"),
-            Some(&mo.token),
-            Some(json!({"body": "a reply, moderated"})),
-        )
+    app.call(Method::PATCH, format!("/posts/{p}"))
+        .by(&mo)
+        .json(json!({"body": "a reply, moderated"}))
+        .expect(200)
         .await;
-    assert_eq!(s, 200, "{v}");
     let found = edits(audit_entries(&app, &mo, "europe").await);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["actor_id"].as_i64(), Some(mo.id));
@@ -1334,10 +1212,10 @@ async fn editing_an_opening_post_keeps_its_title_searchable(db: Db) {
     let find = |q: &'static str| {
         let app = &app;
         async move {
-            let (s, v) = app
-                .get(&format!("/regions/europe/threads?q={q}"), None)
+            let v = app
+                .call(Method::GET, format!("/regions/europe/threads?q={q}"))
+                .expect(200)
                 .await;
-            assert_eq!(s, 200, "{v}");
             v["items"]
                 .as_array()
                 .into_iter()
@@ -1351,15 +1229,11 @@ async fn editing_an_opening_post_keeps_its_title_searchable(db: Db) {
         (&ana, "Consular protection abroad."),
         (&mo, "Moderated text."),
     ] {
-        let (s, v) = app
-            .send(
-                Method::PATCH,
-                &format!("/posts/{op}"),
-                Some(&who.token),
-                Some(json!({"body": body})),
-            )
+        app.call(Method::PATCH, format!("/posts/{op}"))
+            .by(who)
+            .json(json!({"body": body}))
+            .expect(200)
             .await;
-        assert_eq!(s, 200, "{v}");
         assert_eq!(find("corridors").await, vec![t], "title after an edit");
     }
     assert_eq!(find("moderated").await, vec![t]);
@@ -1447,31 +1321,31 @@ async fn an_edit_waits_for_review_where_a_new_post_would(db: Db) {
     let decide = |token: String, action: &'static str| {
         let app = &app;
         async move {
-            let (s, d) = app
-                .post(
-                    &format!("/moderation/posts/{pid}/decision"),
-                    &token,
-                    json!({"action": action, "reason": "read it"}),
-                )
+            app.call(Method::POST, format!("/moderation/posts/{pid}/decision"))
+                .token(&token)
+                .json(json!({"action": action, "reason": "read it"}))
+                .expect(200)
                 .await;
-            assert_eq!(s, 200, "{d}");
         }
     };
     decide(mo.token.clone(), "approve").await;
     let queued = |token: String| {
         let app = &app;
         async move {
-            let (s, q) = app
-                .get("/moderation/queue?region=europe", Some(&token))
+            let q = app
+                .call(Method::GET, "/moderation/queue?region=europe")
+                .token(&token)
+                .expect(200)
                 .await;
-            assert_eq!(s, 200, "{q}");
             q["items"]
                 .as_array()
                 .is_some_and(|a| a.iter().any(|i| i["post"]["id"] == pid))
         }
     };
     assert!(!queued(mo.token.clone()).await, "approved: off the queue");
-    assert_eq!(app.get(&format!("/posts/{pid}"), None).await.0, 200);
+    app.call(Method::GET, format!("/posts/{pid}"))
+        .expect(200)
+        .await;
 
     let patch = |token: String, body: &'static str| {
         let app = &app;
@@ -1489,14 +1363,18 @@ async fn an_edit_waits_for_review_where_a_new_post_would(db: Db) {
     let (s, v) = patch(ana.token.clone(), "Now something else entirely").await;
     assert_eq!((s, v["status"].as_str()), (200, Some("pending")), "{v}");
     assert!(queued(mo.token.clone()).await, "the edit is on the queue");
-    assert_eq!(app.get(&format!("/posts/{pid}"), None).await.0, 404);
+    app.call(Method::GET, format!("/posts/{pid}"))
+        .expect(404)
+        .await;
     let (s, mine) = app.get(&format!("/posts/{pid}"), Some(&ana.token)).await;
     assert_eq!(
         (s, mine["body"].as_str()),
         (200, Some("Now something else entirely"))
     );
     decide(mo.token.clone(), "approve").await;
-    assert_eq!(app.get(&format!("/posts/{pid}"), None).await.0, 200);
+    app.call(Method::GET, format!("/posts/{pid}"))
+        .expect(200)
+        .await;
     // A moderator's edit does not wait.
     let (s, v) = patch(mo.token.clone(), "Tidied by the moderator").await;
     assert_eq!((s, v["status"].as_str()), (200, Some("published")), "{v}");
@@ -1565,10 +1443,11 @@ async fn a_suspended_admin_cannot_change_roles_and_changes_are_logged(db: Db) {
     };
     let (s, v) = grant(root.token.clone(), "europe").await;
     assert_eq!(s, 200, "{v}");
-    let (s, log) = app
-        .get("/moderation/log?region=europe", Some(&ana.token))
+    let log = app
+        .call(Method::GET, "/moderation/log?region=europe")
+        .by(&ana)
+        .expect(200)
         .await;
-    assert_eq!(s, 200, "{log}");
     assert!(
         log["items"].as_array().is_some_and(|a| a
             .iter()
@@ -1576,42 +1455,39 @@ async fn a_suspended_admin_cannot_change_roles_and_changes_are_logged(db: Db) {
         "{log}"
     );
     let until = chrono::Utc::now() + chrono::Duration::days(3);
-    let (s, v) = app
-        .send(
-            Method::POST,
-            &format!("/moderation/users/{}/suspension", root.id),
-            Some(&other.token),
-            Some(json!({"until": until, "reason": "compromised account"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
+    app.call(
+        Method::POST,
+        format!("/moderation/users/{}/suspension", root.id),
+    )
+    .by(&other)
+    .json(json!({"until": until, "reason": "compromised account"}))
+    .expect(201)
+    .await;
     let (s, v) = grant(root.token.clone(), "africa").await;
     assert_eq!(s, 403, "{v}");
-    let (s, me) = app.get("/me", Some(&ana.token)).await;
-    assert_eq!(s, 200);
+    let me = app.call(Method::GET, "/me").by(&ana).expect(200).await;
     assert!(
         !me["roles"]
             .as_array()
             .is_some_and(|r| r.iter().any(|r| r["region"] == "africa")),
         "{me}"
     );
-    let (s, v) = app
-        .send(
-            Method::DELETE,
-            &format!("/admin/users/{}/roles", ana.id),
-            Some(&root.token),
-            Some(json!({"role": "moderator", "region": "europe"})),
-        )
+    app.call(Method::DELETE, format!("/admin/users/{}/roles", ana.id))
+        .by(&root)
+        .json(json!({"role": "moderator", "region": "europe"}))
+        .expect(403)
         .await;
-    assert_eq!(s, 403, "{v}");
     // What was refused changed nothing; what an admin in good standing revokes is logged.
     let reader = moderator(&app, "Mo", "europe").await;
     let log_actions = || {
         let app = &app;
         let token = reader.token.clone();
         async move {
-            let (s, log) = app.get("/moderation/log?region=europe", Some(&token)).await;
-            assert_eq!(s, 200, "{log}");
+            let log = app
+                .call(Method::GET, "/moderation/log?region=europe")
+                .token(&token)
+                .expect(200)
+                .await;
             log["items"]
                 .as_array()
                 .into_iter()
@@ -1666,8 +1542,10 @@ async fn a_suspended_user_cannot_post_by_retrying_a_key(db: Db) {
         send("/regions/europe/threads".into(), "t-1", thread.clone()).await,
         201
     );
-    let (s, list) = app.get("/regions/europe/threads", None).await;
-    assert_eq!(s, 200);
+    let list = app
+        .call(Method::GET, "/regions/europe/threads")
+        .expect(200)
+        .await;
     let t = list["items"][0]["id"].as_i64().unwrap_or_default();
     let reply = json!({"body": "a keyed reply", "kind": "comment"});
     assert_eq!(
@@ -1716,15 +1594,10 @@ async fn a_thread_counts_only_its_published_posts_endorsements(db: Db) {
     let endorse = |post: i64, token: String| {
         let app = &app;
         async move {
-            let (s, v) = app
-                .send(
-                    Method::PUT,
-                    &format!("/posts/{post}/endorsement"),
-                    Some(&token),
-                    None,
-                )
+            app.call(Method::PUT, format!("/posts/{post}/endorsement"))
+                .token(&token)
+                .expect(200)
                 .await;
-            assert_eq!(s, 200, "{v}");
         }
     };
     endorse(op, fans[0].token.clone()).await;
@@ -1739,14 +1612,11 @@ async fn a_thread_counts_only_its_published_posts_endorsements(db: Db) {
         let app = &app;
         let token = mo.token.clone();
         async move {
-            let (s, d) = app
-                .post(
-                    &format!("/moderation/posts/{rid}/decision"),
-                    &token,
-                    json!({"action": action, "reason": "checking counts"}),
-                )
+            app.call(Method::POST, format!("/moderation/posts/{rid}/decision"))
+                .token(&token)
+                .json(json!({"action": action, "reason": "checking counts"}))
+                .expect(200)
                 .await;
-            assert_eq!(s, 200, "{d}");
         }
     };
     decide("hide").await;
@@ -1755,15 +1625,11 @@ async fn a_thread_counts_only_its_published_posts_endorsements(db: Db) {
         Some(1),
         "hidden: its 2 are off"
     );
-    let (s, _) = app
-        .send(
-            Method::PUT,
-            &format!("/posts/{rid}/endorsement"),
-            Some(&fans[2].token),
-            None,
-        )
+    // A hidden post cannot be endorsed
+    app.call(Method::PUT, format!("/posts/{rid}/endorsement"))
+        .token(&fans[2].token)
+        .expect(409)
         .await;
-    assert_eq!(s, 409, "a hidden post cannot be endorsed");
     // Withdrawn while hidden: off the post, and the thread (which did not count it) unchanged.
     let (s, v) = app
         .send(
@@ -1866,27 +1732,27 @@ async fn withheld_posts_and_threads_take_no_replies_from_others(db: Db) {
         assert_eq!(audience.as_deref(), Some("restricted"), "{reply}");
     }
     for id in [open, mine["id"].as_i64().unwrap_or_default()] {
-        assert_eq!(app.get(&format!("/posts/{id}"), None).await.0, 404);
-        assert_eq!(
-            app.get(&format!("/posts/{id}"), Some(&ana.token)).await.0,
-            200
-        );
-        assert_eq!(
-            app.get(&format!("/posts/{id}"), Some(&mo.token)).await.0,
-            200
-        );
+        app.call(Method::GET, format!("/posts/{id}"))
+            .expect(404)
+            .await;
+        app.call(Method::GET, format!("/posts/{id}"))
+            .by(&ana)
+            .expect(200)
+            .await;
+        app.call(Method::GET, format!("/posts/{id}"))
+            .by(&mo)
+            .expect(200)
+            .await;
     }
 
     // A thread waiting in pre-moderation, and a pending reply in a public thread of the
     // same region.
-    let (s, pending) = app
-        .post(
-            "/regions/europe/threads",
-            &ana.token,
-            json!({"title": "Waiting", "body": "awaiting review", "kind": "comment"}),
-        )
+    let pending = app
+        .call(Method::POST, "/regions/europe/threads")
+        .by(&ana)
+        .json(json!({"title": "Waiting", "body": "awaiting review", "kind": "comment"}))
+        .expect(201)
         .await;
-    assert_eq!(s, 201, "{pending}");
     let w = pending["id"].as_i64().unwrap_or_default();
     let (s, v) = try_reply(&app, &bob, w, None, "into the waiting thread").await;
     assert_eq!(s, 404, "{v}");
@@ -1969,15 +1835,11 @@ async fn a_post_a_moderator_kept_is_not_hidden_by_flags_again(db: Db) {
     assert!(queued_ids(&app, &mo, "africa").await.contains(&pid));
 
     // Rewritten after the decision: a new post as far as flags go.
-    let (s, v) = app
-        .send(
-            Method::PATCH,
-            &format!("/posts/{pid}"),
-            Some(&ana.token),
-            Some(json!({"body": "rewritten after review"})),
-        )
+    app.call(Method::PATCH, format!("/posts/{pid}"))
+        .by(&ana)
+        .json(json!({"body": "rewritten after review"}))
+        .expect(200)
         .await;
-    assert_eq!(s, 200, "{v}");
     assert_eq!(
         flag_spam(&dan).await,
         Some(true),

@@ -6,6 +6,8 @@
 //! end); without it the PostgreSQL variants say they were skipped.
 #![forbid(unsafe_code)]
 
+pub mod client;
+pub mod redis;
 pub mod ws;
 
 use anyhow::{Context, Result};
@@ -320,17 +322,14 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self.http.request(method, self.api(path));
+        let mut call = self.call(method, path);
         if let Some(t) = token {
-            req = req.bearer_auth(t);
+            call = call.token(t);
         }
         if let Some(b) = body {
-            req = req.json(&b);
+            call = call.json(b);
         }
-        let res = req.send().await.expect("request");
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        call.send().await
     }
 
     /// GET.
@@ -352,18 +351,14 @@ impl TestApp {
         title: &str,
         body: &str,
     ) -> (i64, i64) {
-        let (s, v) = self
-            .post(
-                &format!("/regions/{region}/threads"),
-                &user.token,
-                json!({"title": title, "body": body, "kind": "comment", "objectives": [6, 16]}),
-            )
+        let t = client::a_thread()
+            .in_region(region)
+            .titled(title)
+            .saying(body)
+            .by(user)
+            .create(self)
             .await;
-        assert_eq!(s, 201, "create thread: {v}");
-        (
-            v["id"].as_i64().expect("thread id"),
-            v["opening_post"]["id"].as_i64().expect("post id"),
-        )
+        (t.id, t.opening_post)
     }
 
     /// Replies in a thread; returns the post.
@@ -374,15 +369,11 @@ impl TestApp {
         parent: Option<i64>,
         body: &str,
     ) -> Value {
-        let (s, v) = self
-            .post(
-                &format!("/threads/{thread}/posts"),
-                &user.token,
-                json!({"body": body, "kind": "comment", "parent_id": parent}),
-            )
-            .await;
-        assert_eq!(s, 201, "reply: {v}");
-        v
+        let mut reply = client::a_reply().in_thread(thread).saying(body).by(user);
+        if let Some(p) = parent {
+            reply = reply.to(p);
+        }
+        reply.create(self).await
     }
 
     /// All posts of a thread, following cursors.
