@@ -1,7 +1,7 @@
 //! Threads: creating one with its opening post, reading and listing with filters.
 
 use crate::posts::{post_event, Placement};
-use crate::rows::{self, AUTHOR_COLUMNS, THREAD_COLUMNS};
+use crate::rows::{self, Args, AUTHOR_COLUMNS, THREAD_COLUMNS};
 use crate::{
     now_micros, Backend, Created, IdempotencyKey, NewEvent, NewPost, Page, Result, Store,
     StoreError,
@@ -263,40 +263,5 @@ impl Store {
                 ))
             })
             .collect()
-    }
-}
-
-/// Arguments of a query assembled from optional filters: each push returns its placeholder, so
-/// placeholders are numbered in the order they are bound, on both backends.
-#[derive(Default)]
-pub(crate) struct Args(Vec<Arg>);
-
-enum Arg {
-    Int(i64),
-    Text(String),
-}
-
-impl Args {
-    pub(crate) fn push_int(&mut self, v: i64) -> String {
-        self.0.push(Arg::Int(v));
-        format!("${}", self.0.len())
-    }
-
-    pub(crate) fn push_text(&mut self, v: String) -> String {
-        self.0.push(Arg::Text(v));
-        format!("${}", self.0.len())
-    }
-
-    pub(crate) fn bind_all<'q>(
-        self,
-        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        for a in self.0 {
-            q = match a {
-                Arg::Int(v) => q.bind(v),
-                Arg::Text(v) => q.bind(v),
-            };
-        }
-        q
     }
 }

@@ -17,7 +17,7 @@
 //! (thread, parent, duplicate), takes an id for each that passed, and inserts those posts,
 //! their objectives, the threads' counters and their events, numbered in the batch's order
 //! after the highest `seq`, read by `hub_numbering_base()` (migration 0006) once it holds the
-//! event log's numbering lock (`events.rs`), which the statement keeps until it has committed:
+//! event log's numbering lock (`events/`), which the statement keeps until it has committed:
 //! numberings commit one at a time, in `seq` order, and every post is durable, its event in
 //! the log, before any post of the batch is answered. Checking in a statement of its own first
 //! cost a round trip per batch: at one writer a tenth of a post's time, at eight writers a
@@ -33,7 +33,7 @@
 //! next one gathers, so the batch size follows the load: one post at a time when writes are
 //! few.
 
-use crate::posts::{body_hash, new_post_record, post_event, Checked};
+use super::{body_hash, new_post_record, post_event, Checked};
 use crate::{now_micros, NewPost, Result, StoreError};
 use hub_domain::Post;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -49,7 +49,7 @@ const MAX_BATCH: usize = 64;
 /// fields, in the order of [`TYPES`], then `n`, its place in the batch; `__NOW__`: the creation
 /// time's parameter), in one round trip:
 ///
-/// - `c`, `v`, `w`: each post's checks, the same conditions as the single write's in `posts.rs`
+/// - `c`, `v`, `w`: each post's checks, the same conditions as the single write's in `posts/checks.rs`
 ///   and [`Checked::placement`]: its thread (no region: no such thread), locked or not, the
 ///   parent (given, or the opening post) in the same thread and not too deep, and whether the
 ///   text is a duplicate of a recent post or of an earlier post of the batch that is written
@@ -155,7 +155,7 @@ impl Marks {
 
     /// The payload of a new post's event, with marks where the statement puts the four fields.
     fn payload(thread_id: i64, p: &NewPost, now: i64) -> String {
-        let at = crate::posts::Placement {
+        let at = super::Placement {
             thread_id,
             region: Self::REGION.to_string(),
             parent: Some((Self::PARENT, Self::DEPTH - 1, String::new())),
@@ -183,7 +183,7 @@ fn batch_statement(rows: &str, now: usize) -> String {
             "__DEPTH_MAX__",
             &hub_domain::validate::DEPTH_MAX.to_string(),
         )
-        .replace("__SEGMENT__", &crate::posts::PATH_SEGMENT.to_string())
+        .replace("__SEGMENT__", &super::PATH_SEGMENT.to_string())
         .replace("__MARK_ID__", &Marks::ID.to_string())
         .replace("__MARK_PARENT__", &Marks::PARENT.to_string())
         .replace("__MARK_DEPTH__", &Marks::DEPTH.to_string())
@@ -472,7 +472,7 @@ async fn write(
                 .bind($each!(|j: &Job| crate::rows::aspects_json(&j.post.aspects)))
                 .bind($each!(|j: &Job| j.post.status.as_str()))
                 .bind($each!(|j: &Job| j.post.search_terms.as_str()))
-                .bind($each!(|j: &Job| crate::posts::audience(j.post.status)))
+                .bind($each!(|j: &Job| super::audience(j.post.status)))
                 .bind($each!(|j: &Job| Marks::payload(j.thread_id, &j.post, now)))
         };
     }
