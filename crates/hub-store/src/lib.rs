@@ -18,6 +18,7 @@ mod posts;
 mod rows;
 mod threads;
 mod users;
+mod visible;
 
 pub use error::StoreError;
 pub use events::{EventFilter, EventRecord, NewEvent};

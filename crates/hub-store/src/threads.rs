@@ -2,6 +2,7 @@
 
 use crate::posts::{post_event, Placement};
 use crate::rows::{self, Args, AUTHOR_COLUMNS, THREAD_COLUMNS};
+use crate::visible;
 use crate::{
     now_micros, Backend, Created, IdempotencyKey, NewEvent, NewPost, Page, Result, Store,
     StoreError,
@@ -175,7 +176,8 @@ impl Store {
         if !q.moderator {
             let v = args.push_int(q.viewer_id.unwrap_or(0));
             sql.push_str(&format!(
-                " AND (t.author_id = {v} OR NOT EXISTS (SELECT 1 FROM posts op WHERE op.id = t.opening_post_id AND op.status <> 'published'))"
+                " AND (t.author_id = {v} OR NOT {withheld})",
+                withheld = visible::thread_withheld!("t")
             ));
         }
         let terms = q.q.as_deref().map(search::query_terms).unwrap_or_default();
@@ -193,14 +195,16 @@ impl Store {
                     let p = args.push_text(expr);
                     sql.push_str(&format!(
                         " AND t.id IN (SELECT p.thread_id FROM post_search s JOIN posts p ON p.id = s.rowid \
-                         WHERE post_search MATCH {p} AND p.status = 'published')"
+                         WHERE post_search MATCH {p} AND {published})",
+                        published = visible::published!("p")
                     ));
                 }
                 Backend::Postgres => {
                     let p = args.push_text(terms.join(" "));
                     sql.push_str(&format!(
                         " AND t.id IN (SELECT p.thread_id FROM posts p \
-                         WHERE p.search_terms @> string_to_array({p}, ' ') AND p.status = 'published')"
+                         WHERE p.search_terms @> string_to_array({p}, ' ') AND {published})",
+                        published = visible::published!("p")
                     ));
                 }
             }
@@ -243,12 +247,16 @@ impl Store {
 
     /// Counts per region (threads, published posts, participants).
     pub async fn region_counts(&self) -> Result<Vec<(String, RegionCounts)>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "SELECT t.region AS region, CAST(COUNT(DISTINCT t.id) AS BIGINT) AS threads, \
-             CAST((SELECT COUNT(*) FROM posts p WHERE p.region = t.region AND p.status = 'published') AS BIGINT) AS posts, \
-             CAST((SELECT COUNT(DISTINCT p.author_id) FROM posts p WHERE p.region = t.region AND p.status = 'published') AS BIGINT) AS participants \
+             CAST((SELECT COUNT(*) FROM posts p WHERE p.region = t.region AND ",
+            visible::published!("p"),
+            ") AS BIGINT) AS posts, \
+             CAST((SELECT COUNT(DISTINCT p.author_id) FROM posts p WHERE p.region = t.region AND ",
+            visible::published!("p"),
+            ") AS BIGINT) AS participants \
              FROM threads t GROUP BY t.region",
-        )
+        ))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

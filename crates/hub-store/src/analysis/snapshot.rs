@@ -1,5 +1,6 @@
 //! The snapshot an analysis build reads: one read-only transaction over a region's posts.
 
+use crate::visible;
 use crate::{rows, Backend, Result, Store, StoreError};
 use hub_domain::{Aspect, PostKind, StakeholderGroup};
 use sqlx::any::AnyRow;
@@ -122,7 +123,11 @@ impl std::fmt::Debug for Snapshot {
 }
 
 /// The filter of counted posts: published, in the region, created by the cutoff.
-const COUNTED: &str = "p.region = $1 AND p.status = 'published' AND p.created_at <= $2";
+const COUNTED: &str = concat!(
+    "p.region = $1 AND ",
+    visible::published!("p"),
+    " AND p.created_at <= $2"
+);
 
 /// Parses `[1,5,23]` without the JSON machinery (the hot loop of a build).
 fn parse_ids(s: &str) -> std::result::Result<Vec<i64>, sqlx::Error> {
@@ -445,9 +450,10 @@ impl Snapshot {
         let mut total = 0i64;
         self.ranged(
             &format!(
-                "SELECT COUNT(*) AS n FROM {scan} WHERE p.region <> $1 AND p.status = 'published' \
+                "SELECT COUNT(*) AS n FROM {scan} WHERE p.region <> $1 AND {published} \
                  AND p.created_at <= $2 AND p.id > $3 AND p.id <= $4",
-                scan = self.scan()
+                scan = self.scan(),
+                published = visible::published!("p"),
             ),
             |r| {
                 total += r.try_get::<i64, _>("n")?;
@@ -473,9 +479,12 @@ impl Snapshot {
     ) -> Result<i64> {
         let rows = self
             .rows(
-                "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
-             WHERE p.region <> $1 AND p.status = 'published' AND p.created_at <= $2 \
-             AND p.id % $3 = 0 ORDER BY p.id",
+                concat!(
+                    "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
+                     WHERE p.region <> $1 AND ",
+                    visible::published!("p"),
+                    " AND p.created_at <= $2 AND p.id % $3 = 0 ORDER BY p.id"
+                ),
                 Some(step),
             )
             .await?;
@@ -505,9 +514,10 @@ impl Snapshot {
         self.counts(
             &format!(
                 "SELECT p.status, p.status_reason, COUNT(*) AS n FROM {scan} \
-                 WHERE p.region = $1 AND p.created_at <= $2 AND p.status <> 'published' \
+                 WHERE p.region = $1 AND p.created_at <= $2 AND {withheld} \
                  AND p.id > $3 AND p.id <= $4 GROUP BY p.status, p.status_reason",
-                scan = self.scan()
+                scan = self.scan(),
+                withheld = visible::withheld!("p"),
             ),
             ["status", "status_reason"],
         )

@@ -1,6 +1,7 @@
 //! Reading the event log: its head, a subscriber's replay, what a replay withholds.
 
 use super::{EventFilter, EventRecord};
+use crate::visible;
 use crate::{from_micros, Result, Store};
 use sqlx::Row;
 
@@ -68,9 +69,11 @@ impl Store {
             let ps: Vec<String> = chunk.iter().map(|p| args.push_int(*p)).collect();
             let sql = format!(
                 "SELECT p.id FROM posts p JOIN threads t ON t.id = p.thread_id \
-                 LEFT JOIN posts op ON op.id = t.opening_post_id \
-                 WHERE p.id IN ({}) AND (p.status <> 'published' OR op.status <> 'published')",
-                ps.join(", ")
+                 LEFT JOIN posts op ON {opening} \
+                 WHERE p.id IN ({}) AND {withheld}",
+                ps.join(", "),
+                opening = visible::opening_post_of!("t", "op"),
+                withheld = visible::post_or_thread_withheld!("p", "op"),
             );
             for r in args
                 .bind_all(sqlx::query(&sql))

@@ -2,6 +2,7 @@
 
 use crate::audit::Audit;
 use crate::rows::{self};
+use crate::visible;
 use crate::{from_micros, now_micros, Backend, NewEvent, Page, Result, Store, StoreError};
 use hub_domain::{AuditEntry, Suspension};
 use serde_json::json;
@@ -265,10 +266,13 @@ impl Store {
 
     /// Published posts by a user (pre-moderation of new accounts).
     pub async fn published_posts_by(&self, user_id: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM posts WHERE author_id = $1 AND status = 'published'")
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(sqlx::query_scalar(concat!(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM posts WHERE author_id = $1 AND ",
+            visible::published!()
+        ))
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Whether the user posted this exact body in the last `window_micros`, in this thread

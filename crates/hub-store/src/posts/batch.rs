@@ -34,6 +34,7 @@
 //! few.
 
 use super::{body_hash, new_post_record, post_event, Checked};
+use crate::visible;
 use crate::{now_micros, NewPost, Result, StoreError};
 use hub_domain::Post;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -66,7 +67,8 @@ const MAX_BATCH: usize = 64;
 ///   (see [`Marks`]), replaced with their values;
 /// - every post's checks, its duplicate verdict and, if written, its id: Rust answers each
 ///   post from them (`Checked::placement` gives the same verdict as `fits`).
-const BATCH_SQL: &str = "WITH b AS (SELECT hub_numbering_base() AS base), \
+const BATCH_SQL: &str = concat!(
+    "WITH b AS (SELECT hub_numbering_base() AS base), \
      j AS (SELECT u.*, b.base FROM b, __ROWS__ AS u(thread_id, parent_id, dup, author_id, \
      since, hash, kind, body, body_html, language, language_detected, objectives, aspects, \
      status, search_terms, audience, payload, n)), \
@@ -80,11 +82,13 @@ const BATCH_SQL: &str = "WITH b AS (SELECT hub_numbering_base() AS base), \
      AND d.region = t.region AND d.thread_id = t.id), false) AS stored_dup \
      FROM j LEFT JOIN threads t ON t.id = j.thread_id \
      LEFT JOIN posts pp ON pp.id = COALESCE(j.parent_id, t.opening_post_id) \
-     LEFT JOIN posts op ON op.id = t.opening_post_id), \
-     v AS (SELECT c.*, (c.region IS NOT NULL AND COALESCE(c.locked, 0) = 0 \
-     AND COALESCE(c.opening_status = 'published' OR c.opening_author = c.author_id, true) \
-     AND COALESCE(c.parent_status = 'published' OR c.parent_author = c.author_id, true) \
-     AND (c.pid IS NULL OR COALESCE(c.parent_thread = c.thread_id \
+     LEFT JOIN posts op ON ",
+    visible::opening_post_of!("t", "op"),
+    "), v AS (SELECT c.*, (c.region IS NOT NULL AND COALESCE(c.locked, 0) = 0 AND ",
+    visible::author_sees!("c.opening_status", "c.opening_author", "c.author_id"),
+    " AND ",
+    visible::author_sees!("c.parent_status", "c.parent_author", "c.author_id"),
+    " AND (c.pid IS NULL OR COALESCE(c.parent_thread = c.thread_id \
      AND c.parent_depth + 1 <= __DEPTH_MAX__, false))) AS fits FROM c), \
      w AS (SELECT v.*, (v.stored_dup OR (v.dup AND v.since < __NOW__ \
      AND COALESCE(bool_or(v.fits AND NOT v.stored_dup) OVER (PARTITION BY v.author_id, \
@@ -115,15 +119,17 @@ const BATCH_SQL: &str = "WITH b AS (SELECT hub_numbering_base() AS base), \
      GROUP BY thread_id) c WHERE threads.id = c.thread_id), \
      e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, \
      payload, created_at, seq) SELECT 'post.created', region, thread_id, id, author_id, \
-     CASE WHEN COALESCE(opening_status, 'published') <> 'published' THEN 'restricted' \
-     ELSE audience END, replace(replace(replace(replace(payload, \
+     ",
+    visible::thread_audience!("opening_status", "audience"),
+    ", replace(replace(replace(replace(payload, \
      '\"id\":__MARK_ID__', '\"id\":' || id), \
      '\"region\":\"__MARK_REGION__\"', '\"region\":' || to_json(region)::text), \
      '\"parent_id\":__MARK_PARENT__', '\"parent_id\":' || COALESCE(pid::text, 'null')), \
      '\"depth\":__MARK_DEPTH__', '\"depth\":' || depth), __NOW__, base + k FROM a ORDER BY n) \
      SELECT w.region, w.locked, w.opening_post_id, w.parent_thread, w.parent_depth, \
      w.parent_path, w.opening_status, w.opening_author, w.parent_status, w.parent_author, \
-     w.duplicate, ids.id FROM w LEFT JOIN ids ON ids.n = w.n ORDER BY w.n";
+     w.duplicate, ids.id FROM w LEFT JOIN ids ON ids.n = w.n ORDER BY w.n"
+);
 
 /// The types of the batch statement's fields, in order.
 const TYPES: [&str; 17] = [

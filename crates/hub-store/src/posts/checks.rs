@@ -21,7 +21,9 @@ macro_rules! post_checks_sql {
              THEN 1 ELSE 0 END AS BIGINT) AS duplicate, ",
             $next_id,
             " AS next_id FROM threads t LEFT JOIN posts pp ON pp.id = COALESCE($2, t.opening_post_id) \
-             LEFT JOIN posts op ON op.id = t.opening_post_id WHERE t.id = $1"
+             LEFT JOIN posts op ON ",
+            crate::visible::opening_post_of!("t", "op"),
+            " WHERE t.id = $1"
         )
     };
 }

@@ -1,5 +1,6 @@
 //! Endorsements of posts.
 
+use crate::visible;
 use crate::{now_micros, Result, Store, StoreError, WriteTx};
 use sqlx::Row;
 
@@ -75,10 +76,12 @@ impl Store {
                 .execute(&mut *tx.tx)
                 .await?;
             // A thread counts its published posts' endorsements only (see `set_status`).
-            sqlx::query(
+            sqlx::query(concat!(
                 "UPDATE threads SET endorsements = endorsements + $1 WHERE id = $2 \
-                 AND EXISTS (SELECT 1 FROM posts WHERE id = $3 AND status = 'published')",
-            )
+                 AND EXISTS (SELECT 1 FROM posts WHERE id = $3 AND ",
+                visible::published!(),
+                ")"
+            ))
             .bind(delta)
             .bind(thread_id)
             .bind(post_id)

@@ -2,6 +2,7 @@
 
 use super::{posts_json, Bodies, OpeningPost, PublicThreadPage, ThreadPage};
 use crate::rows::{self, AUTHOR_COLUMNS, POST_COLUMNS};
+use crate::visible;
 use crate::{Page, Result, Store, StoreError};
 use hub_domain::{Post, PostKind, PostStatus};
 use sqlx::Row;
@@ -135,9 +136,10 @@ fn thread_page_sql(body: &str, body_html: &str) -> String {
         .replace("p.body,", &format!("{body},"));
     format!(
         "SELECT {columns}, {AUTHOR_COLUMNS}, (SELECT {OPENING_POST} FROM threads t \
-         JOIN posts op ON op.id = t.opening_post_id WHERE t.id = $1) AS opening \
+         JOIN posts op ON {opening} WHERE t.id = $1) AS opening \
          FROM posts p JOIN users u ON u.id = p.author_id \
-         WHERE p.thread_id = $1 AND p.path > $2 ORDER BY p.path LIMIT $3"
+         WHERE p.thread_id = $1 AND p.path > $2 ORDER BY p.path LIMIT $3",
+        opening = visible::opening_post_of!("t", "op"),
     )
 }
 
@@ -166,7 +168,7 @@ fn json_instant(col: &str) -> String {
 /// reason of a published post only), with the texts `bodies` asks for. The fields are in
 /// `Post`'s order; `status_reason` is left out when null.
 fn public_post_json(bodies: Bodies) -> String {
-    let published = "p.status = 'published'";
+    let published = visible::published!("p");
     let body = match bodies {
         Bodies::Html => "NULL".to_string(),
         _ => format!("CASE WHEN {published} THEN p.body END"),
@@ -215,17 +217,20 @@ fn public_page_sql(bodies: Bodies) -> String {
     let post = public_post_json(bodies);
     let unpublished = status_author_region!("p");
     format!(
-        "SELECT CAST(json_group_array({post}) FILTER (WHERE p.status <> 'pending') AS BLOB) \
+        "SELECT CAST(json_group_array({post}) FILTER (WHERE {listed}) AS BLOB) \
          AS items, max(p.path) AS last_path, \
-         group_concat(CASE WHEN p.status <> 'published' THEN {unpublished} END, ' ') \
+         group_concat(CASE WHEN {withheld} THEN {unpublished} END, ' ') \
          AS unpublished, \
          (SELECT count(*) FROM (SELECT 1 FROM posts WHERE thread_id = $1 AND path > $2 \
          LIMIT $3 + 1) AS f) AS following, \
          (SELECT {OPENING_POST} FROM threads t \
-         JOIN posts op ON op.id = t.opening_post_id WHERE t.id = $1) AS opening \
+         JOIN posts op ON {opening} WHERE t.id = $1) AS opening \
          FROM (SELECT {POST_COLUMNS}, p.author_id, {AUTHOR_COLUMNS} \
          FROM posts p JOIN users u ON u.id = p.author_id \
-         WHERE p.thread_id = $1 AND p.path > $2 ORDER BY p.path LIMIT $3) AS p"
+         WHERE p.thread_id = $1 AND p.path > $2 ORDER BY p.path LIMIT $3) AS p",
+        listed = visible::listed!("p"),
+        withheld = visible::withheld!("p"),
+        opening = visible::opening_post_of!("t", "op"),
     )
 }
 
@@ -341,7 +346,8 @@ impl Store {
             // An empty page: the thread may not exist.
             None => sqlx::query(&format!(
                 "SELECT {OPENING_POST} AS opening FROM threads t \
-                 LEFT JOIN posts op ON op.id = t.opening_post_id WHERE t.id = $1"
+                 LEFT JOIN posts op ON {opening} WHERE t.id = $1",
+                opening = visible::opening_post_of!("t", "op"),
             ))
             .bind(thread_id)
             .fetch_optional(&self.pool)
