@@ -570,6 +570,17 @@ fn prepare_sqlite_url(url: &str) -> Result<String> {
     Ok(format!("sqlite://{path}?{query}"))
 }
 
+/// The statements whose text is assembled per dialect (by `concat!` in macros, or once at
+/// start), by name, in `backend`'s dialect: a test prepares each on a freshly migrated
+/// database of each backend. (The other statements are literals shared by both dialects, or
+/// built per call from filters.)
+#[doc(hidden)]
+pub fn statements(backend: Backend) -> Vec<(String, String)> {
+    let mut out = posts::statements(backend);
+    out.extend(users::statements(backend));
+    out
+}
+
 /// Now, in microseconds since the epoch: the stored representation of times.
 pub fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()

@@ -231,6 +231,20 @@ static PLAIN: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
         .collect()
 });
 
+/// The group commit's statements (PostgreSQL; SQLite writes a batch with the single write's
+/// statements): one per batch size over plain parameters, and the one over arrays.
+pub(super) fn statements(backend: crate::Backend) -> Vec<(String, String)> {
+    if backend == crate::Backend::Sqlite {
+        return Vec::new();
+    }
+    let plain = PLAIN.iter().enumerate();
+    let mut out: Vec<(String, String)> = plain
+        .map(|(i, sql)| (format!("batch::plain_{}", i + 1), sql.clone()))
+        .collect();
+    out.push(("batch::arrays".to_string(), ARRAYS.clone()));
+    out
+}
+
 /// A post waiting for its batch.
 struct Job {
     thread_id: i64,

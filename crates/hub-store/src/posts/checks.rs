@@ -213,3 +213,17 @@ pub(super) fn post_checks_query<'q>(
         .bind(crate::events::NUMBERING_LOCK)
         .bind(body_hash(&p.body))
 }
+
+/// The checks of a new post in `backend`'s dialect, by name.
+pub(super) fn statements(backend: crate::Backend) -> Vec<(String, String)> {
+    let list: &[(&'static str, &str)] = match backend {
+        crate::Backend::Sqlite => &[
+            ("posts::checks", SQLITE_POST_CHECKS),
+            ("posts::begin_checks", SQLITE_BEGIN_POST_CHECKS),
+        ],
+        crate::Backend::Postgres => &[("posts::checks", PG_POST_CHECKS)],
+    };
+    list.iter()
+        .map(|(n, s)| (n.to_string(), s.to_string()))
+        .collect()
+}

@@ -17,7 +17,7 @@ mod write;
 
 pub(crate) use checks::{new_post_record, Checked, Placement};
 
-use crate::{NewEvent, Page};
+use crate::{Backend, NewEvent, Page};
 use hub_domain::{Aspect, AuthorRef, Post, PostKind, PostStatus};
 
 /// A post to add, validated and rendered.
@@ -182,4 +182,13 @@ pub(crate) fn post_event(kind: &'static str, post: &Post) -> NewEvent {
         audience: audience(post.status),
         payload: serde_json::to_string(post).unwrap_or_default(),
     }
+}
+
+/// The statements of posts whose text differs by dialect, by name (see [`crate::statements`]).
+pub(crate) fn statements(backend: Backend) -> Vec<(String, String)> {
+    let mut out = checks::statements(backend);
+    out.extend(write::statements(backend));
+    out.extend(read::statements(backend));
+    out.extend(batch::statements(backend));
+    out
 }

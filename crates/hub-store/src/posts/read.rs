@@ -239,6 +239,27 @@ static PUBLIC_PAGE: std::sync::LazyLock<[String; 3]> = std::sync::LazyLock::new(
     [Bodies::Both, Bodies::Markdown, Bodies::Html].map(public_page_sql)
 });
 
+/// The page statements of `backend`, by name: a thread's page (both backends, read through
+/// the native pool) and, on SQLite, its public page as JSON.
+pub(super) fn statements(backend: crate::Backend) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("thread_page_both", &*THREAD_PAGE_BOTH),
+        ("thread_page_markdown", &*THREAD_PAGE_MARKDOWN),
+        ("thread_page_html", &*THREAD_PAGE_HTML),
+    ];
+    if backend == crate::Backend::Sqlite {
+        let [both, markdown, html] = &*PUBLIC_PAGE;
+        out.extend([
+            ("public_page_both", both),
+            ("public_page_markdown", markdown),
+            ("public_page_html", html),
+        ]);
+    }
+    out.into_iter()
+        .map(|(n, s)| (format!("posts::{n}"), s.clone()))
+        .collect()
+}
+
 impl Store {
     /// One post, whatever its status (callers redact).
     pub async fn post(&self, id: i64) -> Result<Post> {

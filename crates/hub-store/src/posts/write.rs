@@ -342,3 +342,28 @@ impl Store {
         }
     }
 }
+
+/// The insert statements of a new post in `backend`'s dialect, by name.
+pub(super) fn statements(backend: Backend) -> Vec<(String, String)> {
+    let list: &[(&'static str, &str)] = match backend {
+        Backend::Sqlite => &[
+            ("posts::insert", SQLITE_INSERT_POST),
+            ("posts::insert_with_event", SQLITE_INSERT_POST_EVENT),
+            (
+                "posts::insert_with_event_commit",
+                SQLITE_INSERT_POST_EVENT_COMMIT,
+            ),
+        ],
+        Backend::Postgres => &[
+            ("posts::insert", PG_INSERT_POST),
+            ("posts::insert_with_event", PG_INSERT_POST_EVENT),
+            (
+                "posts::insert_with_numbered_event",
+                PG_INSERT_POST_NUMBERED_EVENT,
+            ),
+        ],
+    };
+    list.iter()
+        .map(|(n, s)| (n.to_string(), s.to_string()))
+        .collect()
+}
