@@ -9,14 +9,16 @@
 
 pub mod activity;
 pub mod analysis;
-mod batch;
+mod audit;
 mod error;
 mod events;
+mod idempotency;
 mod moderation;
 mod posts;
 mod rows;
 mod threads;
 mod users;
+mod visible;
 
 pub use error::StoreError;
 pub use events::{EventFilter, EventRecord, NewEvent};
@@ -141,8 +143,8 @@ pub struct Store {
     /// converts every row and its column list into its own representation, which showed in
     /// the profile of large pages.
     reads: NativePool,
-    /// The committer that writes concurrent new posts in one transaction (`batch.rs`).
-    batcher: Option<batch::Batcher>,
+    /// The committer that writes concurrent new posts in one transaction (`posts/batch.rs`).
+    batcher: Option<posts::batch::Batcher>,
     /// Whether the search indexer runs (SQLite; started once the schema is migrated).
     search_indexer: Arc<std::sync::atomic::AtomicBool>,
     /// Writes (and, in the hub, requests) in flight, which an analysis build gives way to.
@@ -250,7 +252,7 @@ impl Store {
         let reads = NativePool::open(backend, &url, opts)?;
         let log_tick = Arc::new(tokio::sync::watch::channel(0).0);
         let batcher = match backend {
-            Backend::Postgres => Some(batch::Batcher::start(&url, opts, log_tick.clone())?),
+            Backend::Postgres => Some(posts::batch::Batcher::start(&url, opts, log_tick.clone())?),
             Backend::Sqlite => None,
         };
         let mut store = Self {
@@ -268,7 +270,7 @@ impl Store {
         };
         if backend == Backend::Sqlite {
             // The committer's store writes its posts itself (it has no batcher).
-            store.batcher = Some(batch::Batcher::start_sqlite(store.clone()));
+            store.batcher = Some(posts::batch::Batcher::start_sqlite(store.clone()));
         }
         store.spawn_relay();
         Ok(store)
@@ -354,7 +356,9 @@ impl Store {
     /// instead (a statement of the batch failed): zero unless something is wrong, as with a
     /// post by an unknown author.
     pub fn posts_written_alone(&self) -> u64 {
-        self.batcher.as_ref().map_or(0, batch::Batcher::sent_back)
+        self.batcher
+            .as_ref()
+            .map_or(0, posts::batch::Batcher::sent_back)
     }
 
     pub(crate) fn tick_log(&self) {
@@ -537,7 +541,7 @@ pub(crate) struct WriteTx {
     /// every event is numbered as it is inserted).
     pub(crate) wrote_events: bool,
     /// PostgreSQL: the transaction holds the event log's numbering lock until it ends, so it
-    /// may number its own events (see `events.rs`).
+    /// may number its own events (see `events/`).
     pub(crate) numbering: bool,
     /// Events were appended already numbered.
     pub(crate) numbered_events: bool,
@@ -564,6 +568,17 @@ fn prepare_sqlite_url(url: &str) -> Result<String> {
         format!("{query}&mode=rwc")
     };
     Ok(format!("sqlite://{path}?{query}"))
+}
+
+/// The statements whose text is assembled per dialect (by `concat!` in macros, or once at
+/// start), by name, in `backend`'s dialect: a test prepares each on a freshly migrated
+/// database of each backend. (The other statements are literals shared by both dialects, or
+/// built per call from filters.)
+#[doc(hidden)]
+pub fn statements(backend: Backend) -> Vec<(String, String)> {
+    let mut out = posts::statements(backend);
+    out.extend(users::statements(backend));
+    out
 }
 
 /// Now, in microseconds since the epoch: the stored representation of times.

@@ -133,3 +133,38 @@ pub(crate) fn cursor_int(s: &str) -> Result<i64, crate::StoreError> {
         message: "is not a cursor this list gave out".into(),
     })
 }
+
+/// Arguments of a query assembled from optional filters: each push returns its placeholder, so
+/// placeholders are numbered in the order they are bound, on both backends.
+#[derive(Default)]
+pub(crate) struct Args(Vec<Arg>);
+
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+impl Args {
+    pub(crate) fn push_int(&mut self, v: i64) -> String {
+        self.0.push(Arg::Int(v));
+        format!("${}", self.0.len())
+    }
+
+    pub(crate) fn push_text(&mut self, v: String) -> String {
+        self.0.push(Arg::Text(v));
+        format!("${}", self.0.len())
+    }
+
+    pub(crate) fn bind_all<'q>(
+        self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for a in self.0 {
+            q = match a {
+                Arg::Int(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+            };
+        }
+        q
+    }
+}

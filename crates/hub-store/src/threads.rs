@@ -1,7 +1,8 @@
 //! Threads: creating one with its opening post, reading and listing with filters.
 
 use crate::posts::{post_event, Placement};
-use crate::rows::{self, AUTHOR_COLUMNS, THREAD_COLUMNS};
+use crate::rows::{self, Args, AUTHOR_COLUMNS, THREAD_COLUMNS};
+use crate::visible;
 use crate::{
     now_micros, Backend, Created, IdempotencyKey, NewEvent, NewPost, Page, Result, Store,
     StoreError,
@@ -175,7 +176,8 @@ impl Store {
         if !q.moderator {
             let v = args.push_int(q.viewer_id.unwrap_or(0));
             sql.push_str(&format!(
-                " AND (t.author_id = {v} OR NOT EXISTS (SELECT 1 FROM posts op WHERE op.id = t.opening_post_id AND op.status <> 'published'))"
+                " AND (t.author_id = {v} OR NOT {withheld})",
+                withheld = visible::thread_withheld!("t")
             ));
         }
         let terms = q.q.as_deref().map(search::query_terms).unwrap_or_default();
@@ -193,14 +195,16 @@ impl Store {
                     let p = args.push_text(expr);
                     sql.push_str(&format!(
                         " AND t.id IN (SELECT p.thread_id FROM post_search s JOIN posts p ON p.id = s.rowid \
-                         WHERE post_search MATCH {p} AND p.status = 'published')"
+                         WHERE post_search MATCH {p} AND {published})",
+                        published = visible::published!("p")
                     ));
                 }
                 Backend::Postgres => {
                     let p = args.push_text(terms.join(" "));
                     sql.push_str(&format!(
                         " AND t.id IN (SELECT p.thread_id FROM posts p \
-                         WHERE p.search_terms @> string_to_array({p}, ' ') AND p.status = 'published')"
+                         WHERE p.search_terms @> string_to_array({p}, ' ') AND {published})",
+                        published = visible::published!("p")
                     ));
                 }
             }
@@ -243,12 +247,16 @@ impl Store {
 
     /// Counts per region (threads, published posts, participants).
     pub async fn region_counts(&self) -> Result<Vec<(String, RegionCounts)>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "SELECT t.region AS region, CAST(COUNT(DISTINCT t.id) AS BIGINT) AS threads, \
-             CAST((SELECT COUNT(*) FROM posts p WHERE p.region = t.region AND p.status = 'published') AS BIGINT) AS posts, \
-             CAST((SELECT COUNT(DISTINCT p.author_id) FROM posts p WHERE p.region = t.region AND p.status = 'published') AS BIGINT) AS participants \
+             CAST((SELECT COUNT(*) FROM posts p WHERE p.region = t.region AND ",
+            visible::published!("p"),
+            ") AS BIGINT) AS posts, \
+             CAST((SELECT COUNT(DISTINCT p.author_id) FROM posts p WHERE p.region = t.region AND ",
+            visible::published!("p"),
+            ") AS BIGINT) AS participants \
              FROM threads t GROUP BY t.region",
-        )
+        ))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -263,40 +271,5 @@ impl Store {
                 ))
             })
             .collect()
-    }
-}
-
-/// Arguments of a query assembled from optional filters: each push returns its placeholder, so
-/// placeholders are numbered in the order they are bound, on both backends.
-#[derive(Default)]
-pub(crate) struct Args(Vec<Arg>);
-
-enum Arg {
-    Int(i64),
-    Text(String),
-}
-
-impl Args {
-    pub(crate) fn push_int(&mut self, v: i64) -> String {
-        self.0.push(Arg::Int(v));
-        format!("${}", self.0.len())
-    }
-
-    pub(crate) fn push_text(&mut self, v: String) -> String {
-        self.0.push(Arg::Text(v));
-        format!("${}", self.0.len())
-    }
-
-    pub(crate) fn bind_all<'q>(
-        self,
-        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        for a in self.0 {
-            q = match a {
-                Arg::Int(v) => q.bind(v),
-                Arg::Text(v) => q.bind(v),
-            };
-        }
-        q
     }
 }

@@ -75,6 +75,15 @@ static SESSION_SQLITE: std::sync::LazyLock<String> =
 static SESSION_POSTGRES: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| session_sql("string_agg(r.role || ':' || r.region, ',')"));
 
+/// The session statement of `backend`, by name (see [`crate::statements`]).
+pub(crate) fn statements(backend: Backend) -> Vec<(String, String)> {
+    let sql = match backend {
+        Backend::Sqlite => &*SESSION_SQLITE,
+        Backend::Postgres => &*SESSION_POSTGRES,
+    };
+    vec![("users::session".to_string(), sql.clone())]
+}
+
 /// A live session's user and what restricts them.
 #[derive(Debug, Clone)]
 pub struct Session {

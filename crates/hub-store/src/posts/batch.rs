@@ -17,7 +17,7 @@
 //! (thread, parent, duplicate), takes an id for each that passed, and inserts those posts,
 //! their objectives, the threads' counters and their events, numbered in the batch's order
 //! after the highest `seq`, read by `hub_numbering_base()` (migration 0006) once it holds the
-//! event log's numbering lock (`events.rs`), which the statement keeps until it has committed:
+//! event log's numbering lock (`events/`), which the statement keeps until it has committed:
 //! numberings commit one at a time, in `seq` order, and every post is durable, its event in
 //! the log, before any post of the batch is answered. Checking in a statement of its own first
 //! cost a round trip per batch: at one writer a tenth of a post's time, at eight writers a
@@ -33,7 +33,8 @@
 //! next one gathers, so the batch size follows the load: one post at a time when writes are
 //! few.
 
-use crate::posts::{body_hash, new_post_record, post_event, Checked};
+use super::{body_hash, new_post_record, post_event, Checked};
+use crate::visible;
 use crate::{now_micros, NewPost, Result, StoreError};
 use hub_domain::Post;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -49,7 +50,7 @@ const MAX_BATCH: usize = 64;
 /// fields, in the order of [`TYPES`], then `n`, its place in the batch; `__NOW__`: the creation
 /// time's parameter), in one round trip:
 ///
-/// - `c`, `v`, `w`: each post's checks, the same conditions as the single write's in `posts.rs`
+/// - `c`, `v`, `w`: each post's checks, the same conditions as the single write's in `posts/checks.rs`
 ///   and [`Checked::placement`]: its thread (no region: no such thread), locked or not, the
 ///   parent (given, or the opening post) in the same thread and not too deep, and whether the
 ///   text is a duplicate of a recent post or of an earlier post of the batch that is written
@@ -66,7 +67,8 @@ const MAX_BATCH: usize = 64;
 ///   (see [`Marks`]), replaced with their values;
 /// - every post's checks, its duplicate verdict and, if written, its id: Rust answers each
 ///   post from them (`Checked::placement` gives the same verdict as `fits`).
-const BATCH_SQL: &str = "WITH b AS (SELECT hub_numbering_base() AS base), \
+const BATCH_SQL: &str = concat!(
+    "WITH b AS (SELECT hub_numbering_base() AS base), \
      j AS (SELECT u.*, b.base FROM b, __ROWS__ AS u(thread_id, parent_id, dup, author_id, \
      since, hash, kind, body, body_html, language, language_detected, objectives, aspects, \
      status, search_terms, audience, payload, n)), \
@@ -80,11 +82,13 @@ const BATCH_SQL: &str = "WITH b AS (SELECT hub_numbering_base() AS base), \
      AND d.region = t.region AND d.thread_id = t.id), false) AS stored_dup \
      FROM j LEFT JOIN threads t ON t.id = j.thread_id \
      LEFT JOIN posts pp ON pp.id = COALESCE(j.parent_id, t.opening_post_id) \
-     LEFT JOIN posts op ON op.id = t.opening_post_id), \
-     v AS (SELECT c.*, (c.region IS NOT NULL AND COALESCE(c.locked, 0) = 0 \
-     AND COALESCE(c.opening_status = 'published' OR c.opening_author = c.author_id, true) \
-     AND COALESCE(c.parent_status = 'published' OR c.parent_author = c.author_id, true) \
-     AND (c.pid IS NULL OR COALESCE(c.parent_thread = c.thread_id \
+     LEFT JOIN posts op ON ",
+    visible::opening_post_of!("t", "op"),
+    "), v AS (SELECT c.*, (c.region IS NOT NULL AND COALESCE(c.locked, 0) = 0 AND ",
+    visible::author_sees!("c.opening_status", "c.opening_author", "c.author_id"),
+    " AND ",
+    visible::author_sees!("c.parent_status", "c.parent_author", "c.author_id"),
+    " AND (c.pid IS NULL OR COALESCE(c.parent_thread = c.thread_id \
      AND c.parent_depth + 1 <= __DEPTH_MAX__, false))) AS fits FROM c), \
      w AS (SELECT v.*, (v.stored_dup OR (v.dup AND v.since < __NOW__ \
      AND COALESCE(bool_or(v.fits AND NOT v.stored_dup) OVER (PARTITION BY v.author_id, \
@@ -115,15 +119,17 @@ const BATCH_SQL: &str = "WITH b AS (SELECT hub_numbering_base() AS base), \
      GROUP BY thread_id) c WHERE threads.id = c.thread_id), \
      e AS (INSERT INTO events (type, region, thread_id, post_id, user_id, audience, \
      payload, created_at, seq) SELECT 'post.created', region, thread_id, id, author_id, \
-     CASE WHEN COALESCE(opening_status, 'published') <> 'published' THEN 'restricted' \
-     ELSE audience END, replace(replace(replace(replace(payload, \
+     ",
+    visible::thread_audience!("opening_status", "audience"),
+    ", replace(replace(replace(replace(payload, \
      '\"id\":__MARK_ID__', '\"id\":' || id), \
      '\"region\":\"__MARK_REGION__\"', '\"region\":' || to_json(region)::text), \
      '\"parent_id\":__MARK_PARENT__', '\"parent_id\":' || COALESCE(pid::text, 'null')), \
      '\"depth\":__MARK_DEPTH__', '\"depth\":' || depth), __NOW__, base + k FROM a ORDER BY n) \
      SELECT w.region, w.locked, w.opening_post_id, w.parent_thread, w.parent_depth, \
      w.parent_path, w.opening_status, w.opening_author, w.parent_status, w.parent_author, \
-     w.duplicate, ids.id FROM w LEFT JOIN ids ON ids.n = w.n ORDER BY w.n";
+     w.duplicate, ids.id FROM w LEFT JOIN ids ON ids.n = w.n ORDER BY w.n"
+);
 
 /// The types of the batch statement's fields, in order.
 const TYPES: [&str; 17] = [
@@ -155,7 +161,7 @@ impl Marks {
 
     /// The payload of a new post's event, with marks where the statement puts the four fields.
     fn payload(thread_id: i64, p: &NewPost, now: i64) -> String {
-        let at = crate::posts::Placement {
+        let at = super::Placement {
             thread_id,
             region: Self::REGION.to_string(),
             parent: Some((Self::PARENT, Self::DEPTH - 1, String::new())),
@@ -183,7 +189,7 @@ fn batch_statement(rows: &str, now: usize) -> String {
             "__DEPTH_MAX__",
             &hub_domain::validate::DEPTH_MAX.to_string(),
         )
-        .replace("__SEGMENT__", &crate::posts::PATH_SEGMENT.to_string())
+        .replace("__SEGMENT__", &super::PATH_SEGMENT.to_string())
         .replace("__MARK_ID__", &Marks::ID.to_string())
         .replace("__MARK_PARENT__", &Marks::PARENT.to_string())
         .replace("__MARK_DEPTH__", &Marks::DEPTH.to_string())
@@ -224,6 +230,20 @@ static PLAIN: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
         .map(|n| batch_statement(&values_sql(n), n * TYPES.len() + 1))
         .collect()
 });
+
+/// The group commit's statements (PostgreSQL; SQLite writes a batch with the single write's
+/// statements): one per batch size over plain parameters, and the one over arrays.
+pub(super) fn statements(backend: crate::Backend) -> Vec<(String, String)> {
+    if backend == crate::Backend::Sqlite {
+        return Vec::new();
+    }
+    let plain = PLAIN.iter().enumerate();
+    let mut out: Vec<(String, String)> = plain
+        .map(|(i, sql)| (format!("batch::plain_{}", i + 1), sql.clone()))
+        .collect();
+    out.push(("batch::arrays".to_string(), ARRAYS.clone()));
+    out
+}
 
 /// A post waiting for its batch.
 struct Job {
@@ -472,7 +492,7 @@ async fn write(
                 .bind($each!(|j: &Job| crate::rows::aspects_json(&j.post.aspects)))
                 .bind($each!(|j: &Job| j.post.status.as_str()))
                 .bind($each!(|j: &Job| j.post.search_terms.as_str()))
-                .bind($each!(|j: &Job| crate::posts::audience(j.post.status)))
+                .bind($each!(|j: &Job| super::audience(j.post.status)))
                 .bind($each!(|j: &Job| Marks::payload(j.thread_id, &j.post, now)))
         };
     }
