@@ -36,7 +36,7 @@
 //! import again after a complete run writes nothing; after an interrupted run it completes what
 //! is missing.
 
-use crate::demo::{author_of, date_thread, get_or_create_user};
+use crate::write::{author_of, date_thread, get_or_create_user};
 use anyhow::{bail, Context, Result};
 use hub_domain::{lang, markup, search, validate, AuthorRef, PostKind, PostStatus};
 use hub_domain::{StakeholderGroup, ThreadSort, REGION_SLUGS};
