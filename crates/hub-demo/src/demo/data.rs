@@ -39,6 +39,8 @@ pub(crate) fn corpus() -> Result<&'static Corpus> {
 
 /// Everything the generator draws from.
 pub(crate) struct Corpus {
+    /// The stakeholder groups of the accounts, in draw order.
+    pub(crate) groups: Vec<GroupWeight>,
     pub(crate) regions: Vec<RegionSpec>,
     /// Naming cultures; countries refer to them by position.
     banks: Vec<NameBank>,
@@ -77,8 +79,8 @@ impl Corpus {
                 None => bail!("data/names.toml: no [{key}] table"),
             }
         }
-        if regions.regions.is_empty() {
-            bail!("data/regions.toml: no regions");
+        if regions.regions.is_empty() || regions.groups.is_empty() {
+            bail!("data/regions.toml: no regions or no groups");
         }
         for r in &mut regions.regions {
             if r.languages.is_empty() || r.countries.is_empty() {
@@ -100,6 +102,7 @@ impl Corpus {
             }
         }
         Ok(Corpus {
+            groups: regions.groups,
             regions: regions.regions,
             banks: named.into_values().collect(),
             texts,
@@ -184,7 +187,16 @@ impl Topic {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegionsFile {
+    groups: Vec<GroupWeight>,
     regions: Vec<RegionSpec>,
+}
+
+/// A stakeholder group of the demo accounts and how common it is.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GroupWeight {
+    pub(crate) group: StakeholderGroup,
+    pub(crate) weight: u32,
 }
 
 #[derive(Deserialize)]

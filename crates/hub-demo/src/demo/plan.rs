@@ -19,25 +19,6 @@ const SPREAD_WEEKS: i64 = 8;
 /// corpus so that the texts and trees of a seed did not change when posts got times.
 const TIME_SEED: u64 = 0x7469_6d65;
 
-/// Stakeholder groups of the demo accounts and how common they are. Groups that would put
-/// invented words in the mouth of real institutions (member states, UN entities, national
-/// human rights institutions, Red Cross and Red Crescent societies) are left out.
-const GROUPS: &[(StakeholderGroup, u32)] = &[
-    (StakeholderGroup::MigrantOrg, 3),
-    (StakeholderGroup::DiasporaOrg, 2),
-    (StakeholderGroup::CivilSociety, 4),
-    (StakeholderGroup::FaithBased, 1),
-    (StakeholderGroup::TradeUnion, 2),
-    (StakeholderGroup::PrivateSector, 1),
-    (StakeholderGroup::Academia, 2),
-    (StakeholderGroup::LocalAuthority, 1),
-    (StakeholderGroup::Youth, 1),
-    (StakeholderGroup::Media, 1),
-    (StakeholderGroup::Philanthropy, 1),
-    (StakeholderGroup::Parliamentarian, 1),
-    (StakeholderGroup::Other, 1),
-];
-
 /// How common each kind is among opening posts and among replies.
 const OPENING_KINDS: &[(PostKind, u32)] = &[
     (PostKind::Comment, 45),
@@ -305,7 +286,7 @@ fn make_persona(
         email = format!("{a}.{b}{n}+demo@example.org");
         n += 1;
     }
-    let group = weighted_pair(rng, GROUPS);
+    let group = weighted(rng, &corpus.groups, |g| g.weight).group;
     // Only a language with phrases of its own names organisations.
     let templates = corpus
         .texts
@@ -362,10 +343,11 @@ impl ThreadContext<'_> {
         let city = self.cities[author].name_in(language);
         let kind = weighted_pair(rng, if opening { OPENING_KINDS } else { REPLY_KINDS });
         let title = opening.then(|| fill(phrase(rng, &tt.titles), city, rng));
+        let phrases = Phrases { t, tt, city };
         let body = if opening {
-            opening_body(rng, t, tt, kind, city)
+            opening_body(rng, phrases, kind)
         } else {
-            reply_body(rng, t, tt, kind, city)
+            reply_body(rng, phrases, kind)
         };
         let post = PostPlan {
             author,
@@ -477,13 +459,17 @@ fn post_times(rng: &mut StdRng, replies: usize) -> Vec<i64> {
         .collect()
 }
 
-fn opening_body(
-    rng: &mut StdRng,
-    t: &LangText,
-    tt: &TopicText,
-    kind: PostKind,
-    city: &str,
-) -> String {
+/// What a post is written from: its writer's language's phrases, its topic's phrases in that
+/// language, and the writer's city as named in it.
+#[derive(Clone, Copy)]
+struct Phrases<'a> {
+    t: &'a LangText,
+    tt: &'a TopicText,
+    city: &'a str,
+}
+
+fn opening_body(rng: &mut StdRng, phrases: Phrases<'_>, kind: PostKind) -> String {
+    let Phrases { t, tt, city } = phrases;
     let sep = &t.sep;
     let opening = fill(phrase(rng, &tt.openings), city, rng);
     let mut details = tt.details.each_ref();
@@ -514,13 +500,8 @@ fn opening_body(
     }
 }
 
-fn reply_body(
-    rng: &mut StdRng,
-    t: &LangText,
-    tt: &TopicText,
-    kind: PostKind,
-    city: &str,
-) -> String {
+fn reply_body(rng: &mut StdRng, phrases: Phrases<'_>, kind: PostKind) -> String {
+    let Phrases { t, tt, city } = phrases;
     let sep = &t.sep;
     let opener = phrase(rng, &t.openers);
     let reply = phrase(rng, &tt.replies);
@@ -611,7 +592,7 @@ mod tests {
 
     #[test]
     fn weighted_tables_are_not_empty() {
-        assert!(!GROUPS.is_empty() && !OPENING_KINDS.is_empty() && !REPLY_KINDS.is_empty());
+        assert!(!OPENING_KINDS.is_empty() && !REPLY_KINDS.is_empty());
     }
 
     #[test]
