@@ -230,9 +230,9 @@ async fn main() -> anyhow::Result<()> {
                 (false, None) => Some(PathBuf::from(DEFAULT_POLIS_DIR)).filter(|dir| dir.is_dir()),
             };
             let store = server::open_store(&config).await?;
-            let report = hub::demo::run(
+            let report = hub_demo::demo::run(
                 &store,
-                &hub::demo::DemoOptions {
+                &hub_demo::demo::DemoOptions {
                     polis_dir,
                     seed,
                     threads_per_region: threads,

@@ -36,15 +36,19 @@
 //! import again after a complete run writes nothing; after an interrupted run it completes what
 //! is missing.
 
-use crate::demo::{author_of, date_thread, get_or_create_user};
+mod read;
+
+pub use read::region_for;
+
+use crate::write::{author_of, date_thread, get_or_create_user};
 use anyhow::{bail, Context, Result};
 use hub_domain::{lang, markup, search, validate, AuthorRef, PostKind, PostStatus};
-use hub_domain::{StakeholderGroup, ThreadSort, REGION_SLUGS};
+use hub_domain::{StakeholderGroup, ThreadSort};
 use hub_store::{Created, NewPost, NewThread, NewUser, Store, ThreadQuery};
-use serde::Deserialize;
+use read::{clean_body, find_conversations, read_conversation, CommentRow, Conversation};
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Size of the pool of synthetic voters, and so the most endorsements one comment can get.
 pub const VOTER_POOL: usize = 40;
@@ -59,16 +63,6 @@ const NO_SIGN_IN: &str = "!disabled: synthetic Pol.is account, no sign-in";
 /// How many endorsements are written at once. On PostgreSQL concurrent transactions share
 /// commit flushes; on SQLite the store queues writers anyway, so this costs nothing there.
 const ENDORSE_CONCURRENCY: usize = 8;
-
-/// How deep below the given folder conversations are looked for.
-const MAX_DEPTH: usize = 3;
-
-/// The attribution statement the upstream README asks for, used when a folder has no
-/// `ATTRIBUTION.txt` of its own.
-const DEFAULT_ATTRIBUTION: &str =
-    "Data was gathered using the Polis software (compdemocracy.org/polis) and is\n\
-sub-licensed under CC BY 4.0 with Attribution to The Computational Democracy\n\
-Project. Licence: https://creativecommons.org/licenses/by/4.0/";
 
 /// What the import did, per conversation.
 #[derive(Debug, Clone, Default)]
@@ -189,51 +183,6 @@ impl fmt::Display for PolisReport {
     }
 }
 
-/// One row of `comments.csv`, read by header name: older exports have a `datetime` column,
-/// newer ones drop it and add others (`is-meta`, `is-seed`, ...), which are ignored.
-#[derive(Debug, Clone, Deserialize)]
-struct CommentRow {
-    /// Epoch milliseconds (the `datetime` column is a display string in the exporting
-    /// server's zone and is not used).
-    #[serde(default)]
-    timestamp: Option<i64>,
-    #[serde(rename = "comment-id")]
-    comment_id: i64,
-    #[serde(rename = "author-id")]
-    author_id: i64,
-    #[serde(default)]
-    agrees: Option<i64>,
-    #[serde(default)]
-    moderated: Option<i64>,
-    #[serde(rename = "comment-body")]
-    body: String,
-}
-
-/// A conversation read from its folder.
-#[derive(Debug)]
-struct Conversation {
-    folder: String,
-    /// The folder name made safe for an e-mail local part.
-    key: String,
-    title: String,
-    description: String,
-    url: Option<String>,
-    attribution: String,
-    language: Option<String>,
-    region: &'static str,
-    comments: Vec<CommentRow>,
-}
-
-impl Conversation {
-    /// The string that identifies this conversation's thread in its opening post.
-    fn marker(&self) -> String {
-        format!(
-            "Pol.is conversation {}",
-            self.url.as_deref().unwrap_or(&self.folder)
-        )
-    }
-}
-
 /// Imports every Pol.is conversation found in `dir` (the folder itself or its subfolders,
 /// any folder holding a `comments.csv`), in folder-name order.
 pub async fn import_dir(store: &Store, dir: &Path) -> Result<PolisReport> {
@@ -256,225 +205,6 @@ pub async fn import_dir(store: &Store, dir: &Path) -> Result<PolisReport> {
     }
     report.voters_created = voters.created;
     Ok(report)
-}
-
-/// Folders at or below `dir` (at most [`MAX_DEPTH`] levels) that contain `comments.csv`,
-/// sorted so that the import order, and therefore ids, are the same on every run.
-fn find_conversations(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
-    let mut stack = vec![(dir.to_path_buf(), 0usize)];
-    while let Some((d, depth)) = stack.pop() {
-        if d.join("comments.csv").is_file() {
-            found.push(d.clone());
-        }
-        if depth >= MAX_DEPTH {
-            continue;
-        }
-        let entries =
-            std::fs::read_dir(&d).with_context(|| format!("cannot list {}", d.display()))?;
-        for e in entries {
-            let e = e.with_context(|| format!("cannot list {}", d.display()))?;
-            let hidden = e.file_name().to_string_lossy().starts_with('.');
-            if !hidden && e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                stack.push((e.path(), depth + 1));
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
-}
-
-fn read_conversation(dir: &Path) -> Result<Conversation> {
-    let folder = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "polis".to_string());
-    let summary = read_summary(&dir.join("summary.csv"))?;
-    let mut comments = read_comments(&dir.join("comments.csv"))?;
-    // Rows are not sorted by comment-id in the exports; posting in time order keeps the
-    // thread's tree order (by post id) chronological.
-    comments.sort_by_key(|c| (c.timestamp.unwrap_or(i64::MAX), c.comment_id));
-    let topic = summary.get("topic").map(String::as_str).unwrap_or("");
-    let title = clean_title(topic).unwrap_or_else(|| format!("Pol.is conversation {folder}"));
-    let description = summary
-        .get("conversation-description")
-        .cloned()
-        .unwrap_or_default();
-    let attribution_path = dir.join("ATTRIBUTION.txt");
-    let attribution = if attribution_path.is_file() {
-        std::fs::read_to_string(&attribution_path)
-            .with_context(|| format!("cannot read {}", attribution_path.display()))?
-            .trim_end()
-            .to_string()
-    } else {
-        DEFAULT_ATTRIBUTION.to_string()
-    };
-    let language = match declared_language(&folder) {
-        Some(l) => Some(l.to_string()),
-        None => detect_conversation_language(&description, &comments),
-    };
-    Ok(Conversation {
-        key: email_key(&folder),
-        region: region_for(&folder),
-        url: summary.get("url").filter(|u| !u.trim().is_empty()).cloned(),
-        folder,
-        title,
-        description,
-        attribution,
-        language,
-        comments,
-    })
-}
-
-/// `summary.csv`: `key,value` rows without a header; values may be quoted and span lines.
-fn read_summary(path: &Path) -> Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    if !path.is_file() {
-        return Ok(out);
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    for record in reader.records() {
-        let record = record.with_context(|| format!("{}: bad CSV", path.display()))?;
-        if let (Some(k), Some(v)) = (record.get(0), record.get(1)) {
-            out.insert(k.trim().to_string(), v.to_string());
-        }
-    }
-    Ok(out)
-}
-
-fn read_comments(path: &Path) -> Result<Vec<CommentRow>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{}: no header row", path.display()))?
-        .clone();
-    for required in ["comment-id", "author-id", "comment-body"] {
-        if !headers.iter().any(|h| h == required) {
-            bail!(
-                "{}: no {required:?} column (columns: {})",
-                path.display(),
-                headers.iter().collect::<Vec<_>>().join(",")
-            );
-        }
-    }
-    let mut rows = Vec::new();
-    for (i, record) in reader.deserialize::<CommentRow>().enumerate() {
-        // i + 2: the header is line 1 (a record may span lines, so this counts records).
-        rows.push(record.with_context(|| format!("{}: record {}", path.display(), i + 2))?);
-    }
-    Ok(rows)
-}
-
-/// The topic as a valid title: one line, at most 200 characters; `None` when nothing usable.
-fn clean_title(topic: &str) -> Option<String> {
-    let one_line: String = topic
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .filter(|c| {
-            !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        })
-        .take(validate::TITLE_MAX_CHARS)
-        .collect();
-    validate::title(&one_line).ok()
-}
-
-/// A comment body as a valid post body. The text is kept as written whenever it is valid;
-/// otherwise control characters are dropped and overlong text is cut, and the caller counts it.
-fn clean_body(body: &str) -> (String, bool) {
-    if let Ok(b) = validate::body(body) {
-        return (b, false);
-    }
-    let cleaned: String = body
-        .chars()
-        .filter(|c| {
-            !((c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
-                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
-        })
-        .take(validate::BODY_MAX_CHARS)
-        .collect();
-    match validate::body(&cleaned) {
-        Ok(b) => (b, true),
-        Err(_) => ("*(empty Pol.is comment)*".to_string(), true),
-    }
-}
-
-/// The languages of the bundled conversations, as their publishers describe them.
-fn declared_language(folder: &str) -> Option<&'static str> {
-    let f = folder.to_ascii_lowercase();
-    if f.starts_with("brexit") {
-        Some("en")
-    } else if f.starts_with("vtaiwan") {
-        Some("zh-Hant")
-    } else if f.starts_with("austria-climate") {
-        Some("de")
-    } else {
-        None
-    }
-}
-
-/// Detects an unknown conversation's language from its description and first comments.
-fn detect_conversation_language(description: &str, comments: &[CommentRow]) -> Option<String> {
-    let mut sample = markup::plain_text(description);
-    for c in comments.iter().take(50) {
-        sample.push(' ');
-        sample.push_str(&c.body);
-    }
-    lang::detect(&sample)
-}
-
-/// The region of a conversation: fixed for the bundled ones, otherwise chosen from the folder
-/// name by a stable hash (FNV-1a; std's hasher may change between Rust releases), so the same
-/// folder always lands in the same region.
-pub fn region_for(folder: &str) -> &'static str {
-    let f = folder.to_ascii_lowercase();
-    if f.starts_with("brexit") || f.starts_with("austria-climate") {
-        return "europe";
-    }
-    if f.starts_with("vtaiwan") {
-        return "asia-pacific";
-    }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in f.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    let i = usize::try_from(h % REGION_SLUGS.len() as u64).unwrap_or(0);
-    REGION_SLUGS[i]
-}
-
-/// The folder name as it appears in synthetic e-mail addresses: lower-case ASCII letters,
-/// digits, dots and hyphens.
-fn email_key(folder: &str) -> String {
-    let mut key: String = folder
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '.'
-            }
-        })
-        .collect();
-    while key.contains("..") {
-        key = key.replace("..", ".");
-    }
-    let key = key.trim_matches('.').to_string();
-    if key.is_empty() {
-        "conversation".to_string()
-    } else {
-        key
-    }
 }
 
 /// The language of one comment: the conversation's own tag (more precise than detection:
@@ -533,20 +263,12 @@ impl Voters {
     async fn ensure(&mut self, store: &Store) -> Result<&[i64]> {
         if self.ids.is_empty() {
             for n in 1..=VOTER_POOL {
-                let (user, created) = get_or_create_user(
-                    store,
-                    &NewUser {
-                        email: format!("polis-voter-{n}@example.org"),
-                        password_hash: NO_SIGN_IN.to_string(),
-                        display_name: format!("Pol.is voter {n}"),
-                        organisation: None,
-                        stakeholder_group: StakeholderGroup::Other,
-                        country: None,
-                        language: None,
-                        attribution: false,
-                    },
-                )
-                .await?;
+                let voter = synthetic_account(
+                    format!("polis-voter-{n}@example.org"),
+                    format!("Pol.is voter {n}"),
+                    None,
+                );
+                let (user, created) = get_or_create_user(store, &voter).await?;
                 self.ids.push(user.id);
                 self.created += usize::from(created);
             }
@@ -562,77 +284,136 @@ struct Existing {
     endorsements: i64,
 }
 
+/// Posts of a thread by (author name, body), the opening post left out.
+type ExistingPosts = HashMap<(String, String), Vec<Existing>>;
+
+/// What posting the comments leaves to do.
+#[derive(Default)]
+struct Posted {
+    /// (post id, comment id, endorsements wanted).
+    to_endorse: Vec<(i64, i64, usize)>,
+    /// (post id, microseconds): the opening post at the first comment, each reply at its own.
+    times: Vec<(i64, i64)>,
+}
+
+/// Imports one conversation: its thread, its comments, their endorsements and dates, each
+/// step skipping what an earlier run wrote.
 async fn import_conversation(
     store: &Store,
     conv: &Conversation,
     voters: &mut Voters,
 ) -> Result<ConversationReport> {
-    let mut r = ConversationReport {
+    let mut r = new_report(conv);
+    let (thread_id, opening_id) = open_thread(store, conv, &mut r).await?;
+    r.thread_id = thread_id;
+    let mut existing = existing_posts(store, thread_id, opening_id).await?;
+    let mut posted = Posted::default();
+    if let Some(first) = r.first_comment_at {
+        posted.times.push((opening_id, first.timestamp_micros()));
+    }
+    post_comments(store, conv, thread_id, &mut existing, &mut r, &mut posted).await?;
+    // The voters are looked up even when nothing is left to endorse, so that endorsements
+    // written by an interrupted run are dated too.
+    let pool = if r.published > 0 {
+        voters.ensure(store).await?.to_vec()
+    } else {
+        Vec::new()
+    };
+    if !posted.to_endorse.is_empty() {
+        r.endorsements_added = endorse_all(store, &pool, &posted.to_endorse).await?;
+    }
+    // Last, so that a run interrupted before it is completed by the next one.
+    date_thread(store, thread_id, &posted.times, &pool)
+        .await
+        .with_context(|| format!("cannot date the posts of thread {thread_id}"))?;
+    Ok(r)
+}
+
+/// A comment's time in epoch milliseconds, if it has one.
+fn millis(c: &CommentRow) -> Option<i64> {
+    c.timestamp.map(normalise_epoch_millis)
+}
+
+/// The report's facts that come from the export alone: counts, authors, time span.
+fn new_report(conv: &Conversation) -> ConversationReport {
+    let mut authors: Vec<i64> = conv.comments.iter().map(|c| c.author_id).collect();
+    authors.sort_unstable();
+    authors.dedup();
+    ConversationReport {
         folder: conv.folder.clone(),
         title: conv.title.clone(),
         region: conv.region.to_string(),
         language: conv.language.clone(),
         comments: conv.comments.len(),
+        authors: authors.len(),
+        first_comment_at: conv
+            .comments
+            .iter()
+            .filter_map(millis)
+            .min()
+            .and_then(chrono::DateTime::from_timestamp_millis),
+        last_comment_at: conv
+            .comments
+            .iter()
+            .filter_map(millis)
+            .max()
+            .and_then(chrono::DateTime::from_timestamp_millis),
         ..Default::default()
-    };
-    let millis = |c: &CommentRow| c.timestamp.map(normalise_epoch_millis);
-    r.first_comment_at = conv
-        .comments
-        .iter()
-        .filter_map(millis)
-        .min()
-        .and_then(chrono::DateTime::from_timestamp_millis);
-    r.last_comment_at = conv
-        .comments
-        .iter()
-        .filter_map(millis)
-        .max()
-        .and_then(chrono::DateTime::from_timestamp_millis);
-    let mut authors: Vec<i64> = conv.comments.iter().map(|c| c.author_id).collect();
-    authors.sort_unstable();
-    authors.dedup();
-    r.authors = authors.len();
+    }
+}
 
-    let (thread_id, opening_id) = match find_thread(store, conv).await? {
-        Some(ids) => ids,
-        None => {
-            let (importer, created) = get_or_create_user(
-                store,
-                &NewUser {
-                    email: IMPORTER_EMAIL.to_string(),
-                    password_hash: NO_SIGN_IN.to_string(),
-                    display_name: "Pol.is open data (import)".to_string(),
-                    organisation: None,
-                    stakeholder_group: StakeholderGroup::Other,
-                    country: None,
-                    language: None,
-                    attribution: false,
-                },
-            )
-            .await?;
-            r.accounts_created += usize::from(created);
-            let body = opening_body(conv, &r);
-            let thread = NewThread {
-                region: conv.region.to_string(),
-                title: conv.title.clone(),
-                opening: new_post(author_of(&importer), body, conv.language.clone(), false)?,
-            };
-            match store.create_thread(&thread, None).await? {
-                Created::New((t, p)) => {
-                    r.thread_created = true;
-                    (t.id, p.id)
-                }
-                Created::Replayed(id) => {
-                    let t = store.thread(id).await?;
-                    (t.id, t.opening_post_id.unwrap_or_default())
-                }
-            }
+/// A synthetic account: no password, group `other`.
+fn synthetic_account(email: String, display_name: String, language: Option<String>) -> NewUser {
+    NewUser {
+        email,
+        password_hash: NO_SIGN_IN.to_string(),
+        display_name,
+        organisation: None,
+        stakeholder_group: StakeholderGroup::Other,
+        country: None,
+        language,
+        attribution: false,
+    }
+}
+
+/// The conversation's thread and opening post: the one an earlier run opened, or a new one
+/// opened by the importer account.
+async fn open_thread(
+    store: &Store,
+    conv: &Conversation,
+    r: &mut ConversationReport,
+) -> Result<(i64, i64)> {
+    if let Some(ids) = find_thread(store, conv).await? {
+        return Ok(ids);
+    }
+    let importer = synthetic_account(
+        IMPORTER_EMAIL.to_string(),
+        "Pol.is open data (import)".to_string(),
+        None,
+    );
+    let (importer, created) = get_or_create_user(store, &importer).await?;
+    r.accounts_created += usize::from(created);
+    let body = opening_body(conv, r);
+    let thread = NewThread {
+        region: conv.region.to_string(),
+        title: conv.title.clone(),
+        opening: new_post(author_of(&importer), body, conv.language.clone(), false)?,
+    };
+    Ok(match store.create_thread(&thread, None).await? {
+        Created::New((t, p)) => {
+            r.thread_created = true;
+            (t.id, p.id)
         }
-    };
-    r.thread_id = thread_id;
+        Created::Replayed(id) => {
+            let t = store.thread(id).await?;
+            (t.id, t.opening_post_id.unwrap_or_default())
+        }
+    })
+}
 
-    // Posts from an earlier run, by (author name, body): a re-run skips them.
-    let mut existing: HashMap<(String, String), Vec<Existing>> = HashMap::new();
+/// Posts from an earlier run, by (author name, body): a re-run skips them.
+async fn existing_posts(store: &Store, thread_id: i64, opening_id: i64) -> Result<ExistingPosts> {
+    let mut existing = ExistingPosts::new();
     let mut cursor: Option<String> = None;
     loop {
         let page = store
@@ -657,15 +438,20 @@ async fn import_conversation(
             None => break,
         }
     }
+    Ok(existing)
+}
 
-    let mut author_refs: HashMap<i64, AuthorRef> = HashMap::new();
-    // (post id, comment id, endorsements wanted)
-    let mut to_endorse: Vec<(i64, i64, usize)> = Vec::new();
-    // (post id, microseconds): the opening post at the first comment, each reply at its own.
-    let mut times: Vec<(i64, i64)> = Vec::new();
-    if let Some(first) = r.first_comment_at {
-        times.push((opening_id, first.timestamp_micros()));
-    }
+/// Posts every comment not posted yet, in order, counting them in the report, and notes the
+/// endorsements and times still to write.
+async fn post_comments(
+    store: &Store,
+    conv: &Conversation,
+    thread_id: i64,
+    existing: &mut ExistingPosts,
+    r: &mut ConversationReport,
+    posted: &mut Posted,
+) -> Result<()> {
+    let mut authors = Authors::default();
     // A comment without a timestamp (sorted last) takes the latest time seen before it.
     let mut latest: Option<i64> = None;
     for c in &conv.comments {
@@ -690,77 +476,84 @@ async fn import_conversation(
         let (post_id, now_status, has) = match found {
             Some(e) => (e.id, e.status, usize::try_from(e.endorsements).unwrap_or(0)),
             None => {
-                let author = match author_refs.get(&c.author_id) {
-                    Some(a) => a.clone(),
-                    None => {
-                        let (user, created) = get_or_create_user(
-                            store,
-                            &NewUser {
-                                email: format!(
-                                    "polis-{}-author-{}@example.org",
-                                    conv.key, c.author_id
-                                ),
-                                password_hash: NO_SIGN_IN.to_string(),
-                                display_name: display_name.clone(),
-                                organisation: None,
-                                stakeholder_group: StakeholderGroup::Other,
-                                country: None,
-                                language: conv.language.clone(),
-                                attribution: false,
-                            },
-                        )
-                        .await?;
-                        r.accounts_created += usize::from(created);
-                        let a = author_of(&user);
-                        author_refs.insert(c.author_id, a.clone());
-                        a
-                    }
-                };
-                let plain = markup::plain_text(&body);
-                let (language, detected) = comment_language(&plain, conv.language.as_deref());
-                let mut post = new_post(author, body, language, detected)?;
-                post.status = status;
-                let checks = hub_store::PostChecks {
-                    unrestricted: true,
-                    ..Default::default()
-                };
-                let created = match store
-                    .create_post_checked(thread_id, &post, None, &checks)
-                    .await?
-                {
-                    Created::New(p) => p.id,
-                    Created::Replayed(id) => id,
-                };
+                let author = authors
+                    .get(store, conv, c.author_id, display_name, r)
+                    .await?;
+                let id = post_comment(store, conv, thread_id, author, body, status).await?;
                 r.posts_created += 1;
-                (created, status, 0)
+                (id, status, 0)
             }
         };
         latest = millis(c).and_then(|ms| ms.checked_mul(1000)).or(latest);
         if let Some(at) = latest {
-            times.push((post_id, at));
+            posted.times.push((post_id, at));
         }
         // A comment a moderator has since published here gets its endorsements too; one
         // hidden here since is left alone (the store refuses to endorse it anyway).
         if now_status == PostStatus::Published && wanted > has {
-            to_endorse.push((post_id, c.comment_id, wanted));
+            posted.to_endorse.push((post_id, c.comment_id, wanted));
         }
     }
+    Ok(())
+}
 
-    // The voters are looked up even when nothing is left to endorse, so that endorsements
-    // written by an interrupted run are dated too.
-    let pool = if r.published > 0 {
-        voters.ensure(store).await?.to_vec()
-    } else {
-        Vec::new()
-    };
-    if !to_endorse.is_empty() {
-        r.endorsements_added = endorse_all(store, &pool, &to_endorse).await?;
+/// The accounts of a conversation's Pol.is authors, made on first use.
+#[derive(Default)]
+struct Authors {
+    by_id: HashMap<i64, AuthorRef>,
+}
+
+impl Authors {
+    async fn get(
+        &mut self,
+        store: &Store,
+        conv: &Conversation,
+        author_id: i64,
+        display_name: String,
+        r: &mut ConversationReport,
+    ) -> Result<AuthorRef> {
+        if let Some(a) = self.by_id.get(&author_id) {
+            return Ok(a.clone());
+        }
+        let account = synthetic_account(
+            format!("polis-{}-author-{author_id}@example.org", conv.key),
+            display_name,
+            conv.language.clone(),
+        );
+        let (user, created) = get_or_create_user(store, &account).await?;
+        r.accounts_created += usize::from(created);
+        let a = author_of(&user);
+        self.by_id.insert(author_id, a.clone());
+        Ok(a)
     }
-    // Last, so that a run interrupted before it is completed by the next one.
-    date_thread(store, thread_id, &times, &pool)
-        .await
-        .with_context(|| format!("cannot date the posts of thread {thread_id}"))?;
-    Ok(r)
+}
+
+/// One comment as a top-level reply with its moderation status; the id of the post.
+async fn post_comment(
+    store: &Store,
+    conv: &Conversation,
+    thread_id: i64,
+    author: AuthorRef,
+    body: String,
+    status: PostStatus,
+) -> Result<i64> {
+    let plain = markup::plain_text(&body);
+    let (language, detected) = comment_language(&plain, conv.language.as_deref());
+    let mut post = new_post(author, body, language, detected)?;
+    post.status = status;
+    let checks = hub_store::PostChecks {
+        unrestricted: true,
+        ..Default::default()
+    };
+    Ok(
+        match store
+            .create_post_checked(thread_id, &post, None, &checks)
+            .await?
+        {
+            Created::New(p) => p.id,
+            Created::Replayed(id) => id,
+        },
+    )
 }
 
 /// Epoch milliseconds; some exports write seconds, which are recognised by their size
@@ -930,58 +723,11 @@ mod tests {
     }
 
     #[test]
-    fn bundled_conversations_have_fixed_regions_and_others_a_stable_one() {
-        assert_eq!(region_for("brexit-consensus"), "europe");
-        assert_eq!(region_for("vtaiwan.uberx"), "asia-pacific");
-        assert_eq!(
-            region_for("austria-climate.5tzfrp5eaa.2022-07-07"),
-            "europe"
-        );
-        let r = region_for("bg2050-volunteers");
-        assert!(REGION_SLUGS.contains(&r));
-        assert_eq!(r, region_for("bg2050-volunteers"));
-    }
-
-    #[test]
     fn moderation_values_map_to_statuses() {
         assert_eq!(status_for(Some(1)), PostStatus::Published);
         assert_eq!(status_for(Some(-1)), PostStatus::Hidden);
         assert_eq!(status_for(Some(0)), PostStatus::Pending);
         assert_eq!(status_for(None), PostStatus::Pending);
-    }
-
-    #[test]
-    fn email_keys_are_safe() {
-        assert_eq!(email_key("vtaiwan.uberx"), "vtaiwan.uberx");
-        assert_eq!(email_key("A b..c/"), "a.b.c");
-        assert_eq!(email_key("..."), "conversation");
-    }
-
-    #[test]
-    fn csv_is_read_by_header_name_with_or_without_datetime() {
-        let dir = std::env::temp_dir().join(format!("hub-polis-unit-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&dir);
-        let old = dir.join("old.csv");
-        let new = dir.join("new.csv");
-        let _ = std::fs::write(
-            &old,
-            "timestamp,datetime,comment-id,author-id,agrees,disagrees,moderated,comment-body\n\
-             1500282615559,Mon Jul 17 16:10:15 WIB 2017,36,0,38,7,1,\"two\nlines, \"\"quoted\"\"\"\n",
-        );
-        let _ = std::fs::write(
-            &new,
-            "timestamp,comment-id,author-id,agrees,disagrees,moderated,is-meta,is-seed,comment-body\n\
-             1700000000000,3,9,,0,-1,0,1,plain\n",
-        );
-        let a = read_comments(&old).unwrap_or_default();
-        assert_eq!(a.len(), 1);
-        assert_eq!(a[0].body, "two\nlines, \"quoted\"");
-        assert_eq!(a[0].agrees, Some(38));
-        let b = read_comments(&new).unwrap_or_default();
-        assert_eq!(b.len(), 1);
-        assert_eq!((b[0].comment_id, b[0].author_id, b[0].agrees), (3, 9, None));
-        assert_eq!(b[0].moderated, Some(-1));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
