@@ -526,6 +526,59 @@ fn ingest_failures_and_tables(
     Ok(())
 }
 
+/// Reads per second of each tier side by side, with their ratios to the raw tier.
+fn read_tiers_table(
+    out: &mut String,
+    a: &ReadArgs,
+    results: &[read::BackendResult],
+) -> std::fmt::Result {
+    let tiers: Vec<ingest::Tier> = a.tiers.clone();
+    writeln!(out, "## Whole-thread reads/s by tier\n")?;
+    let mut head = String::from("| backend | readers |");
+    let mut rule = String::from("|---|---:|");
+    for t in &tiers {
+        head.push_str(&format!(" {} reads/s |", t.name()));
+        rule.push_str("---:|");
+    }
+    for t in tiers.iter().filter(|t| **t != ingest::Tier::Raw) {
+        if tiers.contains(&ingest::Tier::Raw) {
+            head.push_str(&format!(" {}/raw |", t.name()));
+            rule.push_str("---:|");
+        }
+    }
+    writeln!(out, "{head}\n{rule}")?;
+    for r in results {
+        for &c in &a.concurrency {
+            let get = |t: ingest::Tier| {
+                r.rows
+                    .iter()
+                    .find(|row| row.tier == t && row.concurrency == c)
+                    .map(|row| row.reads.per_sec)
+            };
+            let mut line = format!("| {} | {c} |", r.backend.name());
+            for &t in &tiers {
+                line.push_str(&format!(
+                    " {} |",
+                    get(t).map(rate).unwrap_or_else(|| "-".into())
+                ));
+            }
+            let raw = get(ingest::Tier::Raw);
+            for &t in tiers.iter().filter(|t| **t != ingest::Tier::Raw) {
+                if raw.is_some() {
+                    let v = match (get(t), raw) {
+                        (Some(x), Some(y)) if y > 0.0 => format!("{:.2}", x / y),
+                        _ => "-".into(),
+                    };
+                    line.push_str(&format!(" {v} |"));
+                }
+            }
+            writeln!(out, "{line}")?;
+        }
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
 fn read_report(
     a: &ReadArgs,
     env: &Environment,
@@ -585,51 +638,8 @@ fn read_report(
          `Store::thread_posts`, sqlx Any driver); `raw` = the same two SQL statements on a native \
          sqlx pool of 16 connections, rows decoded into the same domain type.\n"
     )?;
-    let tiers: Vec<ingest::Tier> = a.tiers.clone();
-    if tiers.len() > 1 {
-        writeln!(out, "## Whole-thread reads/s by tier\n")?;
-        let mut head = String::from("| backend | readers |");
-        let mut rule = String::from("|---|---:|");
-        for t in &tiers {
-            head.push_str(&format!(" {} reads/s |", t.name()));
-            rule.push_str("---:|");
-        }
-        for t in tiers.iter().filter(|t| **t != ingest::Tier::Raw) {
-            if tiers.contains(&ingest::Tier::Raw) {
-                head.push_str(&format!(" {}/raw |", t.name()));
-                rule.push_str("---:|");
-            }
-        }
-        writeln!(out, "{head}\n{rule}")?;
-        for r in results {
-            for &c in &a.concurrency {
-                let get = |t: ingest::Tier| {
-                    r.rows
-                        .iter()
-                        .find(|row| row.tier == t && row.concurrency == c)
-                        .map(|row| row.reads.per_sec)
-                };
-                let mut line = format!("| {} | {c} |", r.backend.name());
-                for &t in &tiers {
-                    line.push_str(&format!(
-                        " {} |",
-                        get(t).map(rate).unwrap_or_else(|| "-".into())
-                    ));
-                }
-                let raw = get(ingest::Tier::Raw);
-                for &t in tiers.iter().filter(|t| **t != ingest::Tier::Raw) {
-                    if raw.is_some() {
-                        let v = match (get(t), raw) {
-                            (Some(x), Some(y)) if y > 0.0 => format!("{:.2}", x / y),
-                            _ => "-".into(),
-                        };
-                        line.push_str(&format!(" {v} |"));
-                    }
-                }
-                writeln!(out, "{line}")?;
-            }
-        }
-        writeln!(out)?;
+    if a.tiers.len() > 1 {
+        read_tiers_table(&mut out, a, results)?;
     }
     writeln!(out, "## Whole-thread reads\n")?;
     writeln!(

@@ -98,17 +98,11 @@ const COUNTRIES: [&str; 12] = [
     "TH", "PH", "ID", "VN", "CN", "IN", "BD", "NP", "AU", "FJ", "LK", "MY",
 ];
 
-/// Fills the database: users, threads, posts (multi-row inserts in large transactions) and
-/// endorsements.
-async fn seed(store: &Store, n: i64) -> Result<()> {
+/// Users of every stakeholder group and country, and `n / 50` threads (every tenth in
+/// another region); returns the number of threads.
+async fn seed_users_and_threads(store: &Store, n: i64, start: i64, now: i64) -> Result<i64> {
     let pool = store.pool();
-    let mut rng = StdRng::seed_from_u64(2026);
-    let bodies = text::pool(4_000, &mut rng);
-    let now = hub_store::now_micros();
-    let eight_weeks = 56 * 86_400 * 1_000_000i64;
-    let start = now - eight_weeks;
     let groups = StakeholderGroup::ALL;
-
     let mut tx = pool.begin().await?;
     for chunk in (1..=USERS).collect::<Vec<_>>().chunks(500) {
         let mut q = String::from(
@@ -151,6 +145,19 @@ async fn seed(store: &Store, n: i64) -> Result<()> {
         }
     }
     tx.commit().await?;
+    Ok(threads)
+}
+
+/// Fills the database: users, threads, posts (multi-row inserts in large transactions) and
+/// endorsements.
+async fn seed(store: &Store, n: i64) -> Result<()> {
+    let pool = store.pool();
+    let mut rng = StdRng::seed_from_u64(2026);
+    let bodies = text::pool(4_000, &mut rng);
+    let now = hub_store::now_micros();
+    let eight_weeks = 56 * 86_400 * 1_000_000i64;
+    let start = now - eight_weeks;
+    let threads = seed_users_and_threads(store, n, start, now).await?;
 
     // Posts: the region's n published, plus 2% hidden/pending/removed; the others n/10.
     let total = n + n / 50 + n / 10;
