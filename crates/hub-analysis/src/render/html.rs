@@ -6,9 +6,10 @@
 //! attribute values alike), language tags and directions are whitelisted before they reach
 //! an attribute, and post links are built by [`super::post_url`], which only accepts paths.
 
-use super::labels::{fmt_int, fmt_ratio, fmt_share, labels, Labels};
+use super::labels::{fmt_int, fmt_ratio, labels, Labels};
+use super::outline::{self, By, Cell, Col, Part, Table};
 use super::{direction, lang_tag, post_url, svg, RenderOptions};
-use crate::model::{Breakdown, Contribution, Document, KeyTerm, ObjectiveStat, Quote};
+use crate::model::{Contribution, Document, KeyTerm, Quote};
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
 
@@ -70,16 +71,20 @@ pub(super) fn render(doc: &Document, opts: &RenderOptions<'_>) -> String {
     p.cover();
     p.toc();
     p.out.push_str("<main>\n");
-    p.changes();
-    p.participation();
-    p.moderation();
-    p.priorities();
-    p.in_depth();
-    p.aspects();
-    p.recommendations();
-    p.emerging();
-    p.methodology();
-    p.annex();
+    for part in outline::parts(doc) {
+        match part {
+            Part::Changes => p.changes(),
+            Part::Participation => p.participation(),
+            Part::Moderation => p.moderation(),
+            Part::Priorities => p.priorities(),
+            Part::InDepth => p.in_depth(),
+            Part::Aspects => p.aspects(),
+            Part::Recommendations => p.recommendations(),
+            Part::Emerging => p.emerging(),
+            Part::Methodology => p.methodology(),
+            Part::Annex => p.annex(),
+        }
+    }
     p.out.push_str("</main>\n");
     w!(
         p,
@@ -338,24 +343,14 @@ impl Page<'_> {
     fn toc(&mut self) {
         let l = self.l;
         w!(self, "<nav class=\"toc\" aria-labelledby=\"toc-title\">\n<h2 id=\"toc-title\">{}</h2>\n<ol>\n", Esc(l.contents));
-        let mut entries: Vec<(&str, &str)> = Vec::with_capacity(11);
-        if self.doc.changes.is_some() {
-            entries.push(("changes", l.changes));
-        }
-        entries.extend([
-            ("participation", l.participation),
-            ("moderation", l.moderation),
-            ("priorities", l.priorities),
-            ("in-depth", l.in_depth),
-            ("aspects", l.aspects),
-            ("recommendations", l.recommendations),
-            ("emerging", l.emerging),
-            ("methodology", l.methodology),
-            ("annex", l.annex),
-        ]);
-        for (id, title) in entries {
-            w!(self, "<li><a href=\"#{id}\">{}</a>", Esc(title));
-            if id == "in-depth" {
+        for part in outline::parts(self.doc) {
+            w!(
+                self,
+                "<li><a href=\"#{}\">{}</a>",
+                part.id(),
+                Esc(part.title(l))
+            );
+            if part == Part::InDepth {
                 let prominent: Vec<i64> = self
                     .doc
                     .objectives
@@ -380,11 +375,12 @@ impl Page<'_> {
         self.out.push_str("</ol>\n</nav>\n");
     }
 
-    fn section(&mut self, id: &str, title: &str) {
+    fn section(&mut self, part: Part) {
         w!(
             self,
             "<section id=\"{id}\" aria-labelledby=\"{id}-h\">\n<h2 id=\"{id}-h\">{}</h2>\n",
-            Esc(title)
+            Esc(part.title(self.l)),
+            id = part.id()
         );
     }
 
@@ -410,60 +406,35 @@ impl Page<'_> {
         self.out.push_str("</tbody>\n</table>\n");
     }
 
-    /// A two-column table of labelled counts.
-    fn counts_table(&mut self, caption: &str, rows: &[(&str, String)]) {
-        let l = self.l;
-        self.table("", caption, &[l.figure, l.value], &[false, true]);
-        for (label, v) in rows {
-            w!(
-                self,
-                "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td></tr>\n",
-                Esc(label),
-                Esc(v)
-            );
+    /// A table of the outline, whole.
+    fn figures(&mut self, t: &Table<'_>) {
+        let headers: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
+        let num: Vec<bool> = t.columns.iter().map(|c| c.1 == Col::Num).collect();
+        self.table(t.class, &t.caption, &headers, &num);
+        for row in &t.rows {
+            self.out.push_str("<tr>");
+            for cell in row {
+                self.cell(cell);
+            }
+            self.out.push_str("</tr>\n");
         }
         self.end_table();
     }
 
-    fn changes(&mut self) {
-        let Some(c) = &self.doc.changes else { return };
-        let l = self.l;
-        self.section("changes", l.changes);
-        self.out.push_str("<div class=\"cols\">\n<div>\n");
-        self.counts_table(
-            l.changes,
-            &[
-                (l.previous_version, c.previous_version.to_string()),
-                (l.previous_cutoff, l.instant(&c.previous_cutoff)),
-                (l.added, fmt_int(c.added)),
-                (l.withdrawn, fmt_int(c.withdrawn)),
-            ],
-        );
-        self.out.push_str("</div>\n<div>\n");
-        let t = &c.totals;
-        self.counts_table(
-            &format!("{} — {}", l.headline, l.change),
-            &[
-                (l.posts, signed(t.posts)),
-                (l.threads, signed(t.threads)),
-                (l.authors, signed(t.authors)),
-                (l.organisations, signed(t.organisations)),
-                (l.countries, signed(t.countries)),
-                (l.stakeholder_groups, signed(t.stakeholder_groups)),
-                (l.languages, signed(t.languages)),
-                (l.endorsements, signed(t.endorsements)),
-            ],
-        );
-        self.out.push_str("</div>\n</div>\n");
-        if !c.objectives_moved.is_empty() {
-            self.table(
-                "",
-                l.objectives_moved,
-                &[l.objective, l.previous_rank, l.rank, l.change],
-                &[false, true, true, true],
-            );
-            for m in &c.objectives_moved {
-                let delta = m.previous_rank - m.rank;
+    fn cell(&mut self, cell: &Cell) {
+        match cell {
+            Cell::Head(s) => w!(self, "<th scope=\"row\">{}</th>", Esc(s)),
+            Cell::HeadIsolated(s) => w!(self, "<th scope=\"row\"><bdi>{}</bdi></th>", Esc(s)),
+            Cell::HeadSwatch(colour, s) => w!(
+                self,
+                "<th scope=\"row\"><span class=\"swatch\" style=\"background:{colour}\" aria-hidden=\"true\"></span>{}</th>",
+                Esc(s)
+            ),
+            Cell::Value(s) => w!(self, "<td class=\"num\">{}</td>", Esc(s)),
+            Cell::Num(s) => w!(self, "<td class=\"num\">{s}</td>"),
+            Cell::Text(s) => w!(self, "<td>{}</td>", Esc(s)),
+            Cell::Empty => self.out.push_str("<td></td>"),
+            Cell::Change(delta) => {
                 let (class, arrow) = match delta.cmp(&0) {
                     std::cmp::Ordering::Greater => ("up", "▲"),
                     std::cmp::Ordering::Less => ("down", "▼"),
@@ -471,14 +442,45 @@ impl Page<'_> {
                 };
                 w!(
                     self,
-                    "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num {class}\">{arrow} {}</td></tr>\n",
-                    Esc(&l.objective_title(m.id)),
-                    m.previous_rank,
-                    m.rank,
-                    Esc(&signed(delta))
+                    "<td class=\"num {class}\">{arrow} {}</td>",
+                    Esc(&signed(*delta))
                 );
             }
-            self.end_table();
+            Cell::Objective {
+                id,
+                title,
+                prominent,
+            } => {
+                self.out.push_str("<th scope=\"row\">");
+                if *prominent {
+                    w!(
+                        self,
+                        "<a href=\"#objective-{id}\">{}</a> <span class=\"small muted\">({})</span>",
+                        Esc(title),
+                        Esc(self.l.in_depth_marker)
+                    );
+                } else {
+                    w!(self, "{}", Esc(title));
+                }
+                self.out.push_str("</th>");
+            }
+            Cell::Names(n, names) => {
+                w!(self, "<td class=\"list\"><b>{n}</b> {}</td>", Esc(names));
+            }
+        }
+    }
+
+    fn changes(&mut self) {
+        let Some(c) = &self.doc.changes else { return };
+        let l = self.l;
+        self.section(Part::Changes);
+        self.out.push_str("<div class=\"cols\">\n<div>\n");
+        self.figures(&outline::change_counts(c, l));
+        self.out.push_str("</div>\n<div>\n");
+        self.figures(&outline::change_totals(c, l));
+        self.out.push_str("</div>\n</div>\n");
+        if let Some(t) = outline::objectives_moved(c, l) {
+            self.figures(&t);
         }
         w!(self, "<h3>{}</h3>\n", Esc(l.new_top_recommendations));
         if c.new_top_recommendations.is_empty() {
@@ -508,49 +510,11 @@ impl Page<'_> {
 
     fn participation(&mut self) {
         let (doc, l) = (self.doc, self.l);
-        self.section("participation", l.participation);
-        let t = &doc.totals;
+        self.section(Part::Participation);
         self.out.push_str("<div class=\"cols\">\n<div>\n");
-        self.counts_table(
-            l.headline,
-            &[
-                (l.posts, fmt_int(t.posts)),
-                (l.threads, fmt_int(t.threads)),
-                (l.authors, fmt_int(t.authors)),
-                (l.organisations, fmt_int(t.organisations)),
-                (l.countries, fmt_int(t.countries)),
-                (l.stakeholder_groups, fmt_int(t.stakeholder_groups)),
-                (l.languages, fmt_int(t.languages)),
-                (l.endorsements, fmt_int(t.endorsements)),
-            ],
-        );
+        self.figures(&outline::headline(doc, l));
         self.out.push_str("</div>\n<div>\n");
-        let k = &doc.by_kind;
-        let all = k.comment + k.recommendation + k.report;
-        self.table(
-            "",
-            l.by_kind,
-            &[l.kind, l.posts, l.share],
-            &[false, true, true],
-        );
-        for (i, (code, n)) in [
-            ("comment", k.comment),
-            ("recommendation", k.recommendation),
-            ("report", k.report),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            w!(
-                self,
-                "<tr><th scope=\"row\"><span class=\"swatch\" style=\"background:{}\" aria-hidden=\"true\"></span>{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-                svg::kind_colour(i),
-                Esc(l.kind_label(code)),
-                fmt_int(n),
-                fmt_share(n, all)
-            );
-        }
-        self.end_table();
+        self.figures(&outline::by_kind(doc, l));
         self.out.push_str("</div>\n</div>\n");
 
         w!(self, "<h3>{}</h3>\n", Esc(l.weekly));
@@ -559,42 +523,7 @@ impl Page<'_> {
             self.out.push_str(&svg::weekly_chart(doc, l));
             self.out.push_str("\n</figure>\n");
         }
-        self.table(
-            "",
-            l.weekly,
-            &[
-                l.week,
-                l.week_starting,
-                l.posts,
-                l.kind_label("comment"),
-                l.kind_label("recommendation"),
-                l.kind_label("report"),
-                l.authors,
-            ],
-            &[false, false, true, true, true, true, true],
-        );
-        if doc.weekly_earlier > 0 {
-            w!(
-                self,
-                "<tr><th scope=\"row\">{}</th><td></td><td class=\"num\">{}</td><td></td><td></td><td></td><td></td></tr>\n",
-                Esc(l.weekly_earlier),
-                fmt_int(doc.weekly_earlier)
-            );
-        }
-        for wk in &doc.weekly {
-            w!(
-                self,
-                "<tr><th scope=\"row\">{}</th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-                Esc(&wk.week),
-                Esc(&l.date(&wk.starts)),
-                fmt_int(wk.posts),
-                fmt_int(wk.by_kind.comment),
-                fmt_int(wk.by_kind.recommendation),
-                fmt_int(wk.by_kind.report),
-                fmt_int(wk.authors)
-            );
-        }
-        self.end_table();
+        self.figures(&outline::weekly(doc, l));
 
         w!(self, "<h3>{}</h3>\n", Esc(l.by_group));
         if !doc.stakeholder_groups.is_empty() {
@@ -603,89 +532,33 @@ impl Page<'_> {
                 .push_str(&svg::groups_chart(&doc.stakeholder_groups, l));
             self.out.push_str("\n</figure>\n");
         }
-        self.breakdown(l.by_group, l.group, &doc.stakeholder_groups, |l, k| {
-            l.group_label(k).to_string()
-        });
+        self.figures(&outline::breakdown(doc, l, By::Group));
         self.out.push_str("<div class=\"cols\">\n<div>\n");
         w!(self, "<h3>{}</h3>\n", Esc(l.by_country));
-        self.breakdown(l.by_country, l.country, &doc.countries, |l, k| {
-            l.country_label(k).to_string()
-        });
+        self.figures(&outline::breakdown(doc, l, By::Country));
         self.out.push_str("</div>\n<div>\n");
         w!(self, "<h3>{}</h3>\n", Esc(l.by_language));
-        self.breakdown(l.by_language, l.language, &doc.languages, |l, k| {
-            let name = l.language_label(k);
-            if name == k {
-                k.to_string()
-            } else {
-                format!("{name} ({k})")
-            }
-        });
+        self.figures(&outline::breakdown(doc, l, By::Language));
         self.out.push_str("</div>\n</div>\n</section>\n");
     }
 
-    fn breakdown(
-        &mut self,
-        caption: &str,
-        key: &str,
-        rows: &[Breakdown],
-        label: impl Fn(&Labels, &str) -> String,
-    ) {
-        let l = self.l;
-        let total = self.doc.totals.posts;
-        self.table(
-            "",
-            caption,
-            &[key, l.posts, l.share, l.authors],
-            &[false, true, true, true],
-        );
-        for r in rows {
-            w!(
-                self,
-                "<tr><th scope=\"row\"><bdi>{}</bdi></th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-                Esc(&label(l, &r.key)),
-                fmt_int(r.posts),
-                fmt_share(r.posts, total),
-                fmt_int(r.authors)
-            );
-        }
-        self.end_table();
-    }
-
     fn moderation(&mut self) {
-        let (e, l) = (&self.doc.excluded, self.l);
-        self.section("moderation", l.moderation);
+        let (doc, l) = (self.doc, self.l);
+        self.section(Part::Moderation);
         w!(
             self,
             "<p>{}</p>\n<div class=\"cols\">\n<div>\n",
             Esc(l.excluded_intro)
         );
-        self.counts_table(
-            l.excluded_total,
-            &[
-                (l.excluded_total, fmt_int(e.total)),
-                (l.pending, fmt_int(e.pending)),
-                (l.hidden, fmt_int(e.hidden)),
-                (l.removed, fmt_int(e.removed)),
-            ],
-        );
+        self.figures(&outline::excluded(doc, l));
         self.out.push_str("</div>\n<div>\n");
-        self.table("", l.by_reason, &[l.reason, l.posts], &[false, true]);
-        for r in &e.reasons {
-            w!(
-                self,
-                "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td></tr>\n",
-                Esc(l.reason_label(&r.reason)),
-                fmt_int(r.posts)
-            );
-        }
-        self.end_table();
+        self.figures(&outline::reasons(doc, l));
         self.out.push_str("</div>\n</div>\n</section>\n");
     }
 
     fn priorities(&mut self) {
         let (doc, l) = (self.doc, self.l);
-        self.section("priorities", l.priorities);
+        self.section(Part::Priorities);
         w!(self, "<p>{}</p>\n", Esc(l.priorities_intro));
         if !doc.objectives.is_empty() {
             w!(
@@ -696,23 +569,12 @@ impl Page<'_> {
             self.out.push_str(&svg::objectives_chart(doc, l));
             self.out.push_str("\n</figure>\n");
         }
-        // Every cluster the document names, and any an objective names that the list lacks,
-        // so that no objective can fall out of the tables.
-        let mut ids: Vec<i64> = doc
-            .clusters
-            .iter()
-            .map(|c| c.id)
-            .chain(doc.objectives.iter().map(|o| o.cluster))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        for id in ids {
-            let name = l.cluster_name(id);
+        for id in outline::cluster_ids(doc) {
             w!(
                 self,
                 "<div class=\"cluster\">\n<div class=\"cluster-head\"><h3 id=\"cluster-{id}\"><span class=\"swatch\" style=\"background:{}\" aria-hidden=\"true\"></span>{}</h3>",
                 svg::cluster_colour(id),
-                Esc(&name)
+                Esc(&l.cluster_name(id))
             );
             if let Some(c) = doc.clusters.iter().find(|c| c.id == id) {
                 w!(
@@ -725,72 +587,15 @@ impl Page<'_> {
                 );
             }
             self.out.push_str("</div>\n");
-            self.table(
-                "prio",
-                &format!("{name} — {}", l.objectives),
-                &[
-                    l.rank,
-                    l.objective,
-                    l.posts,
-                    l.endorsements,
-                    l.of_which_recommendations,
-                    l.authors,
-                    l.stakeholder_groups,
-                    l.countries,
-                ],
-                &[true, false, true, true, true, true, false, false],
-            );
-            for o in doc.objectives.iter().filter(|o| o.cluster == id) {
-                self.objective_row(o);
-            }
-            self.end_table();
+            self.figures(&outline::cluster_objectives(doc, l, id));
             self.out.push_str("</div>\n");
         }
         self.out.push_str("</section>\n");
     }
 
-    fn objective_row(&mut self, o: &ObjectiveStat) {
-        let l = self.l;
-        let title = l.objective_title(o.id);
-        w!(
-            self,
-            "<tr><td class=\"num\">{}</td><th scope=\"row\">",
-            o.rank
-        );
-        if o.prominent {
-            w!(
-                self,
-                "<a href=\"#objective-{}\">{}</a> <span class=\"small muted\">({})</span>",
-                o.id,
-                Esc(&title),
-                Esc(l.in_depth_marker)
-            );
-        } else {
-            w!(self, "{}", Esc(&title));
-        }
-        let groups: Vec<&str> = o
-            .stakeholder_groups
-            .iter()
-            .map(|g| l.group_label(g))
-            .collect();
-        w!(
-            self,
-            "</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"list\"><b>{}</b> {}</td><td class=\"list\"><b>{}</b> {}</td></tr>\n",
-            fmt_int(o.posts),
-            fmt_int(o.endorsements),
-            fmt_int(o.recommendations),
-            fmt_int(o.authors),
-            o.stakeholder_groups.len(),
-            Esc(&groups.join(", ")),
-            o.countries.len(),
-            Esc(&o.countries.join(", "))
-        );
-    }
-
     fn in_depth(&mut self) {
         let (doc, l) = (self.doc, self.l);
-        self.section("in-depth", l.in_depth);
+        self.section(Part::InDepth);
         for o in doc.objectives.iter().filter(|o| o.prominent) {
             w!(
                 self,
@@ -913,7 +718,7 @@ impl Page<'_> {
 
     fn aspects(&mut self) {
         let (doc, l) = (self.doc, self.l);
-        self.section("aspects", l.aspects);
+        self.section(Part::Aspects);
         for a in &doc.aspects {
             w!(
                 self,
@@ -948,7 +753,7 @@ impl Page<'_> {
     fn recommendations(&mut self) {
         let colon = self.l.colon;
         let (doc, l) = (self.doc, self.l);
-        self.section("recommendations", l.recommendations);
+        self.section(Part::Recommendations);
         w!(self, "<p>{}</p>\n", Esc(l.recommendations_intro));
         if doc.recommendations.is_empty() {
             w!(self, "<p class=\"muted\">{}</p>\n", Esc(l.none));
@@ -1018,7 +823,7 @@ impl Page<'_> {
 
     fn emerging(&mut self) {
         let (e, l) = (&self.doc.emerging, self.l);
-        self.section("emerging", l.emerging);
+        self.section(Part::Emerging);
         w!(
             self,
             "<p>{}</p>\n<p class=\"stats\">{} {}</p>\n",
@@ -1035,7 +840,7 @@ impl Page<'_> {
     fn methodology(&mut self) {
         let colon = self.l.colon;
         let (doc, l) = (self.doc, self.l);
-        self.section("methodology", l.methodology);
+        self.section(Part::Methodology);
         for para in l.methodology_text(&doc.methodology) {
             w!(self, "<p>{}</p>\n", Esc(&para));
         }
@@ -1059,7 +864,7 @@ impl Page<'_> {
 
     fn annex(&mut self) {
         let (doc, l) = (self.doc, self.l);
-        self.section("annex", l.annex);
+        self.section(Part::Annex);
         w!(self, "<p>{}", Esc(l.annex_intro));
         if let Some(base) = post_url(self.base_url, "/").filter(|b| b.starts_with("http")) {
             w!(

@@ -9,9 +9,10 @@
 //! `[x](javascript:alert(1))` or `<script>` is therefore shown, never interpreted.
 
 use super::html::{short_time, signed};
-use super::labels::{fmt_int, fmt_ratio, fmt_share, labels, Labels};
+use super::labels::{fmt_int, fmt_ratio, labels, Labels};
+use super::outline::{self, By, Cell, Col, Part, Table};
 use super::{post_url, RenderOptions};
-use crate::model::{Breakdown, Document, KeyTerm, Quote};
+use crate::model::{Document, KeyTerm, Quote};
 use std::fmt::Write;
 
 macro_rules! w {
@@ -102,16 +103,20 @@ pub(super) fn render(doc: &Document, opts: &RenderOptions<'_>) -> String {
     };
     d.cover();
     d.toc();
-    d.changes();
-    d.participation();
-    d.moderation();
-    d.priorities();
-    d.in_depth();
-    d.aspects();
-    d.recommendations();
-    d.emerging();
-    d.methodology();
-    d.annex();
+    for part in outline::parts(doc) {
+        match part {
+            Part::Changes => d.changes(),
+            Part::Participation => d.participation(),
+            Part::Moderation => d.moderation(),
+            Part::Priorities => d.priorities(),
+            Part::InDepth => d.in_depth(),
+            Part::Aspects => d.aspects(),
+            Part::Recommendations => d.recommendations(),
+            Part::Emerging => d.emerging(),
+            Part::Methodology => d.methodology(),
+            Part::Annex => d.annex(),
+        }
+    }
     d.out
 }
 
@@ -180,11 +185,42 @@ impl Doc<'_> {
         self.out.push('\n');
     }
 
-    fn counts(&mut self, rows: &[(&str, String)]) {
-        let l = self.l;
-        self.table(&[l.figure, l.value], &[false, true]);
-        for (label, v) in rows {
-            self.row(&[md(label), md(v)]);
+    /// A table of the outline, whole (after its caption as a heading when it has one).
+    fn figures(&mut self, t: &Table<'_>) {
+        if t.optional && t.rows.is_empty() {
+            return;
+        }
+        if t.heading {
+            self.h3(&t.caption);
+        }
+        let headers: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
+        let num: Vec<bool> = t.columns.iter().map(|c| c.1 != Col::Text).collect();
+        self.table(&headers, &num);
+        for row in &t.rows {
+            self.out.push('|');
+            for cell in row {
+                match cell {
+                    Cell::Head(s)
+                    | Cell::HeadIsolated(s)
+                    | Cell::HeadSwatch(_, s)
+                    | Cell::Value(s)
+                    | Cell::Text(s) => w!(self, " {} |", md(s)),
+                    Cell::Num(s) => w!(self, " {s} |"),
+                    Cell::Empty => self.out.push_str("  |"),
+                    Cell::Change(delta) => w!(self, " {} |", md(&signed(*delta))),
+                    Cell::Objective {
+                        title, prominent, ..
+                    } => {
+                        if *prominent {
+                            w!(self, " **{}** |", md(title));
+                        } else {
+                            w!(self, " {} |", md(title));
+                        }
+                    }
+                    Cell::Names(n, _) => w!(self, " {n} |"),
+                }
+            }
+            self.out.push('\n');
         }
     }
 
@@ -248,22 +284,8 @@ impl Doc<'_> {
     fn toc(&mut self) {
         let l = self.l;
         self.h2(l.contents);
-        let mut titles = Vec::with_capacity(10);
-        if self.doc.changes.is_some() {
-            titles.push(l.changes);
-        }
-        titles.extend([
-            l.participation,
-            l.moderation,
-            l.priorities,
-            l.in_depth,
-            l.aspects,
-            l.recommendations,
-            l.emerging,
-            l.methodology,
-            l.annex,
-        ]);
-        for (i, t) in titles.iter().enumerate() {
+        for (i, part) in outline::parts(self.doc).into_iter().enumerate() {
+            let t = part.title(l);
             w!(self, "{}. [{}](#{})\n", i + 1, md(t), slug(t));
         }
     }
@@ -272,38 +294,10 @@ impl Doc<'_> {
         let Some(c) = &self.doc.changes else { return };
         let l = self.l;
         self.h2(l.changes);
-        self.counts(&[
-            (l.previous_version, c.previous_version.to_string()),
-            (l.previous_cutoff, l.instant(&c.previous_cutoff)),
-            (l.added, fmt_int(c.added)),
-            (l.withdrawn, fmt_int(c.withdrawn)),
-        ]);
-        self.h3(&format!("{} — {}", l.headline, l.change));
-        let t = &c.totals;
-        self.counts(&[
-            (l.posts, signed(t.posts)),
-            (l.threads, signed(t.threads)),
-            (l.authors, signed(t.authors)),
-            (l.organisations, signed(t.organisations)),
-            (l.countries, signed(t.countries)),
-            (l.stakeholder_groups, signed(t.stakeholder_groups)),
-            (l.languages, signed(t.languages)),
-            (l.endorsements, signed(t.endorsements)),
-        ]);
-        if !c.objectives_moved.is_empty() {
-            self.h3(l.objectives_moved);
-            self.table(
-                &[l.objective, l.previous_rank, l.rank, l.change],
-                &[false, true, true, true],
-            );
-            for m in &c.objectives_moved {
-                self.row(&[
-                    md(&l.objective_title(m.id)),
-                    m.previous_rank.to_string(),
-                    m.rank.to_string(),
-                    md(&signed(m.previous_rank - m.rank)),
-                ]);
-            }
+        self.figures(&outline::change_counts(c, l));
+        self.figures(&outline::change_totals(c, l));
+        if let Some(t) = outline::objectives_moved(c, l) {
+            self.figures(&t);
         }
         self.h3(l.new_top_recommendations);
         if c.new_top_recommendations.is_empty() {
@@ -321,137 +315,31 @@ impl Doc<'_> {
     fn participation(&mut self) {
         let (doc, l) = (self.doc, self.l);
         self.h2(l.participation);
-        self.h3(l.headline);
-        let t = &doc.totals;
-        self.counts(&[
-            (l.posts, fmt_int(t.posts)),
-            (l.threads, fmt_int(t.threads)),
-            (l.authors, fmt_int(t.authors)),
-            (l.organisations, fmt_int(t.organisations)),
-            (l.countries, fmt_int(t.countries)),
-            (l.stakeholder_groups, fmt_int(t.stakeholder_groups)),
-            (l.languages, fmt_int(t.languages)),
-            (l.endorsements, fmt_int(t.endorsements)),
-        ]);
-        self.h3(l.by_kind);
-        let k = &doc.by_kind;
-        let all = k.comment + k.recommendation + k.report;
-        self.table(&[l.kind, l.posts, l.share], &[false, true, true]);
-        for (code, n) in [
-            ("comment", k.comment),
-            ("recommendation", k.recommendation),
-            ("report", k.report),
-        ] {
-            self.row(&[md(l.kind_label(code)), fmt_int(n), fmt_share(n, all)]);
-        }
+        self.figures(&outline::headline(doc, l));
+        self.figures(&outline::by_kind(doc, l));
         self.h3(l.weekly);
-        self.table(
-            &[
-                l.week,
-                l.week_starting,
-                l.posts,
-                l.kind_label("comment"),
-                l.kind_label("recommendation"),
-                l.kind_label("report"),
-                l.authors,
-            ],
-            &[false, false, true, true, true, true, true],
-        );
-        if doc.weekly_earlier > 0 {
-            self.row(&[
-                md(l.weekly_earlier),
-                String::new(),
-                fmt_int(doc.weekly_earlier),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ]);
-        }
-        for wk in &doc.weekly {
-            self.row(&[
-                md(&wk.week),
-                md(&l.date(&wk.starts)),
-                fmt_int(wk.posts),
-                fmt_int(wk.by_kind.comment),
-                fmt_int(wk.by_kind.recommendation),
-                fmt_int(wk.by_kind.report),
-                fmt_int(wk.authors),
-            ]);
-        }
+        self.figures(&outline::weekly(doc, l));
         self.h3(l.by_group);
-        self.breakdown(l.group, &doc.stakeholder_groups, |l, k| {
-            l.group_label(k).to_string()
-        });
+        self.figures(&outline::breakdown(doc, l, By::Group));
         self.h3(l.by_country);
-        self.breakdown(l.country, &doc.countries, |l, k| {
-            l.country_label(k).to_string()
-        });
+        self.figures(&outline::breakdown(doc, l, By::Country));
         self.h3(l.by_language);
-        self.breakdown(l.language, &doc.languages, |l, k| {
-            let name = l.language_label(k);
-            if name == k {
-                k.to_string()
-            } else {
-                format!("{name} ({k})")
-            }
-        });
-    }
-
-    fn breakdown(
-        &mut self,
-        key: &str,
-        rows: &[Breakdown],
-        label: impl Fn(&Labels, &str) -> String,
-    ) {
-        let l = self.l;
-        let total = self.doc.totals.posts;
-        self.table(
-            &[key, l.posts, l.share, l.authors],
-            &[false, true, true, true],
-        );
-        for r in rows {
-            self.row(&[
-                md(&label(l, &r.key)),
-                fmt_int(r.posts),
-                fmt_share(r.posts, total),
-                fmt_int(r.authors),
-            ]);
-        }
+        self.figures(&outline::breakdown(doc, l, By::Language));
     }
 
     fn moderation(&mut self) {
-        let (e, l) = (&self.doc.excluded, self.l);
+        let (doc, l) = (self.doc, self.l);
         self.h2(l.moderation);
         w!(self, "{}\n\n", md(l.excluded_intro));
-        self.counts(&[
-            (l.excluded_total, fmt_int(e.total)),
-            (l.pending, fmt_int(e.pending)),
-            (l.hidden, fmt_int(e.hidden)),
-            (l.removed, fmt_int(e.removed)),
-        ]);
-        if !e.reasons.is_empty() {
-            self.h3(l.by_reason);
-            self.table(&[l.reason, l.posts], &[false, true]);
-            for r in &e.reasons {
-                self.row(&[md(l.reason_label(&r.reason)), fmt_int(r.posts)]);
-            }
-        }
+        self.figures(&outline::excluded(doc, l));
+        self.figures(&outline::reasons(doc, l));
     }
 
     fn priorities(&mut self) {
         let (doc, l) = (self.doc, self.l);
         self.h2(l.priorities);
         w!(self, "{}\n", md(l.priorities_intro));
-        let mut ids: Vec<i64> = doc
-            .clusters
-            .iter()
-            .map(|c| c.id)
-            .chain(doc.objectives.iter().map(|o| o.cluster))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        for id in ids {
+        for id in outline::cluster_ids(doc) {
             self.h3(&l.cluster_name(id));
             if let Some(c) = doc.clusters.iter().find(|c| c.id == id) {
                 w!(
@@ -463,35 +351,7 @@ impl Doc<'_> {
                     md(&l.endorsements.to_lowercase())
                 );
             }
-            self.table(
-                &[
-                    l.rank,
-                    l.objective,
-                    l.posts,
-                    l.endorsements,
-                    l.of_which_recommendations,
-                    l.authors,
-                    l.stakeholder_groups,
-                    l.countries,
-                ],
-                &[true, false, true, true, true, true, true, true],
-            );
-            for o in doc.objectives.iter().filter(|o| o.cluster == id) {
-                let mut title = md(&l.objective_title(o.id));
-                if o.prominent {
-                    title = format!("**{title}**");
-                }
-                self.row(&[
-                    o.rank.to_string(),
-                    title,
-                    fmt_int(o.posts),
-                    fmt_int(o.endorsements),
-                    fmt_int(o.recommendations),
-                    fmt_int(o.authors),
-                    o.stakeholder_groups.len().to_string(),
-                    o.countries.len().to_string(),
-                ]);
-            }
+            self.figures(&outline::cluster_objectives(doc, l, id));
         }
     }
 

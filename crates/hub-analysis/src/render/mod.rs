@@ -13,6 +13,7 @@ mod csv;
 mod html;
 pub mod labels;
 mod markdown;
+mod outline;
 mod svg;
 
 /// How to render.
