@@ -10,3 +10,4 @@ mod hardening;
 mod live;
 mod moderation;
 mod store;
+mod visibility;

@@ -12,7 +12,7 @@
 //! anyone else sees it, with who those are; they are answered from the database.
 
 use axum::body::Bytes;
-use hub_domain::Viewer;
+use hub_domain::{visibility, Viewer};
 use hub_store::Bodies;
 
 /// Which page of which thread.
@@ -68,11 +68,12 @@ impl CachedPage {
         who.into()
     }
 
-    /// Whether `viewer` sees exactly this page.
+    /// Whether `viewer` sees exactly this page: nothing withheld on it is theirs to see
+    /// ([`visibility::sees_withheld`]).
     pub fn serves(&self, viewer: &Viewer) -> bool {
         self.withheld_from
             .iter()
-            .all(|(author, region)| viewer.user_id != Some(*author) && !viewer.moderates(region))
+            .all(|(author, region)| !visibility::sees_withheld(viewer, Some(*author), Some(region)))
     }
 
     /// The entity tag of this page: its thread and version (the URL names the page).

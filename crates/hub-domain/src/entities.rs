@@ -2,6 +2,7 @@
 //! them; the redaction rules (who sees a hidden or pending post) live here so that every
 //! transport applies the same ones.
 
+use crate::visibility::{self, PostFacts, Sight};
 use crate::{Aspect, PostKind, PostStatus, Role, StakeholderGroup, Viewer};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -123,28 +124,41 @@ pub struct Post {
 }
 
 impl Post {
-    /// Whether `viewer` may see this post's content and reason: its author, the region's
-    /// moderators, or anyone when it is published.
-    pub fn visible_in_full_to(&self, viewer: &Viewer) -> bool {
-        self.status == PostStatus::Published
-            || viewer.user_id == Some(self.author.id)
-            || viewer.moderates(&self.region)
+    /// What visibility depends on about this post (see [`crate::visibility`]).
+    pub fn facts(&self) -> PostFacts<'_> {
+        PostFacts {
+            status: self.status,
+            author_id: self.author.id,
+            region: &self.region,
+        }
     }
 
-    /// The post as `viewer` may see it: `None` when it is pending and not theirs to see (it
-    /// does not exist for them), a tombstone without body or reason when it is hidden or
-    /// removed, the whole post otherwise.
-    pub fn redacted_for(mut self, viewer: &Viewer) -> Option<Post> {
-        if self.visible_in_full_to(viewer) {
-            return Some(self);
+    /// Whether `viewer` may see this post's content and reason: its author, the region's
+    /// moderators, or anyone when it is published ([`visibility::post_sight`]).
+    pub fn visible_in_full_to(&self, viewer: &Viewer) -> bool {
+        visibility::post_sight(viewer, &self.facts()) == Sight::Full
+    }
+
+    /// The post as `viewer` may see it ([`visibility::post_sight`]): `None` when it is
+    /// pending and not theirs to see (it does not exist for them), a tombstone without body or
+    /// reason when it is hidden or removed, the whole post otherwise.
+    pub fn redacted_for(self, viewer: &Viewer) -> Option<Post> {
+        let sight = visibility::post_sight(viewer, &self.facts());
+        self.shown_as(sight)
+    }
+
+    /// The post as a viewer with this [`Sight`] of it sees it.
+    pub fn shown_as(mut self, sight: Sight) -> Option<Post> {
+        match sight {
+            Sight::Full => Some(self),
+            Sight::Nothing => None,
+            Sight::Tombstone => {
+                self.body = None;
+                self.body_html = None;
+                self.status_reason = None;
+                Some(self)
+            }
         }
-        if self.status == PostStatus::Pending {
-            return None;
-        }
-        self.body = None;
-        self.body_html = None;
-        self.status_reason = None;
-        Some(self)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod model;
 pub mod objectives;
 pub mod search;
 pub mod validate;
+pub mod visibility;
 
 pub use entities::*;
 pub use model::*;

@@ -1,7 +1,8 @@
 //! Channels, who may subscribe to them, which events go on them, and what each viewer sees.
 
 use axum::extract::ws::Utf8Bytes;
-use hub_domain::Viewer;
+use hub_domain::visibility::{self, Sight};
+use hub_domain::{PostStatus, Viewer};
 use hub_store::{EventFilter, EventRecord};
 use std::sync::Arc;
 
@@ -145,9 +146,10 @@ pub(crate) struct Entry {
 enum Audience {
     /// Anyone, in full.
     Everyone,
-    /// Anyone; in full only to the region's moderators and the subject, a tombstone to others.
+    /// About a withheld post: in full to those who see what is withheld of it (the region's
+    /// moderators and the subject), a tombstone to others.
     Redacted,
-    /// The region's moderators and the subject only.
+    /// Logged while its post was withheld: those who see what is withheld of it only.
     Restricted,
     /// The region's moderators only.
     Moderators,
@@ -201,18 +203,31 @@ impl Entry {
     }
 
     /// Whether `viewer` receives this entry, and if so whether the redacted variant (`Some(true)`).
+    /// An event about a post goes as [`visibility::event_sight`] says.
     pub(crate) fn access(&self, viewer: &Viewer) -> Option<bool> {
-        if self.audience == Audience::Everyone {
-            return Some(false);
-        }
-        let region_mod = self.region.as_deref().is_some_and(|r| viewer.moderates(r));
-        let is_subject = viewer.user_id.is_some() && viewer.user_id == self.user_id;
+        let about_post = |withheld: bool, announced: bool| match visibility::event_sight(
+            viewer,
+            self.user_id,
+            self.region.as_deref(),
+            withheld,
+            announced,
+        ) {
+            Sight::Full => Some(false),
+            Sight::Tombstone => Some(true),
+            Sight::Nothing => None,
+        };
         match self.audience {
-            Audience::Everyone => Some(false),
-            Audience::Redacted => Some(!(region_mod || is_subject)),
-            Audience::Restricted => (region_mod || is_subject).then_some(false),
-            Audience::Moderators => region_mod.then_some(false),
-            Audience::User => is_subject.then_some(false),
+            Audience::Everyone => about_post(false, true),
+            Audience::Redacted => about_post(true, true),
+            Audience::Restricted => about_post(true, false),
+            Audience::Moderators => self
+                .region
+                .as_deref()
+                .is_some_and(|r| viewer.moderates(r))
+                .then_some(false),
+            Audience::User => {
+                (viewer.user_id.is_some() && viewer.user_id == self.user_id).then_some(false)
+            }
             Audience::Nobody => None,
         }
     }
@@ -226,12 +241,18 @@ impl Entry {
     }
 }
 
-/// Whether a payload is a post whose content others may not see.
+/// Whether a payload is a post whose content others may not see: its status is not public
+/// ([`visibility::is_public`]).
 fn needs_redaction(payload: &str) -> bool {
-    // Cheap pre-check before parsing: only post payloads with a non-published status.
-    payload.contains("\"status\":\"hidden\"")
-        || payload.contains("\"status\":\"removed\"")
-        || payload.contains("\"status\":\"pending\"")
+    // Cheap check before parsing: the status as serde writes it.
+    static WITHHELD: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        PostStatus::ALL
+            .iter()
+            .filter(|s| !visibility::is_public(**s))
+            .map(|s| format!("\"status\":\"{s}\""))
+            .collect()
+    });
+    WITHHELD.iter().any(|w| payload.contains(w.as_str()))
 }
 
 /// The post with its body, HTML and moderation reason taken out (a tombstone), or the thread

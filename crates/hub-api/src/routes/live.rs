@@ -364,166 +364,20 @@ enum Control {
 /// One connection: a reader task parses client messages; this task is the only writer, so
 /// replies, replays and live frames go out in one order.
 async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer, credential: Credential) {
-    let (sink, mut stream) = socket.split();
+    let (sink, stream) = socket.split();
     let mut out = Out {
         sink,
         within: Duration::from_secs(state.config.ws_write_timeout_secs.max(1)),
     };
     let (ctl_tx, mut ctl_rx) = mpsc::channel::<Control>(64);
-    let rate = state.config.ws_messages_per_second;
-    let max_message = state.config.ws_max_message_bytes;
-    let reader = tokio::spawn(async move {
-        let mut bucket = Bucket::new(rate);
-        let mut strikes = 0u32;
-        while let Some(msg) = stream.next().await {
-            // Every frame a client sends counts against its rate, pings and binary ones too;
-            // 50 refused in a row close the connection (1008).
-            let counted = matches!(
-                msg,
-                Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_))
-            );
-            if counted && !bucket.take() {
-                strikes += 1;
-                let control = if strikes > 50 {
-                    Control::Close(1008, "too many messages")
-                } else {
-                    Control::Send(error_frame("rate_limited", "too many messages; slow down"))
-                };
-                let closing = matches!(control, Control::Close(..));
-                if ctl_tx.send(control).await.is_err() || closing {
-                    break;
-                }
-                continue;
-            }
-            if counted {
-                strikes = 0;
-            }
-            let control = match msg {
-                Ok(Message::Text(t)) if t.len() > max_message => {
-                    Control::Close(1009, "message too big")
-                }
-                Ok(Message::Binary(b)) if b.len() > max_message => {
-                    Control::Close(1009, "message too big")
-                }
-                Ok(Message::Text(t)) => match serde_json::from_str::<ClientMessage>(t.as_str()) {
-                    Ok(m) => Control::Client(m),
-                    Err(e) => Control::Send(error_frame("bad_request", &e.to_string())),
-                },
-                Ok(Message::Binary(_)) => {
-                    Control::Send(error_frame("bad_request", "send JSON text frames"))
-                }
-                Ok(Message::Pong(_)) | Ok(Message::Ping(_)) => Control::Pong,
-                Ok(Message::Close(_)) => break,
-                // Past the protocol's own size limit: told as the smaller ones are. Any other
-                // error (a broken frame, a reset) leaves nothing to answer.
-                Err(e) if e.to_string().contains("Space limit exceeded") => {
-                    Control::Close(1009, "message too big")
-                }
-                Err(_) => break,
-            };
-            let closing = matches!(control, Control::Close(..));
-            if ctl_tx.send(control).await.is_err() || closing {
-                break;
-            }
-        }
-    });
-
+    let reader = tokio::spawn(read_client(
+        stream,
+        ctl_tx,
+        state.config.ws_messages_per_second,
+        state.config.ws_max_message_bytes,
+    ));
     let mut sub = state.live.subscriber(viewer);
-    let mut shutdown = state.shutdown.clone();
-    // One wait for shutdown for the whole connection (not one registration per frame).
-    let shutdown_changed = shutdown.changed();
-    tokio::pin!(shutdown_changed);
-    let heartbeat_every = Duration::from_secs(state.config.ws_heartbeat_secs.max(1));
-    let mut heartbeat = tokio::time::interval(heartbeat_every);
-    heartbeat.tick().await;
-    let mut last_heard = Instant::now();
-    let close = |code: u16, reason: &'static str| {
-        Message::Close(Some(CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        }))
-    };
-    // The loop ends with this side's last words (an error, then a close frame), or none when
-    // the client is gone.
-    let farewell: Vec<Message> = loop {
-        tokio::select! {
-            ctl = ctl_rx.recv() => {
-                let Some(ctl) = ctl else { break Vec::new() };
-                last_heard = Instant::now();
-                let ok = match ctl {
-                    Control::Close(code, reason) => break vec![
-                        error_frame(if code == 1009 { "too_big" } else { "rate_limited" }, reason),
-                        close(code, reason),
-                    ],
-                    Control::Pong => true,
-                    Control::Send(m) => out.one(m).await,
-                    Control::Client(ClientMessage::Ping) => {
-                        out.one(Message::Text(Utf8Bytes::from_static("{\"op\":\"pong\"}"))).await
-                    }
-                    Control::Client(ClientMessage::Unsubscribe { channels }) => {
-                        let mut errors = Vec::new();
-                        let chans = authorize_all(&channels, sub.viewer(), &mut errors);
-                        sub.unsubscribe(&chans);
-                        let reply = serde_json::json!({"op": "unsubscribed", "channels": chans.iter().map(ToString::to_string).collect::<Vec<_>>()});
-                        errors.push(Message::Text(Utf8Bytes::from(reply.to_string())));
-                        out.all(errors).await
-                    }
-                    Control::Client(ClientMessage::Subscribe { channels, since }) => {
-                        subscribe(&mut sub, &channels, since, &mut out).await
-                    }
-                };
-                if !ok {
-                    break Vec::new();
-                }
-            }
-            next = sub.next() => {
-                match next {
-                    Ok(frame) => {
-                        // Coalesce: what is queued goes out in one flush.
-                        let mut frames = vec![Message::Text(frame.to_text())];
-                        while frames.len() < 257 {
-                            let Some(f) = sub.try_next() else { break };
-                            frames.push(Message::Text(f.to_text()));
-                        }
-                        if !out.all(frames).await {
-                            break Vec::new();
-                        }
-                    }
-                    Err(Ended::TooSlow) => break vec![
-                        error_frame("too_slow", "you fell behind; reconnect and subscribe with since"),
-                        close(1008, "too slow"),
-                    ],
-                    Err(Ended::Closed) => break Vec::new(),
-                }
-            }
-            _ = heartbeat.tick() => {
-                if last_heard.elapsed() > heartbeat_every * 3 {
-                    break vec![close(1001, "no answer to pings")];
-                }
-                if !out.one(Message::Ping(Default::default())).await {
-                    break Vec::new();
-                }
-                match recheck(&state, &credential, &mut sub).await {
-                    Standing::Same => {}
-                    Standing::Gone => break vec![
-                        error_frame("unauthorized", "your session ended; sign in again"),
-                        close(1008, "session ended"),
-                    ],
-                    // Channels no longer theirs to read were left: the client is told.
-                    Standing::Changed(lost) => {
-                        let frames = lost
-                            .iter()
-                            .map(|c| error_frame("forbidden", &format!("{c} is no longer yours to read")))
-                            .collect();
-                        if !out.all(frames).await {
-                            break Vec::new();
-                        }
-                    }
-                }
-            }
-            _ = &mut shutdown_changed => break vec![close(1001, "server shutting down")],
-        }
-    };
+    let farewell = serve(&state, &credential, &mut sub, &mut out, &mut ctl_rx).await;
     if !farewell.is_empty() {
         for m in farewell {
             out.last(m).await;
@@ -536,6 +390,238 @@ async fn run_socket(socket: WebSocket, state: AppState, viewer: Viewer, credenti
         let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
     }
     reader.abort();
+}
+
+/// A close frame.
+fn close_frame(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
+
+/// The reader task: reads the client's frames, counts them against its rate, and tells the
+/// writer what to do about each. Ends when the client goes, or at the first close it asks for.
+async fn read_client(
+    mut stream: futures::stream::SplitStream<WebSocket>,
+    ctl_tx: mpsc::Sender<Control>,
+    rate: u32,
+    max_message: usize,
+) {
+    let mut bucket = Bucket::new(rate);
+    let mut strikes = 0u32;
+    while let Some(msg) = stream.next().await {
+        // Every frame a client sends counts against its rate, pings and binary ones too;
+        // 50 refused in a row close the connection (1008).
+        let counted = matches!(
+            msg,
+            Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_))
+        );
+        if counted && !bucket.take() {
+            strikes += 1;
+            let control = if strikes > 50 {
+                Control::Close(1008, "too many messages")
+            } else {
+                Control::Send(error_frame("rate_limited", "too many messages; slow down"))
+            };
+            let closing = matches!(control, Control::Close(..));
+            if ctl_tx.send(control).await.is_err() || closing {
+                break;
+            }
+            continue;
+        }
+        if counted {
+            strikes = 0;
+        }
+        let Some(control) = control_of(msg, max_message) else {
+            break;
+        };
+        let closing = matches!(control, Control::Close(..));
+        if ctl_tx.send(control).await.is_err() || closing {
+            break;
+        }
+    }
+}
+
+/// What the writer should do about one frame from the client; `None` when there is nothing
+/// more to read (the client closed, or the connection broke).
+fn control_of(msg: Result<Message, axum::Error>, max_message: usize) -> Option<Control> {
+    Some(match msg {
+        Ok(Message::Text(t)) if t.len() > max_message => Control::Close(1009, "message too big"),
+        Ok(Message::Binary(b)) if b.len() > max_message => Control::Close(1009, "message too big"),
+        Ok(Message::Text(t)) => match serde_json::from_str::<ClientMessage>(t.as_str()) {
+            Ok(m) => Control::Client(m),
+            Err(e) => Control::Send(error_frame("bad_request", &e.to_string())),
+        },
+        Ok(Message::Binary(_)) => {
+            Control::Send(error_frame("bad_request", "send JSON text frames"))
+        }
+        Ok(Message::Pong(_)) | Ok(Message::Ping(_)) => Control::Pong,
+        Ok(Message::Close(_)) => return None,
+        // Past the protocol's own size limit: told as the smaller ones are. Any other
+        // error (a broken frame, a reset) leaves nothing to answer.
+        Err(e) if e.to_string().contains("Space limit exceeded") => {
+            Control::Close(1009, "message too big")
+        }
+        Err(_) => return None,
+    })
+}
+
+/// What the writer does after a step: go on, or end with these last words (an error, then a
+/// close frame; none when the client is gone).
+enum Step {
+    Go,
+    End(Vec<Message>),
+}
+
+impl Step {
+    /// Goes on if the write went out; ends silently if not.
+    fn sent(ok: bool) -> Self {
+        if ok {
+            Step::Go
+        } else {
+            Step::End(Vec::new())
+        }
+    }
+}
+
+/// The writer's loop: the client's messages, live frames, heartbeats and shutdown, until one
+/// of them ends the connection. Returns this side's last words.
+async fn serve<S>(
+    state: &AppState,
+    credential: &Credential,
+    sub: &mut Subscription,
+    out: &mut Out<S>,
+    ctl_rx: &mut mpsc::Receiver<Control>,
+) -> Vec<Message>
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    let mut shutdown = state.shutdown.clone();
+    // One wait for shutdown for the whole connection (not one registration per frame).
+    let shutdown_changed = shutdown.changed();
+    tokio::pin!(shutdown_changed);
+    let heartbeat_every = Duration::from_secs(state.config.ws_heartbeat_secs.max(1));
+    let mut heartbeat = tokio::time::interval(heartbeat_every);
+    heartbeat.tick().await;
+    let mut last_heard = Instant::now();
+    loop {
+        let step = tokio::select! {
+            ctl = ctl_rx.recv() => {
+                let Some(ctl) = ctl else { return Vec::new() };
+                last_heard = Instant::now();
+                on_control(ctl, sub, out).await
+            }
+            next = sub.next() => on_frame(next, sub, out).await,
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > heartbeat_every * 3 {
+                    Step::End(vec![close_frame(1001, "no answer to pings")])
+                } else if !out.one(Message::Ping(Default::default())).await {
+                    Step::End(Vec::new())
+                } else {
+                    on_recheck(state, credential, sub, out).await
+                }
+            }
+            _ = &mut shutdown_changed => Step::End(vec![close_frame(1001, "server shutting down")]),
+        };
+        if let Step::End(farewell) = step {
+            return farewell;
+        }
+    }
+}
+
+/// Acts on what the reader passed on.
+async fn on_control<S>(ctl: Control, sub: &mut Subscription, out: &mut Out<S>) -> Step
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    match ctl {
+        Control::Close(code, reason) => Step::End(vec![
+            error_frame(
+                if code == 1009 {
+                    "too_big"
+                } else {
+                    "rate_limited"
+                },
+                reason,
+            ),
+            close_frame(code, reason),
+        ]),
+        Control::Pong => Step::Go,
+        Control::Send(m) => Step::sent(out.one(m).await),
+        Control::Client(ClientMessage::Ping) => Step::sent(
+            out.one(Message::Text(Utf8Bytes::from_static("{\"op\":\"pong\"}")))
+                .await,
+        ),
+        Control::Client(ClientMessage::Unsubscribe { channels }) => {
+            let mut errors = Vec::new();
+            let chans = authorize_all(&channels, sub.viewer(), &mut errors);
+            sub.unsubscribe(&chans);
+            let reply = serde_json::json!({"op": "unsubscribed", "channels": chans.iter().map(ToString::to_string).collect::<Vec<_>>()});
+            errors.push(Message::Text(Utf8Bytes::from(reply.to_string())));
+            Step::sent(out.all(errors).await)
+        }
+        Control::Client(ClientMessage::Subscribe { channels, since }) => {
+            Step::sent(subscribe(sub, &channels, since, out).await)
+        }
+    }
+}
+
+/// Sends a live frame, with whatever else is queued behind it.
+async fn on_frame<S>(
+    next: Result<hub_live::Frame, Ended>,
+    sub: &mut Subscription,
+    out: &mut Out<S>,
+) -> Step
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    match next {
+        Ok(frame) => {
+            // Coalesce: what is queued goes out in one flush.
+            let mut frames = vec![Message::Text(frame.to_text())];
+            while frames.len() < 257 {
+                let Some(f) = sub.try_next() else { break };
+                frames.push(Message::Text(f.to_text()));
+            }
+            Step::sent(out.all(frames).await)
+        }
+        Err(Ended::TooSlow) => Step::End(vec![
+            error_frame(
+                "too_slow",
+                "you fell behind; reconnect and subscribe with since",
+            ),
+            close_frame(1008, "too slow"),
+        ]),
+        Err(Ended::Closed) => Step::End(Vec::new()),
+    }
+}
+
+/// Checks the connection's credential again (at each heartbeat).
+async fn on_recheck<S>(
+    state: &AppState,
+    credential: &Credential,
+    sub: &mut Subscription,
+    out: &mut Out<S>,
+) -> Step
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    match recheck(state, credential, sub).await {
+        Standing::Same => Step::Go,
+        Standing::Gone => Step::End(vec![
+            error_frame("unauthorized", "your session ended; sign in again"),
+            close_frame(1008, "session ended"),
+        ]),
+        // Channels no longer theirs to read were left: the client is told.
+        Standing::Changed(lost) => {
+            let frames = lost
+                .iter()
+                .map(|c| error_frame("forbidden", &format!("{c} is no longer yours to read")))
+                .collect();
+            Step::sent(out.all(frames).await)
+        }
+    }
 }
 
 /// The writing half of a connection. Every write is bounded in time: a client that stops

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use hub_domain::validate::{self, Checker};
-use hub_domain::{Aspect, Post, PostKind, Revision, User};
+use hub_domain::{visibility, Aspect, Post, PostKind, Revision, User};
 use hub_store::PostEdit;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -32,13 +32,16 @@ async fn visible_post(state: &AppState, id: i64, viewer: &MaybeAuth) -> ApiResul
         .ok_or_else(|| ApiError::not_found("post"))
 }
 
-/// [`visible_post`] to read or endorse: no post of a thread withheld from the viewer exists
-/// for them either (its opening post not published: see `threads::thread_withheld`).
+/// The post as the viewer may read or endorse it ([`visibility::read_sight`]): no reply in a
+/// thread withheld from the viewer exists for them either (its opening post not published).
 async fn readable_post(state: &AppState, id: i64, viewer: &MaybeAuth) -> ApiResult<Post> {
-    let post = visible_post(state, id, viewer).await?;
-    if post.parent_id.is_some() {
+    let post = state.store.post(id).await?;
+    let is_opening = post.parent_id.is_none();
+    let opening = if is_opening {
+        None
+    } else {
         // A withheld thread's 404 is the post's; any other failure stays what it is.
-        super::threads::visible_thread(state, post.thread_id, viewer)
+        let (_, opening) = super::threads::thread_and_opening(state, post.thread_id)
             .await
             .map_err(|e| {
                 if e.status() == axum::http::StatusCode::NOT_FOUND {
@@ -47,8 +50,17 @@ async fn readable_post(state: &AppState, id: i64, viewer: &MaybeAuth) -> ApiResu
                     e
                 }
             })?;
-    }
-    Ok(post)
+        opening
+    };
+    let opening = opening.as_ref().map(Post::facts);
+    let sight = visibility::read_sight(
+        &viewer.viewer(),
+        &post.facts(),
+        opening.as_ref(),
+        is_opening,
+    );
+    post.shown_as(sight)
+        .ok_or_else(|| ApiError::not_found("post"))
 }
 
 /// Whether `user` may change `post`: its author, or a moderator of its region.

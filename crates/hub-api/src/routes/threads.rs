@@ -12,8 +12,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hub_domain::validate::{self, Checker};
+use hub_domain::visibility::PostFacts;
 use hub_domain::{
-    lang, markup, search, Aspect, Post, PostKind, PostStatus, Thread, ThreadSort, User, Viewer,
+    lang, markup, search, visibility, Aspect, Post, PostKind, PostStatus, Thread, ThreadSort, User,
 };
 use hub_store::{Bodies, Created, IdempotencyKey, NewPost, NewThread, PostChecks, ThreadQuery};
 use serde::{Deserialize, Serialize};
@@ -339,34 +340,41 @@ async fn get_thread(
     Ok(Json(visible_thread(&state, id, &viewer).await?))
 }
 
-/// Whether a thread is withheld from `viewer`: a thread stands on its opening post, so while
-/// that post is not published (awaiting pre-moderation, rejected, hidden or removed) the thread,
-/// its title included, exists only for the post's author and the region's moderators.
-pub(crate) fn thread_withheld(
-    opening_status: PostStatus,
-    opening_author: i64,
-    region: &str,
-    viewer: &Viewer,
-) -> bool {
-    opening_status != PostStatus::Published
-        && viewer.user_id != Some(opening_author)
-        && !viewer.moderates(region)
+/// A thread and its opening post (none for a thread without one).
+pub(crate) async fn thread_and_opening(
+    state: &AppState,
+    id: i64,
+) -> ApiResult<(Thread, Option<Post>)> {
+    let thread = state.store.thread(id).await?;
+    let opening = match thread.opening_post_id {
+        Some(op) => Some(state.store.post(op).await?),
+        None => None,
+    };
+    Ok((thread, opening))
 }
 
-/// A thread as the viewer may see it (see [`thread_withheld`]).
+/// A thread as the viewer may see it: a thread stands on its opening post
+/// ([`visibility::thread_withheld`]).
 pub(crate) async fn visible_thread(
     state: &AppState,
     id: i64,
     viewer: &MaybeAuth,
 ) -> ApiResult<Thread> {
-    let thread = state.store.thread(id).await?;
-    if let Some(op) = thread.opening_post_id {
-        let post = state.store.post(op).await?;
-        if thread_withheld(post.status, post.author.id, &post.region, &viewer.viewer()) {
-            return Err(ApiError::not_found("thread"));
-        }
+    let (thread, opening) = thread_and_opening(state, id).await?;
+    let opening = opening.as_ref().map(Post::facts);
+    if visibility::thread_withheld(&viewer.viewer(), opening.as_ref()) {
+        return Err(ApiError::not_found("thread"));
     }
     Ok(thread)
+}
+
+/// What visibility depends on about a thread's opening post.
+fn opening_facts(op: &hub_store::OpeningPost) -> PostFacts<'_> {
+    PostFacts {
+        status: op.status,
+        author_id: op.author_id,
+        region: &op.region,
+    }
 }
 
 /// Paging of a thread's posts.
@@ -448,10 +456,9 @@ async fn list_posts(
         .public_thread_page(id, p.cursor.as_deref(), limit, bodies)
         .await?;
     // As `visible_thread`.
-    if let Some(op) = &public.opening {
-        if thread_withheld(op.status, op.author_id, &op.region, &viewer) {
-            return Err(ApiError::not_found("thread"));
-        }
+    let opening = public.opening.as_ref().map(opening_facts);
+    if visibility::thread_withheld(&viewer, opening.as_ref()) {
+        return Err(ApiError::not_found("thread"));
     }
     let (page_version, thread_created) = version.unwrap_or((0, 0));
     let body = page_json(&public.items, &public.next_cursor)?;
@@ -464,10 +471,7 @@ async fn list_posts(
     if entry.serves(&viewer) {
         // What everyone gets who is not withheld from: file it. (A thread whose opening post
         // is not published is not filed: who may see it at all depends on the viewer.)
-        let opening_published = public
-            .opening
-            .as_ref()
-            .is_some_and(|op| op.status == PostStatus::Published);
+        let opening_published = opening.is_some_and(|op| visibility::is_public(op.status));
         if version.is_some() && opening_published {
             cache.put(key, entry.clone());
             return Ok(cached_response(&entry, id, &headers));
