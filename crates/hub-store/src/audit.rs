@@ -2,6 +2,12 @@
 
 use crate::{now_micros, Result, Store, WriteTx};
 
+// The statements this module sends, by name: a test prepares each on both backends.
+pub(crate) const STATEMENTS: &[(&str, &str)] = &[("audit::AUDIT_INSERT", AUDIT_INSERT)];
+
+const AUDIT_INSERT: &str = "INSERT INTO audit_log (region, actor_id, action, object_type, object_id, reason, before, after, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
 /// An audit line to write.
 pub(crate) struct Audit<'a> {
     pub region: Option<&'a str>,
@@ -17,21 +23,18 @@ pub(crate) struct Audit<'a> {
 impl Store {
     /// Writes an audit line in `tx`.
     pub(crate) async fn audit(&self, tx: &mut WriteTx, a: Audit<'_>) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (region, actor_id, action, object_type, object_id, reason, before, after, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(a.region)
-        .bind(a.actor_id)
-        .bind(a.action)
-        .bind(a.object_type)
-        .bind(a.object_id)
-        .bind(a.reason)
-        .bind(a.before.map(|v| v.to_string()))
-        .bind(a.after.map(|v| v.to_string()))
-        .bind(now_micros())
-        .execute(&mut *tx.tx)
-        .await?;
+        sqlx::query(AUDIT_INSERT)
+            .bind(a.region)
+            .bind(a.actor_id)
+            .bind(a.action)
+            .bind(a.object_type)
+            .bind(a.object_id)
+            .bind(a.reason)
+            .bind(a.before.map(|v| v.to_string()))
+            .bind(a.after.map(|v| v.to_string()))
+            .bind(now_micros())
+            .execute(&mut *tx.tx)
+            .await?;
         Ok(())
     }
 }

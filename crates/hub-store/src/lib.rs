@@ -570,15 +570,25 @@ fn prepare_sqlite_url(url: &str) -> Result<String> {
     Ok(format!("sqlite://{path}?{query}"))
 }
 
-/// The statements whose text is assembled per dialect (by `concat!` in macros, or once at
-/// start), by name, in `backend`'s dialect: a test prepares each on a freshly migrated
-/// database of each backend. (The other statements are literals shared by both dialects, or
-/// built per call from filters.)
+/// The statements the store sends, by name, in `backend`'s dialect: those whose text is
+/// assembled per dialect (by `concat!` in macros, or once at start), the literals each module
+/// names, and one representative instance of each statement built per call (IN lists,
+/// optional filters). A test prepares each on a freshly migrated database of each backend.
 #[doc(hidden)]
 pub fn statements(backend: Backend) -> Vec<(String, String)> {
     let mut out = posts::statements(backend);
     out.extend(users::statements(backend));
+    out.extend(listed(audit::STATEMENTS));
+    out.extend(listed(idempotency::STATEMENTS));
+    out.extend(events::statements(backend));
     out
+}
+
+/// A module's list of named statements, owned.
+pub(crate) fn listed(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(name, sql)| (name.to_string(), sql.to_string()))
+        .collect()
 }
 
 /// Now, in microseconds since the epoch: the stored representation of times.

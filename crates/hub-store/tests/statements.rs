@@ -1,12 +1,13 @@
-//! Every statement whose text the store assembles per dialect ([`hub_store::statements`])
-//! prepares on a freshly migrated database of its backend. PostgreSQL runs when
+//! Every statement the store sends ([`hub_store::statements`]: the literals each module
+//! names, those assembled per dialect, and one instance of each built per call) prepares on a
+//! freshly migrated database of its backend. PostgreSQL runs when
 //! `HUB_TEST_POSTGRES_URL` names a server on which the test may create and drop a database.
 
 use hub_store::{Backend, Store, StoreOptions};
 use sqlx::{Connection, Executor};
 
 #[tokio::test]
-async fn every_assembled_statement_prepares_on_sqlite() -> anyhow::Result<()> {
+async fn every_statement_prepares_on_sqlite() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("hub-store-statements-{}", std::process::id()));
     let url = format!("sqlite:{}/hub.db", dir.display());
     let store = Store::connect(&url, &StoreOptions::default()).await?;
@@ -23,7 +24,7 @@ async fn every_assembled_statement_prepares_on_sqlite() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn every_assembled_statement_prepares_on_postgres() -> anyhow::Result<()> {
+async fn every_statement_prepares_on_postgres() -> anyhow::Result<()> {
     let Ok(admin_url) = std::env::var("HUB_TEST_POSTGRES_URL") else {
         eprintln!("SKIPPED: HUB_TEST_POSTGRES_URL is not set");
         return Ok(());
@@ -80,6 +81,11 @@ where
             }
         }
     }
+    eprintln!(
+        "{prepared} statements prepared on {}, {} failed",
+        backend.name(),
+        failed.len()
+    );
     assert!(
         failed.is_empty(),
         "statements that do not prepare on {}:\n{}",

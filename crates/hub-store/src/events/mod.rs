@@ -17,8 +17,20 @@
 mod read;
 mod relay;
 
+use crate::Backend;
 use serde::Serialize;
 use std::time::Duration;
+
+/// The statements of the event log, by name, as `backend` is sent them.
+pub(crate) fn statements(backend: Backend) -> Vec<(String, String)> {
+    let mut out = crate::listed(read::STATEMENTS);
+    out.extend(crate::listed(relay::STATEMENTS));
+    if backend == Backend::Postgres {
+        out.extend(crate::listed(relay::POSTGRES_STATEMENTS));
+    }
+    out.extend(read::built_statements());
+    out
+}
 
 /// The advisory lock that every numbering of events holds until its transaction commits
 /// ("GCMHUB" in ASCII, as an integer): the relay's runs, and a write that numbers its own event

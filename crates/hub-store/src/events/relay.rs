@@ -4,23 +4,44 @@ use super::{NewEvent, NUMBERING_LOCK, RELAY_BATCH, RELAY_SWEEP, RELAY_WAIT};
 use crate::{now_micros, Backend, Result, Store, WriteTx};
 use std::time::Duration;
 
+// The statements this module sends, by name: a test prepares each on its backends.
+pub(crate) const STATEMENTS: &[(&str, &str)] = &[("events::relay::APPEND_EVENT", APPEND_EVENT)];
+/// Sent on PostgreSQL only (the relay and its waits).
+pub(crate) const POSTGRES_STATEMENTS: &[(&str, &str)] = &[
+    ("events::relay::NUMBERING_LOCK_TAKE", NUMBERING_LOCK_TAKE),
+    ("events::relay::NUMBERING_BASE", NUMBERING_BASE),
+    ("events::relay::NUMBER_EVENTS", NUMBER_EVENTS),
+    ("events::relay::POST_UNNUMBERED", POST_UNNUMBERED),
+    ("events::relay::THREAD_UNNUMBERED", THREAD_UNNUMBERED),
+];
+
+const APPEND_EVENT: &str = "INSERT INTO events (type, region, thread_id, post_id, user_id, audience, payload, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const NUMBERING_LOCK_TAKE: &str = "SELECT pg_advisory_xact_lock($1)";
+const NUMBERING_BASE: &str = "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events";
+const NUMBER_EVENTS: &str = "UPDATE events e SET seq = $1 + p.rn \
+             FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM events \
+                   WHERE seq IS NULL ORDER BY id LIMIT $2) p \
+             WHERE e.id = p.id";
+const POST_UNNUMBERED: &str =
+    "SELECT EXISTS (SELECT 1 FROM events WHERE seq IS NULL AND post_id = $1)";
+const THREAD_UNNUMBERED: &str =
+    "SELECT EXISTS (SELECT 1 FROM events WHERE seq IS NULL AND thread_id = $1)";
+
 impl Store {
     /// Appends an event inside a write transaction.
     pub(crate) async fn append_event(&self, tx: &mut WriteTx, e: &NewEvent) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO events (type, region, thread_id, post_id, user_id, audience, payload, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(e.kind)
-        .bind(&e.region)
-        .bind(e.thread_id)
-        .bind(e.post_id)
-        .bind(e.user_id)
-        .bind(e.audience)
-        .bind(&e.payload)
-        .bind(now_micros())
-        .execute(&mut *tx.tx)
-        .await?;
+        sqlx::query(APPEND_EVENT)
+            .bind(e.kind)
+            .bind(&e.region)
+            .bind(e.thread_id)
+            .bind(e.post_id)
+            .bind(e.user_id)
+            .bind(e.audience)
+            .bind(&e.payload)
+            .bind(now_micros())
+            .execute(&mut *tx.tx)
+            .await?;
         tx.wrote_events = true;
         Ok(())
     }
@@ -32,25 +53,19 @@ impl Store {
             return self.head_seq().await;
         }
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        sqlx::query(NUMBERING_LOCK_TAKE)
             .bind(NUMBERING_LOCK)
             .execute(&mut *tx)
             .await?;
-        let base: i64 =
-            sqlx::query_scalar("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events")
-                .fetch_one(&mut *tx)
-                .await?;
-        let numbered = sqlx::query(
-            "UPDATE events e SET seq = $1 + p.rn \
-             FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM events \
-                   WHERE seq IS NULL ORDER BY id LIMIT $2) p \
-             WHERE e.id = p.id",
-        )
-        .bind(base)
-        .bind(RELAY_BATCH)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let base: i64 = sqlx::query_scalar(NUMBERING_BASE)
+            .fetch_one(&mut *tx)
+            .await?;
+        let numbered = sqlx::query(NUMBER_EVENTS)
+            .bind(base)
+            .bind(RELAY_BATCH)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         let head = base + i64::try_from(numbered).unwrap_or(0);
         if numbered > 0 {
@@ -109,8 +124,8 @@ impl Store {
             return Ok(());
         }
         let sql = match post_id {
-            Some(_) => "SELECT EXISTS (SELECT 1 FROM events WHERE seq IS NULL AND post_id = $1)",
-            None => "SELECT EXISTS (SELECT 1 FROM events WHERE seq IS NULL AND thread_id = $1)",
+            Some(_) => POST_UNNUMBERED,
+            None => THREAD_UNNUMBERED,
         };
         let pending: bool = sqlx::query_scalar(sql)
             .bind(post_id.unwrap_or(thread_id))
