@@ -581,6 +581,7 @@ pub fn statements(backend: Backend) -> Vec<(String, String)> {
     out.extend(listed(audit::STATEMENTS));
     out.extend(listed(idempotency::STATEMENTS));
     out.extend(events::statements(backend));
+    out.extend(moderation::statements(backend));
     out
 }
 

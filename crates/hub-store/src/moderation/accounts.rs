@@ -8,6 +8,68 @@ use hub_domain::{AuditEntry, Suspension};
 use serde_json::json;
 use sqlx::Row;
 
+// The statements this module sends, by name: a test prepares each on both backends.
+pub(crate) const STATEMENTS: &[(&str, &str)] = &[
+    ("moderation::accounts::SUSPEND_INSERT", SUSPEND_INSERT),
+    (
+        "moderation::accounts::SUSPENSION_IN_SELECT",
+        SUSPENSION_IN_SELECT,
+    ),
+    ("moderation::accounts::AUDIT_LOG_SELECT", AUDIT_LOG_SELECT),
+    (
+        "moderation::accounts::USER_REGIONS_SELECT",
+        USER_REGIONS_SELECT,
+    ),
+    (
+        "moderation::accounts::RECENT_DUPLICATE_SELECT",
+        RECENT_DUPLICATE_SELECT,
+    ),
+    (
+        "moderation::accounts::PUBLISHED_POSTS_BY",
+        PUBLISHED_POSTS_BY,
+    ),
+];
+/// Sent on SQLite only.
+pub(crate) const SQLITE_STATEMENTS: &[(&str, &str)] =
+    &[("moderation::accounts::LIVE_SUSPENSIONS", LIVE_SUSPENSIONS)];
+/// Sent on PostgreSQL only.
+pub(crate) const POSTGRES_STATEMENTS: &[(&str, &str)] = &[(
+    "moderation::accounts::LIVE_SUSPENSIONS_LOCKED",
+    LIVE_SUSPENSIONS_LOCKED,
+)];
+
+/// A user's suspensions in force (their rows locked, on PostgreSQL).
+const LIVE_SUSPENSIONS: &str = "SELECT id, region FROM suspensions WHERE user_id = $1 AND lifted_at IS NULL AND until > $2 ORDER BY id";
+const LIVE_SUSPENSIONS_LOCKED: &str = "SELECT id, region FROM suspensions WHERE user_id = $1 AND lifted_at IS NULL AND until > $2 ORDER BY id FOR UPDATE";
+const PUBLISHED_POSTS_BY: &str = concat!(
+    "SELECT CAST(COUNT(*) AS BIGINT) FROM posts WHERE author_id = $1 AND ",
+    visible::published!()
+);
+
+/// Lifts the suspensions whose ids are in `list` (inlined).
+fn lift_suspensions_sql(list: &str) -> String {
+    format!("UPDATE suspensions SET lifted_at = $1 WHERE id IN ({list})")
+}
+
+/// The statements built per call, each as one representative instance, by name.
+pub(crate) fn built_statements() -> Vec<(String, String)> {
+    vec![(
+        "moderation::accounts::lift_suspensions (built)".to_string(),
+        lift_suspensions_sql("1, 2"),
+    )]
+}
+
+const SUSPEND_INSERT: &str = "INSERT INTO suspensions (user_id, until, reason, by_id, created_at, region) VALUES ($1, $2, $3, $4, $5, $6)";
+const SUSPENSION_IN_SELECT: &str = "SELECT until, reason, region FROM suspensions WHERE user_id = $1 AND lifted_at IS NULL AND until > $2 \
+             AND (region IS NULL OR region = $3) ORDER BY until DESC LIMIT 1";
+const AUDIT_LOG_SELECT: &str = "SELECT id, region, actor_id, action, object_type, object_id, reason, before, after, created_at FROM audit_log \
+             WHERE region = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
+const USER_REGIONS_SELECT: &str =
+    "SELECT DISTINCT region FROM posts WHERE author_id = $1 ORDER BY region";
+const RECENT_DUPLICATE_SELECT: &str =
+    "SELECT id FROM posts WHERE author_id = $1 AND body_hash = $5 AND created_at > $2 \
+             AND region = $3 AND ($4 = 0 OR thread_id = $4) LIMIT 1";
+
 impl Store {
     /// Suspends a user until `until` (microseconds), imposed in `region` (None: by an admin,
     /// everywhere).
@@ -20,7 +82,7 @@ impl Store {
         region: Option<&str>,
     ) -> Result<Suspension> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO suspensions (user_id, until, reason, by_id, created_at, region) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query(SUSPEND_INSERT)
             .bind(user_id)
             .bind(until)
             .bind(reason)
@@ -30,7 +92,9 @@ impl Store {
             .execute(&mut *tx.tx)
             .await
             .map_err(|e| match StoreError::from(e) {
-                StoreError::Db(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => StoreError::NotFound("user"),
+                StoreError::Db(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => {
+                    StoreError::NotFound("user")
+                }
                 e => e,
             })?;
         let s = Suspension {
@@ -83,18 +147,16 @@ impl Store {
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let now = now_micros();
-        let lock = if self.backend == Backend::Postgres {
-            " FOR UPDATE"
+        let sql = if self.backend == Backend::Postgres {
+            LIVE_SUSPENSIONS_LOCKED
         } else {
-            ""
+            LIVE_SUSPENSIONS
         };
-        let found = sqlx::query(&format!(
-            "SELECT id, region FROM suspensions WHERE user_id = $1 AND lifted_at IS NULL AND until > $2 ORDER BY id{lock}"
-        ))
-        .bind(user_id)
-        .bind(now)
-        .fetch_all(&mut *tx.tx)
-        .await?;
+        let found = sqlx::query(sql)
+            .bind(user_id)
+            .bind(now)
+            .fetch_all(&mut *tx.tx)
+            .await?;
         let mut by_region: std::collections::BTreeMap<Option<String>, Vec<i64>> =
             std::collections::BTreeMap::new();
         for r in &found {
@@ -124,12 +186,10 @@ impl Store {
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        sqlx::query(&format!(
-            "UPDATE suspensions SET lifted_at = $1 WHERE id IN ({list})"
-        ))
-        .bind(now)
-        .execute(&mut *tx.tx)
-        .await?;
+        sqlx::query(&lift_suspensions_sql(&list))
+            .bind(now)
+            .execute(&mut *tx.tx)
+            .await?;
         for (region, ids) in &by_region {
             self.audit(
                 &mut tx,
@@ -158,15 +218,12 @@ impl Store {
         user_id: i64,
         region: Option<&str>,
     ) -> Result<Option<Suspension>> {
-        let row = sqlx::query(
-            "SELECT until, reason, region FROM suspensions WHERE user_id = $1 AND lifted_at IS NULL AND until > $2 \
-             AND (region IS NULL OR region = $3) ORDER BY until DESC LIMIT 1",
-        )
-        .bind(user_id)
-        .bind(now_micros())
-        .bind(region)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(SUSPENSION_IN_SELECT)
+            .bind(user_id)
+            .bind(now_micros())
+            .bind(region)
+            .fetch_optional(&self.pool)
+            .await?;
         match row {
             Some(r) => Ok(Some(Suspension {
                 user_id,
@@ -221,15 +278,12 @@ impl Store {
             Some(c) => rows::cursor_int(&rows::decode_cursor(c, 1)?[0])?,
             None => i64::MAX,
         };
-        let found = sqlx::query(
-            "SELECT id, region, actor_id, action, object_type, object_id, reason, before, after, created_at FROM audit_log \
-             WHERE region = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-        )
-        .bind(region)
-        .bind(before)
-        .bind(limit + 1)
-        .fetch_all(&self.pool)
-        .await?;
+        let found = sqlx::query(AUDIT_LOG_SELECT)
+            .bind(region)
+            .bind(before)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
         let n = usize::try_from(limit).unwrap_or(0);
         let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
         let mut items = Vec::new();
@@ -256,23 +310,18 @@ impl Store {
 
     /// The regions a user has posted in.
     pub async fn user_regions(&self, user_id: i64) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT DISTINCT region FROM posts WHERE author_id = $1 ORDER BY region",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(sqlx::query_scalar(USER_REGIONS_SELECT)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Published posts by a user (pre-moderation of new accounts).
     pub async fn published_posts_by(&self, user_id: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar(concat!(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM posts WHERE author_id = $1 AND ",
-            visible::published!()
-        ))
-        .bind(user_id)
-        .fetch_one(&self.pool)
-        .await?)
+        Ok(sqlx::query_scalar(PUBLISHED_POSTS_BY)
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// Whether the user posted this exact body in the last `window_micros`, in this thread
@@ -285,17 +334,14 @@ impl Store {
         thread_id: Option<i64>,
         region: &str,
     ) -> Result<bool> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM posts WHERE author_id = $1 AND body_hash = $5 AND created_at > $2 \
-             AND region = $3 AND ($4 = 0 OR thread_id = $4) LIMIT 1",
-        )
-        .bind(user_id)
-        .bind(now_micros() - window_micros)
-        .bind(region)
-        .bind(thread_id.unwrap_or(0))
-        .bind(crate::posts::body_hash(body))
-        .fetch_optional(&self.pool)
-        .await?;
+        let found: Option<i64> = sqlx::query_scalar(RECENT_DUPLICATE_SELECT)
+            .bind(user_id)
+            .bind(now_micros() - window_micros)
+            .bind(region)
+            .bind(thread_id.unwrap_or(0))
+            .bind(crate::posts::body_hash(body))
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(found.is_some())
     }
 }

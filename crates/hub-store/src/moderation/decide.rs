@@ -9,6 +9,54 @@ use hub_domain::{Decision, Post, PostAction, PostStatus, Thread, ThreadAction};
 use serde_json::json;
 use sqlx::Row;
 
+// The statements this module sends, by name: a test prepares each on both backends.
+pub(crate) const STATEMENTS: &[(&str, &str)] = &[
+    (
+        "moderation::decide::RECORD_DECISION_INSERT",
+        RECORD_DECISION_INSERT,
+    ),
+    (
+        "moderation::decide::DECIDE_THREAD_UPDATE",
+        DECIDE_THREAD_UPDATE,
+    ),
+    (
+        "moderation::decide::DECIDE_THREAD_UPDATE_2",
+        DECIDE_THREAD_UPDATE_2,
+    ),
+    (
+        "moderation::decide::DECIDE_THREAD_UPDATE_3",
+        DECIDE_THREAD_UPDATE_3,
+    ),
+    (
+        "moderation::decide::DECIDE_THREAD_UPDATE_4",
+        DECIDE_THREAD_UPDATE_4,
+    ),
+    (
+        "moderation::decide::DECIDE_THREAD_SELECT_2",
+        DECIDE_THREAD_SELECT_2,
+    ),
+    ("moderation::decide::APPEAL_SELECT", APPEAL_SELECT),
+    ("moderation::decide::APPEAL_INSERT", APPEAL_INSERT),
+    ("moderation::decide::APPEAL_UPDATE", APPEAL_UPDATE),
+];
+/// Sent on PostgreSQL only.
+pub(crate) const POSTGRES_STATEMENTS: &[(&str, &str)] =
+    &[("moderation::decide::LOCK_THREAD_POSTS", LOCK_THREAD_POSTS)];
+
+const RECORD_DECISION_INSERT: &str = "INSERT INTO decisions (region, post_id, thread_id, subject_id, moderator_id, action, reason, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+const DECIDE_THREAD_UPDATE: &str = "UPDATE threads SET locked = $1 WHERE id = $2";
+const DECIDE_THREAD_UPDATE_2: &str = "UPDATE threads SET pinned = $1 WHERE id = $2";
+const LOCK_THREAD_POSTS: &str = "SELECT id FROM posts WHERE thread_id = $1 ORDER BY id FOR UPDATE";
+const DECIDE_THREAD_UPDATE_3: &str = "UPDATE threads SET region = $1 WHERE id = $2";
+const DECIDE_THREAD_UPDATE_4: &str = "UPDATE posts SET region = $1 WHERE thread_id = $2";
+const DECIDE_THREAD_SELECT_2: &str = "SELECT status FROM posts WHERE id = $1";
+const APPEAL_SELECT: &str = "SELECT id, region, post_id, thread_id, subject_id, moderator_id, action, reason, created_at FROM decisions \
+             WHERE post_id = $1 ORDER BY id DESC LIMIT 1";
+const APPEAL_INSERT: &str =
+    "INSERT INTO appeals (decision_id, user_id, note, created_at) VALUES ($1, $2, $3, $4)";
+const APPEAL_UPDATE: &str = "UPDATE posts SET queued_at = $1 WHERE id = $2";
+
 /// A decision to record.
 struct Decided<'a> {
     region: &'a str,
@@ -33,20 +81,17 @@ impl Store {
             reason,
         } = d;
         let now = now_micros();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO decisions (region, post_id, thread_id, subject_id, moderator_id, action, reason, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(region)
-        .bind(post_id)
-        .bind(thread_id)
-        .bind(subject_id)
-        .bind(moderator_id)
-        .bind(action)
-        .bind(reason)
-        .bind(now)
-        .fetch_one(&mut *tx.tx)
-        .await?;
+        let id: i64 = sqlx::query_scalar(RECORD_DECISION_INSERT)
+            .bind(region)
+            .bind(post_id)
+            .bind(thread_id)
+            .bind(subject_id)
+            .bind(moderator_id)
+            .bind(action)
+            .bind(reason)
+            .bind(now)
+            .fetch_one(&mut *tx.tx)
+            .await?;
         let decision = Decision {
             id,
             region: region.to_string(),
@@ -208,14 +253,14 @@ impl Store {
         let region = before.region.clone();
         match action {
             ThreadAction::Lock | ThreadAction::Unlock => {
-                sqlx::query("UPDATE threads SET locked = $1 WHERE id = $2")
+                sqlx::query(DECIDE_THREAD_UPDATE)
                     .bind(i64::from(action == ThreadAction::Lock))
                     .bind(thread_id)
                     .execute(&mut *tx.tx)
                     .await?;
             }
             ThreadAction::Pin | ThreadAction::Unpin => {
-                sqlx::query("UPDATE threads SET pinned = $1 WHERE id = $2")
+                sqlx::query(DECIDE_THREAD_UPDATE_2)
                     .bind(i64::from(action == ThreadAction::Pin))
                     .bind(thread_id)
                     .execute(&mut *tx.tx)
@@ -230,17 +275,17 @@ impl Store {
                 // post's edit, endorsement or decision locks the post, then the thread (its page
                 // version, migration 0007): taking the thread first here could deadlock with it.
                 if self.backend == Backend::Postgres {
-                    sqlx::query("SELECT id FROM posts WHERE thread_id = $1 ORDER BY id FOR UPDATE")
+                    sqlx::query(LOCK_THREAD_POSTS)
                         .bind(thread_id)
                         .fetch_all(&mut *tx.tx)
                         .await?;
                 }
-                sqlx::query("UPDATE threads SET region = $1 WHERE id = $2")
+                sqlx::query(DECIDE_THREAD_UPDATE_3)
                     .bind(to)
                     .bind(thread_id)
                     .execute(&mut *tx.tx)
                     .await?;
-                sqlx::query("UPDATE posts SET region = $1 WHERE thread_id = $2")
+                sqlx::query(DECIDE_THREAD_UPDATE_4)
                     .bind(to)
                     .bind(thread_id)
                     .execute(&mut *tx.tx)
@@ -279,7 +324,7 @@ impl Store {
         // before their thread everywhere else.)
         let opening_status = match after.opening_post_id {
             Some(op) => {
-                let s: String = sqlx::query_scalar("SELECT status FROM posts WHERE id = $1")
+                let s: String = sqlx::query_scalar(DECIDE_THREAD_SELECT_2)
                     .bind(op)
                     .fetch_one(&mut *tx.tx)
                     .await?;
@@ -327,14 +372,13 @@ impl Store {
                 "the post was removed; there is nothing left to appeal".into(),
             ));
         }
-        let row = sqlx::query(
-            "SELECT id, region, post_id, thread_id, subject_id, moderator_id, action, reason, created_at FROM decisions \
-             WHERE post_id = $1 ORDER BY id DESC LIMIT 1",
-        )
-        .bind(post_id)
-        .fetch_optional(&mut *tx.tx)
-        .await?
-        .ok_or_else(|| StoreError::Conflict("there is no decision on this post to appeal".into()))?;
+        let row = sqlx::query(APPEAL_SELECT)
+            .bind(post_id)
+            .fetch_optional(&mut *tx.tx)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Conflict("there is no decision on this post to appeal".into())
+            })?;
         let decision = Decision {
             id: row.try_get("id")?,
             region: row.try_get("region")?,
@@ -351,22 +395,20 @@ impl Store {
                 "a removal erased the content; it cannot be appealed here".into(),
             ));
         }
-        sqlx::query(
-            "INSERT INTO appeals (decision_id, user_id, note, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(decision.id)
-        .bind(user_id)
-        .bind(note)
-        .bind(now_micros())
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(|e| match StoreError::from(e) {
-            e if e.is_unique_violation() => {
-                StoreError::Conflict("this decision was already appealed".into())
-            }
-            e => e,
-        })?;
-        sqlx::query("UPDATE posts SET queued_at = $1 WHERE id = $2")
+        sqlx::query(APPEAL_INSERT)
+            .bind(decision.id)
+            .bind(user_id)
+            .bind(note)
+            .bind(now_micros())
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                e if e.is_unique_violation() => {
+                    StoreError::Conflict("this decision was already appealed".into())
+                }
+                e => e,
+            })?;
+        sqlx::query(APPEAL_UPDATE)
             .bind(now_micros())
             .bind(post_id)
             .execute(&mut *tx.tx)

@@ -14,6 +14,30 @@ mod flags;
 mod queue;
 mod status;
 
+/// The statements of moderation, by name, as `backend` is sent them.
+pub(crate) fn statements(backend: crate::Backend) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for list in [
+        accounts::STATEMENTS,
+        decide::STATEMENTS,
+        flags::STATEMENTS,
+        queue::STATEMENTS,
+        status::STATEMENTS,
+    ] {
+        out.extend(crate::listed(list));
+    }
+    match backend {
+        crate::Backend::Sqlite => out.extend(crate::listed(accounts::SQLITE_STATEMENTS)),
+        crate::Backend::Postgres => {
+            out.extend(crate::listed(accounts::POSTGRES_STATEMENTS));
+            out.extend(crate::listed(decide::POSTGRES_STATEMENTS));
+        }
+    }
+    out.extend(accounts::built_statements());
+    out.extend(queue::built_statements());
+    out
+}
+
 use crate::NewEvent;
 use hub_domain::Post;
 use serde_json::json;

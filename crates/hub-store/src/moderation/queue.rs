@@ -7,6 +7,81 @@ use hub_domain::{FlagReason, ModeratorNote, QueueItem, ReasonCount};
 use serde_json::json;
 use sqlx::Row;
 
+// The statements this module sends, by name: a test prepares each on both backends.
+pub(crate) const STATEMENTS: &[(&str, &str)] = &[
+    ("moderation::queue::ASSIGN_UPDATE", ASSIGN_UPDATE),
+    ("moderation::queue::ADD_NOTE_INSERT", ADD_NOTE_INSERT),
+];
+
+const ASSIGN_UPDATE: &str =
+    "UPDATE posts SET assigned_to = $1 WHERE id = $2 AND queued_at IS NOT NULL";
+const ADD_NOTE_INSERT: &str = "INSERT INTO moderation_notes (post_id, moderator_id, note, created_at) VALUES ($1, $2, $3, $4)";
+
+/// A page of a region's queue: `after` holds the cursor's urgency, queue time and id.
+fn queue_sql(region_p: &str, after: Option<[String; 3]>, limit_p: &str) -> String {
+    let mut sql = format!(
+        "SELECT {POST_COLUMNS}, p.open_flags, p.flag_weight, p.personal_data_flags, p.urgency, p.queued_at, \
+         p.assigned_to, {AUTHOR_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
+         WHERE p.region = {region_p} AND p.queued_at IS NOT NULL"
+    );
+    if let Some([urg, q, id]) = after {
+        sql.push_str(&format!(
+            " AND (p.urgency < {urg} OR (p.urgency = {urg} AND (p.queued_at > {q} OR (p.queued_at = {q} AND p.id > {id}))))"
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY p.urgency DESC, p.queued_at, p.id LIMIT {limit_p}"
+    ));
+    sql
+}
+
+/// The open flags' reasons of the posts in `list` (ids, inlined).
+fn queue_reasons_sql(list: &str) -> String {
+    format!(
+        "SELECT post_id, reason, CAST(COUNT(*) AS BIGINT) AS n FROM flags \
+         WHERE post_id IN ({list}) AND open = 1 GROUP BY post_id, reason ORDER BY post_id, reason"
+    )
+}
+
+/// The moderators' notes on the posts in `list`.
+fn queue_notes_sql(list: &str) -> String {
+    format!(
+        "SELECT post_id, moderator_id, note, created_at FROM moderation_notes WHERE post_id IN ({list}) ORDER BY id"
+    )
+}
+
+/// The appeals of the latest decisions on the posts in `list`.
+fn queue_appeals_sql(list: &str) -> String {
+    format!(
+        "SELECT d.post_id, a.note FROM appeals a JOIN decisions d ON d.id = a.decision_id \
+         WHERE d.post_id IN ({list}) AND d.id = (SELECT MAX(d2.id) FROM decisions d2 WHERE d2.post_id = d.post_id)"
+    )
+}
+
+/// The statements built per call, each as one representative instance (a page after a
+/// cursor; two posts), by name.
+pub(crate) fn built_statements() -> Vec<(String, String)> {
+    let after = Some(["$2", "$3", "$4"].map(String::from));
+    vec![
+        (
+            "moderation::queue::queue (built)".to_string(),
+            queue_sql("$1", after, "$5"),
+        ),
+        (
+            "moderation::queue::reasons (built)".to_string(),
+            queue_reasons_sql("1, 2"),
+        ),
+        (
+            "moderation::queue::notes (built)".to_string(),
+            queue_notes_sql("1, 2"),
+        ),
+        (
+            "moderation::queue::appeals (built)".to_string(),
+            queue_appeals_sql("1, 2"),
+        ),
+    ]
+}
+
 /// What a queue page shows besides the posts.
 #[derive(Default)]
 struct QueueDetails {
@@ -25,24 +100,18 @@ impl Store {
     ) -> Result<Page<QueueItem>> {
         let mut args = crate::rows::Args::default();
         let region_p = args.push_text(region.to_string());
-        let mut sql = format!(
-            "SELECT {POST_COLUMNS}, p.open_flags, p.flag_weight, p.personal_data_flags, p.urgency, p.queued_at, \
-             p.assigned_to, {AUTHOR_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
-             WHERE p.region = {region_p} AND p.queued_at IS NOT NULL"
-        );
-        if let Some(c) = cursor {
-            let parts = rows::decode_cursor(c, 3)?;
-            let urg = args.push_int(rows::cursor_int(&parts[0])?);
-            let q = args.push_int(rows::cursor_int(&parts[1])?);
-            let id = args.push_int(rows::cursor_int(&parts[2])?);
-            sql.push_str(&format!(
-                " AND (p.urgency < {urg} OR (p.urgency = {urg} AND (p.queued_at > {q} OR (p.queued_at = {q} AND p.id > {id}))))"
-            ));
-        }
+        let after = match cursor {
+            Some(c) => {
+                let parts = rows::decode_cursor(c, 3)?;
+                let urg = args.push_int(rows::cursor_int(&parts[0])?);
+                let q = args.push_int(rows::cursor_int(&parts[1])?);
+                let id = args.push_int(rows::cursor_int(&parts[2])?);
+                Some([urg, q, id])
+            }
+            None => None,
+        };
         let limit_p = args.push_int(limit + 1);
-        sql.push_str(&format!(
-            " ORDER BY p.urgency DESC, p.queued_at, p.id LIMIT {limit_p}"
-        ));
+        let sql = queue_sql(&region_p, after, &limit_p);
         let found = args
             .bind_all(sqlx::query(&sql))
             .fetch_all(&self.pool)
@@ -96,12 +165,9 @@ impl Store {
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        let reasons = sqlx::query(&format!(
-            "SELECT post_id, reason, CAST(COUNT(*) AS BIGINT) AS n FROM flags \
-             WHERE post_id IN ({list}) AND open = 1 GROUP BY post_id, reason ORDER BY post_id, reason"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+        let reasons = sqlx::query(&queue_reasons_sql(&list))
+            .fetch_all(&self.pool)
+            .await?;
         for r in &reasons {
             let reason: String = r.try_get("reason")?;
             d.reasons
@@ -113,11 +179,9 @@ impl Store {
                     count: r.try_get("n")?,
                 });
         }
-        let notes = sqlx::query(&format!(
-            "SELECT post_id, moderator_id, note, created_at FROM moderation_notes WHERE post_id IN ({list}) ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+        let notes = sqlx::query(&queue_notes_sql(&list))
+            .fetch_all(&self.pool)
+            .await?;
         for r in &notes {
             d.notes
                 .entry(r.try_get("post_id")?)
@@ -129,12 +193,9 @@ impl Store {
                 });
         }
         // The appeal of each post's latest decision, if any.
-        let appeals = sqlx::query(&format!(
-            "SELECT d.post_id, a.note FROM appeals a JOIN decisions d ON d.id = a.decision_id \
-             WHERE d.post_id IN ({list}) AND d.id = (SELECT MAX(d2.id) FROM decisions d2 WHERE d2.post_id = d.post_id)"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+        let appeals = sqlx::query(&queue_appeals_sql(&list))
+            .fetch_all(&self.pool)
+            .await?;
         for r in &appeals {
             d.appeals.insert(r.try_get("post_id")?, r.try_get("note")?);
         }
@@ -145,14 +206,12 @@ impl Store {
     pub async fn assign(&self, post_id: i64, moderator_id: i64) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let post = rows::post(&self.post_row_in(&mut tx, post_id).await?)?;
-        let done = sqlx::query(
-            "UPDATE posts SET assigned_to = $1 WHERE id = $2 AND queued_at IS NOT NULL",
-        )
-        .bind(moderator_id)
-        .bind(post_id)
-        .execute(&mut *tx.tx)
-        .await?
-        .rows_affected();
+        let done = sqlx::query(ASSIGN_UPDATE)
+            .bind(moderator_id)
+            .bind(post_id)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
         if done == 0 {
             return Err(StoreError::Conflict("the post is not in the queue".into()));
         }
@@ -179,7 +238,7 @@ impl Store {
     pub async fn add_note(&self, post_id: i64, moderator_id: i64, note: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let post = rows::post(&self.post_row_in(&mut tx, post_id).await?)?;
-        sqlx::query("INSERT INTO moderation_notes (post_id, moderator_id, note, created_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query(ADD_NOTE_INSERT)
             .bind(post_id)
             .bind(moderator_id)
             .bind(note)
