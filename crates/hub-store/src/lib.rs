@@ -582,6 +582,9 @@ pub fn statements(backend: Backend) -> Vec<(String, String)> {
     out.extend(listed(idempotency::STATEMENTS));
     out.extend(events::statements(backend));
     out.extend(moderation::statements(backend));
+    out.extend(listed(threads::STATEMENTS));
+    out.extend(threads::built_statements(backend));
+    out.extend(analysis::statements(backend));
     out
 }
 

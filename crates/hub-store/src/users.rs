@@ -5,6 +5,48 @@ use hub_domain::{Role, RoleKind, StakeholderGroup, Suspension, User};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+// The statements this module sends, by name: a test prepares each on both backends.
+pub(crate) const STATEMENTS: &[(&str, &str)] = &[
+    (
+        "users::CREATE_USER_STAKEHOLDER_ROLE",
+        CREATE_USER_STAKEHOLDER_ROLE,
+    ),
+    ("users::ROLES_SELECT", ROLES_SELECT),
+    ("users::GRANT_ROLE_IN_INSERT", GRANT_ROLE_IN_INSERT),
+    ("users::REVOKE_ROLE_IN_DELETE", REVOKE_ROLE_IN_DELETE),
+    ("users::CREATE_SESSION_DELETE", CREATE_SESSION_DELETE),
+    ("users::CREATE_SESSION_INSERT", CREATE_SESSION_INSERT),
+    ("users::DELETE_SESSION_DELETE", DELETE_SESSION_DELETE),
+    ("users::DELETE_SESSION_DELETE_2", DELETE_SESSION_DELETE_2),
+    ("users::CREATE_WS_TICKET_DELETE", CREATE_WS_TICKET_DELETE),
+    ("users::CREATE_WS_TICKET_INSERT", CREATE_WS_TICKET_INSERT),
+    ("users::CONSUME_WS_TICKET_DELETE", CONSUME_WS_TICKET_DELETE),
+    ("users::CONSUME_WS_TICKET_SELECT", CONSUME_WS_TICKET_SELECT),
+];
+
+const CREATE_USER_STAKEHOLDER_ROLE: &str =
+    "INSERT INTO user_roles (user_id, role, region, granted_at) VALUES ($1, $2, '', $3)";
+const ROLES_SELECT: &str =
+    "SELECT role, region FROM user_roles WHERE user_id = $1 ORDER BY role, region";
+const GRANT_ROLE_IN_INSERT: &str =
+    "INSERT INTO user_roles (user_id, role, region, granted_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, role, region) DO NOTHING";
+const REVOKE_ROLE_IN_DELETE: &str =
+    "DELETE FROM user_roles WHERE user_id = $1 AND role = $2 AND region = $3";
+const CREATE_SESSION_DELETE: &str = "DELETE FROM sessions WHERE user_id = $1 AND expires_at < $2";
+const CREATE_SESSION_INSERT: &str =
+    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+const DELETE_SESSION_DELETE: &str = "DELETE FROM sessions WHERE token_hash = $1";
+const DELETE_SESSION_DELETE_2: &str = "DELETE FROM ws_tickets WHERE session_hash = $1";
+const CREATE_WS_TICKET_DELETE: &str = "DELETE FROM ws_tickets WHERE expires_at < $1";
+const CREATE_WS_TICKET_INSERT: &str =
+    "INSERT INTO ws_tickets (ticket_hash, user_id, expires_at, session_hash) \
+             VALUES ($1, $2, $3, $4)";
+const CONSUME_WS_TICKET_DELETE: &str = "DELETE FROM ws_tickets WHERE ticket_hash = $1 \
+             RETURNING CASE WHEN expires_at > $2 THEN user_id ELSE NULL END AS user_id, session_hash";
+const CONSUME_WS_TICKET_SELECT: &str =
+    "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2";
+
 /// A new account, validated.
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -28,6 +70,20 @@ pub struct NewUser {
 
 const USER_COLUMNS: &str = "id, email, display_name, organisation, stakeholder_group, country, \
                             language, attribution, created_at";
+
+// Statements formatted once, from the column list.
+static CREATE_USER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO users (email, password_hash, display_name, organisation, \
+         stakeholder_group, country, language, attribution, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {USER_COLUMNS}"
+    )
+});
+static USER_BY_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"));
+static USER_BY_EMAIL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1")
+});
 
 fn user_row(row: &AnyRow, roles: Vec<Role>) -> std::result::Result<User, sqlx::Error> {
     let group: String = row.try_get("stakeholder_group")?;
@@ -81,7 +137,14 @@ pub(crate) fn statements(backend: Backend) -> Vec<(String, String)> {
         Backend::Sqlite => &*SESSION_SQLITE,
         Backend::Postgres => &*SESSION_POSTGRES,
     };
-    vec![("users::session".to_string(), sql.clone())]
+    let mut out = vec![("users::session".to_string(), sql.clone())];
+    out.extend(crate::listed(STATEMENTS));
+    out.extend([
+        ("users::CREATE_USER".to_string(), CREATE_USER.clone()),
+        ("users::USER_BY_ID".to_string(), USER_BY_ID.clone()),
+        ("users::USER_BY_EMAIL".to_string(), USER_BY_EMAIL.clone()),
+    ]);
+    out
 }
 
 /// A live session's user and what restricts them.
@@ -100,54 +163,46 @@ impl Store {
     pub async fn create_user(&self, u: &NewUser) -> Result<User> {
         let mut tx = self.begin_write().await?;
         let now = now_micros();
-        let row = sqlx::query(&format!(
-            "INSERT INTO users (email, password_hash, display_name, organisation, \
-             stakeholder_group, country, language, attribution, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {USER_COLUMNS}"
-        ))
-        .bind(&u.email)
-        .bind(&u.password_hash)
-        .bind(&u.display_name)
-        .bind(&u.organisation)
-        .bind(u.stakeholder_group.as_str())
-        .bind(&u.country)
-        .bind(&u.language)
-        .bind(i64::from(u.attribution))
-        .bind(now)
-        .fetch_one(&mut *tx.tx)
-        .await
-        .map_err(StoreError::from)
-        .map_err(|e| {
-            if e.is_unique_violation() {
-                StoreError::Conflict("an account with this e-mail exists".into())
-            } else {
-                e
-            }
-        })?;
+        let row = sqlx::query(&CREATE_USER)
+            .bind(&u.email)
+            .bind(&u.password_hash)
+            .bind(&u.display_name)
+            .bind(&u.organisation)
+            .bind(u.stakeholder_group.as_str())
+            .bind(&u.country)
+            .bind(&u.language)
+            .bind(i64::from(u.attribution))
+            .bind(now)
+            .fetch_one(&mut *tx.tx)
+            .await
+            .map_err(StoreError::from)
+            .map_err(|e| {
+                if e.is_unique_violation() {
+                    StoreError::Conflict("an account with this e-mail exists".into())
+                } else {
+                    e
+                }
+            })?;
         let stakeholder = Role {
             role: RoleKind::Stakeholder,
             region: None,
         };
         let user = user_row(&row, vec![stakeholder])?;
-        sqlx::query(
-            "INSERT INTO user_roles (user_id, role, region, granted_at) VALUES ($1, $2, '', $3)",
-        )
-        .bind(user.id)
-        .bind(RoleKind::Stakeholder.as_str())
-        .bind(now)
-        .execute(&mut *tx.tx)
-        .await?;
+        sqlx::query(CREATE_USER_STAKEHOLDER_ROLE)
+            .bind(user.id)
+            .bind(RoleKind::Stakeholder.as_str())
+            .bind(now)
+            .execute(&mut *tx.tx)
+            .await?;
         self.commit(tx).await?;
         Ok(user)
     }
 
     async fn roles(&self, user_id: i64) -> Result<Vec<Role>> {
-        let rows = sqlx::query(
-            "SELECT role, region FROM user_roles WHERE user_id = $1 ORDER BY role, region",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(ROLES_SELECT)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 let role: String = r.try_get("role")?;
@@ -163,7 +218,7 @@ impl Store {
 
     /// The account with this id.
     pub async fn user(&self, id: i64) -> Result<User> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        let row = sqlx::query(&USER_BY_ID)
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -174,12 +229,10 @@ impl Store {
 
     /// The account with this e-mail and its password hash, for signing in.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>> {
-        let Some(row) = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
-        ))
-        .bind(email)
-        .fetch_optional(&self.pool)
-        .await?
+        let Some(row) = sqlx::query(&USER_BY_EMAIL)
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?
         else {
             return Ok(None);
         };
@@ -203,22 +256,19 @@ impl Store {
         user_id: i64,
         role: &Role,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO user_roles (user_id, role, region, granted_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id, role, region) DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(role.role.as_str())
-        .bind(role.region.clone().unwrap_or_default())
-        .bind(now_micros())
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Db(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => {
-                StoreError::NotFound("user")
-            }
-            other => other,
-        })?;
+        sqlx::query(GRANT_ROLE_IN_INSERT)
+            .bind(user_id)
+            .bind(role.role.as_str())
+            .bind(role.region.clone().unwrap_or_default())
+            .bind(now_micros())
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Db(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => {
+                    StoreError::NotFound("user")
+                }
+                other => other,
+            })?;
         Ok(())
     }
 
@@ -237,13 +287,12 @@ impl Store {
         user_id: i64,
         role: &Role,
     ) -> Result<bool> {
-        let done =
-            sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role = $2 AND region = $3")
-                .bind(user_id)
-                .bind(role.role.as_str())
-                .bind(role.region.clone().unwrap_or_default())
-                .execute(&mut *tx.tx)
-                .await?;
+        let done = sqlx::query(REVOKE_ROLE_IN_DELETE)
+            .bind(user_id)
+            .bind(role.role.as_str())
+            .bind(role.region.clone().unwrap_or_default())
+            .execute(&mut *tx.tx)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -257,12 +306,12 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let now = now_micros();
         // Expired sessions are swept as new ones are made, so the table stays small.
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at < $2")
+        sqlx::query(CREATE_SESSION_DELETE)
             .bind(user_id)
             .bind(now)
             .execute(&mut *tx.tx)
             .await?;
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query(CREATE_SESSION_INSERT)
             .bind(token_hash)
             .bind(user_id)
             .bind(now)
@@ -346,11 +395,11 @@ impl Store {
     /// Ends a session, and the live-connection tickets minted from it; true when it existed.
     pub async fn delete_session(&self, token_hash: &str) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        let done = sqlx::query(DELETE_SESSION_DELETE)
             .bind(token_hash)
             .execute(&mut *tx.tx)
             .await?;
-        sqlx::query("DELETE FROM ws_tickets WHERE session_hash = $1")
+        sqlx::query(DELETE_SESSION_DELETE_2)
             .bind(token_hash)
             .execute(&mut *tx.tx)
             .await?;
@@ -369,20 +418,17 @@ impl Store {
         session_hash: Option<&str>,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM ws_tickets WHERE expires_at < $1")
+        sqlx::query(CREATE_WS_TICKET_DELETE)
             .bind(now_micros())
             .execute(&mut *tx.tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO ws_tickets (ticket_hash, user_id, expires_at, session_hash) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(ticket_hash)
-        .bind(user_id)
-        .bind(expires_at)
-        .bind(session_hash)
-        .execute(&mut *tx.tx)
-        .await?;
+        sqlx::query(CREATE_WS_TICKET_INSERT)
+            .bind(ticket_hash)
+            .bind(user_id)
+            .bind(expires_at)
+            .bind(session_hash)
+            .execute(&mut *tx.tx)
+            .await?;
         self.commit(tx).await
     }
 
@@ -393,14 +439,11 @@ impl Store {
         ticket_hash: &str,
     ) -> Result<Option<(User, Option<String>)>> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "DELETE FROM ws_tickets WHERE ticket_hash = $1 \
-             RETURNING CASE WHEN expires_at > $2 THEN user_id ELSE NULL END AS user_id, session_hash",
-        )
-        .bind(ticket_hash)
-        .bind(now_micros())
-        .fetch_optional(&mut *tx.tx)
-        .await?;
+        let row = sqlx::query(CONSUME_WS_TICKET_DELETE)
+            .bind(ticket_hash)
+            .bind(now_micros())
+            .fetch_optional(&mut *tx.tx)
+            .await?;
         self.commit(tx).await?;
         let Some(row) = row else {
             return Ok(None);
@@ -412,13 +455,11 @@ impl Store {
         // A ticket is worth what its session is: one minted before a logout (or an expiry)
         // opens nothing after it.
         if let Some(h) = &session {
-            let live: Option<i64> = sqlx::query_scalar(
-                "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
-            )
-            .bind(h)
-            .bind(now_micros())
-            .fetch_optional(&self.pool)
-            .await?;
+            let live: Option<i64> = sqlx::query_scalar(CONSUME_WS_TICKET_SELECT)
+                .bind(h)
+                .bind(now_micros())
+                .fetch_optional(&self.pool)
+                .await?;
             if live != Some(id) {
                 return Ok(None);
             }

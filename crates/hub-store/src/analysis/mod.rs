@@ -12,6 +12,18 @@
 mod jobs;
 mod snapshot;
 
+/// The statements of analysis jobs and snapshots, by name, as `backend` is sent them.
+pub(crate) fn statements(backend: crate::Backend) -> Vec<(String, String)> {
+    let mut out = crate::listed(jobs::STATEMENTS);
+    out.extend(jobs::formatted_statements(backend));
+    out.extend(crate::listed(snapshot::STATEMENTS));
+    match backend {
+        crate::Backend::Sqlite => out.extend(crate::listed(jobs::UNTYPED_STATEMENTS)),
+        crate::Backend::Postgres => out.extend(crate::listed(snapshot::POSTGRES_STATEMENTS)),
+    }
+    out
+}
+
 pub use snapshot::{Snapshot, SnapshotPost, SnapshotText, COUNT_RANGE};
 
 use sqlx::any::AnyRow;

@@ -6,6 +6,24 @@ use hub_domain::{Aspect, PostKind, StakeholderGroup};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+// The statements this module sends, by name: a test prepares each on both backends.
+pub(crate) const STATEMENTS: &[(&str, &str)] = &[
+    (
+        "analysis::snapshot::HEAD_BEFORE_ANALYSIS",
+        HEAD_BEFORE_ANALYSIS,
+    ),
+    ("analysis::snapshot::RANGED_SELECT", RANGED_SELECT),
+];
+/// Sent on PostgreSQL only.
+pub(crate) const POSTGRES_STATEMENTS: &[(&str, &str)] =
+    &[("analysis::snapshot::SORT_OFF", SORT_OFF)];
+
+const HEAD_BEFORE_ANALYSIS: &str =
+    "SELECT seq FROM events WHERE seq IS NOT NULL AND type NOT LIKE 'analysis.%' \
+             ORDER BY seq DESC LIMIT 1";
+const SORT_OFF: &str = "SET LOCAL enable_sort = off";
+const RANGED_SELECT: &str = "SELECT MIN(id) FROM posts WHERE id > $1";
+
 impl Store {
     /// Opens a snapshot of `region` at `cutoff_at`: one read transaction (repeatable read on
     /// PostgreSQL), so every query of the build sees the same database.
@@ -28,17 +46,12 @@ impl Store {
         // events are left out: they change nothing a document reads, and counting them made
         // the `analysis.ready` of one build change the next build's `cutoff.seq` (and so its
         // content hash) although both read the same posts.
-        let head: i64 = sqlx::query_scalar(
-            "SELECT seq FROM events WHERE seq IS NOT NULL AND type NOT LIKE 'analysis.%' \
-             ORDER BY seq DESC LIMIT 1",
-        )
-        .fetch_optional(&mut tx)
-        .await?
-        .unwrap_or(0);
+        let head: i64 = sqlx::query_scalar(HEAD_BEFORE_ANALYSIS)
+            .fetch_optional(&mut tx)
+            .await?
+            .unwrap_or(0);
         if self.backend == Backend::Postgres {
-            sqlx::query("SET LOCAL enable_sort = off")
-                .execute(&mut tx)
-                .await?;
+            sqlx::query(SORT_OFF).execute(&mut tx).await?;
         }
         Ok(Snapshot {
             sqlite: self.backend == Backend::Sqlite,
@@ -556,11 +569,10 @@ impl Snapshot {
     ) -> Result<()> {
         let mut after = i64::MIN;
         // From the next id there is (ids may leave gaps of any size), to the end.
-        while let Some(next) =
-            sqlx::query_scalar::<_, Option<i64>>("SELECT MIN(id) FROM posts WHERE id > $1")
-                .bind(after)
-                .fetch_one(&mut self.tx)
-                .await?
+        while let Some(next) = sqlx::query_scalar::<_, Option<i64>>(RANGED_SELECT)
+            .bind(after)
+            .fetch_one(&mut self.tx)
+            .await?
         {
             let upto = next.saturating_sub(1).saturating_add(self.count_range);
             self.pacer.pause_async().await;
