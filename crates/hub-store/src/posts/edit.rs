@@ -6,6 +6,81 @@ use crate::{now_micros, Backend, Result, Store, StoreError, WriteTx};
 use hub_domain::{Post, PostKind, PostStatus, Revision};
 use sqlx::Row;
 
+// The statements this module sends, by name: a test prepares each on both backends.
+pub(crate) const STATEMENTS: &[(&str, &str)] = &[
+    ("posts::edit::EDIT_POST_INSERT", EDIT_POST_INSERT),
+    ("posts::edit::EDIT_POST_SELECT", EDIT_POST_SELECT),
+    ("posts::edit::EDIT_POST_UPDATE", EDIT_POST_UPDATE),
+    ("posts::edit::INDEX_POST_DELETE", INDEX_POST_DELETE),
+    ("posts::edit::REVISIONS_SELECT", REVISIONS_SELECT),
+    ("posts::edit::REVISIONS_SELECT_2", REVISIONS_SELECT_2),
+    ("posts::edit::REMOVE_POST_SELECT", REMOVE_POST_SELECT),
+];
+/// Sent on SQLite only (the full-text index and its queue).
+pub(crate) const SQLITE_STATEMENTS: &[(&str, &str)] = &[
+    ("posts::edit::INDEX_POST_DELETE_2", INDEX_POST_DELETE_2),
+    ("posts::edit::INDEX_POST_DELETE_3", INDEX_POST_DELETE_3),
+    ("posts::edit::INDEX_POST_INSERT", INDEX_POST_INSERT),
+];
+/// Sent on PostgreSQL only (the posts' own search terms).
+pub(crate) const POSTGRES_STATEMENTS: &[(&str, &str)] =
+    &[("posts::edit::INDEX_POST_UPDATE", INDEX_POST_UPDATE)];
+
+/// A post with its author, in `lock`'s mode.
+fn post_row_sql(lock: &str) -> String {
+    format!(
+        "SELECT {POST_COLUMNS}, p.editor_id, {AUTHOR_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = $1{lock}"
+    )
+}
+/// A post read in a write transaction: on SQLite, which has one writer at a time...
+static POST_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| post_row_sql(""));
+/// ...and on PostgreSQL, locking it.
+static POST_ROW_LOCKED: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| post_row_sql(" FOR UPDATE OF p"));
+
+/// A post's objectives, `values` being its `(objective, $1)` pairs.
+fn post_objectives_sql(values: &[String]) -> String {
+    format!(
+        "INSERT INTO post_objectives (objective, post_id) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// The statements formatted per dialect or built per call (one instance: two objectives),
+/// by name, as `backend` is sent them.
+pub(crate) fn built_statements(backend: Backend) -> Vec<(String, String)> {
+    let row = match backend {
+        Backend::Postgres => ("posts::edit::POST_ROW_LOCKED", &*POST_ROW_LOCKED),
+        Backend::Sqlite => ("posts::edit::POST_ROW", &*POST_ROW),
+    };
+    let values = ["(1, $1)", "(2, $1)"].map(String::from);
+    vec![
+        (row.0.to_string(), row.1.clone()),
+        (
+            "posts::edit::post_objectives (built)".to_string(),
+            post_objectives_sql(&values),
+        ),
+    ]
+}
+
+const EDIT_POST_INSERT: &str = "INSERT INTO post_revisions (post_id, revision, body, kind, objectives, editor_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const EDIT_POST_SELECT: &str = "SELECT title FROM threads WHERE id = $1 AND opening_post_id = $2";
+const EDIT_POST_UPDATE: &str = "UPDATE posts SET body = $1, body_html = $2, kind = $3, objectives = $4, aspects = $5, \
+             language = $6, language_detected = $7, revision = $8, edited_at = $9, editor_id = $10, \
+             body_hash = $12 WHERE id = $11";
+const INDEX_POST_DELETE: &str = "DELETE FROM post_objectives WHERE post_id = $1";
+const INDEX_POST_DELETE_2: &str = "DELETE FROM search_pending WHERE post_id = $1";
+const INDEX_POST_DELETE_3: &str = "DELETE FROM post_search WHERE rowid = $1";
+const INDEX_POST_INSERT: &str = "INSERT INTO post_search (rowid, terms) VALUES ($1, $2)";
+const INDEX_POST_UPDATE: &str =
+    "UPDATE posts SET search_terms = string_to_array($1, ' ') WHERE id = $2";
+const REVISIONS_SELECT: &str =
+    "SELECT post_id, revision, body, kind, objectives, editor_id, created_at FROM post_revisions \
+             WHERE post_id = $1 ORDER BY revision";
+const REVISIONS_SELECT_2: &str = "SELECT editor_id FROM posts WHERE id = $1";
+const REMOVE_POST_SELECT: &str = "SELECT queued_at FROM posts WHERE id = $1";
+
 impl Store {
     /// A post's row (with `editor_id`) inside a write transaction.
     ///
@@ -14,17 +89,15 @@ impl Store {
     /// cannot be overtaken by another change of the post read before it committed. (An edit
     /// racing a removal wrote the erased text back.) SQLite has one writer at a time.
     pub(crate) async fn post_row_in(&self, tx: &mut WriteTx, id: i64) -> Result<sqlx::any::AnyRow> {
-        let lock = match self.backend {
-            Backend::Postgres => " FOR UPDATE OF p",
-            Backend::Sqlite => "",
+        let sql = match self.backend {
+            Backend::Postgres => &*POST_ROW_LOCKED,
+            Backend::Sqlite => &*POST_ROW,
         };
-        sqlx::query(&format!(
-            "SELECT {POST_COLUMNS}, p.editor_id, {AUTHOR_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = $1{lock}"
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx.tx)
-        .await?
-        .ok_or(StoreError::NotFound("post"))
+        sqlx::query(sql)
+            .bind(id)
+            .fetch_optional(&mut *tx.tx)
+            .await?
+            .ok_or(StoreError::NotFound("post"))
     }
 
     /// Edits a post, keeping the version it replaces as a revision. An edit by someone other
@@ -43,19 +116,16 @@ impl Store {
             .try_get::<Option<i64>, _>("editor_id")?
             .unwrap_or(post.author.id);
         // The version being replaced becomes a revision; its editor is whoever wrote it.
-        sqlx::query(
-            "INSERT INTO post_revisions (post_id, revision, body, kind, objectives, editor_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id)
-        .bind(post.revision)
-        .bind(post.body.clone().unwrap_or_default())
-        .bind(post.kind.as_str())
-        .bind(rows::ids_json(&post.objectives))
-        .bind(prev_editor)
-        .bind(post.edited_at.unwrap_or(post.created_at).timestamp_micros())
-        .execute(&mut *tx.tx)
-        .await?;
+        sqlx::query(EDIT_POST_INSERT)
+            .bind(id)
+            .bind(post.revision)
+            .bind(post.body.clone().unwrap_or_default())
+            .bind(post.kind.as_str())
+            .bind(rows::ids_json(&post.objectives))
+            .bind(prev_editor)
+            .bind(post.edited_at.unwrap_or(post.created_at).timestamp_micros())
+            .execute(&mut *tx.tx)
+            .await?;
         let now = now_micros();
         let before_revision = post.revision;
         let mut terms = None;
@@ -66,13 +136,11 @@ impl Store {
             // (Through the thread's key: `opening_post_id` has no index.)
             // Only an opening post (no parent) can carry it: a reply's edit asks nothing.
             let title: Option<String> = if post.parent_id.is_none() {
-                sqlx::query_scalar(
-                    "SELECT title FROM threads WHERE id = $1 AND opening_post_id = $2",
-                )
-                .bind(post.thread_id)
-                .bind(id)
-                .fetch_optional(&mut *tx.tx)
-                .await?
+                sqlx::query_scalar(EDIT_POST_SELECT)
+                    .bind(post.thread_id)
+                    .bind(id)
+                    .fetch_optional(&mut *tx.tx)
+                    .await?
             } else {
                 None
             };
@@ -96,25 +164,21 @@ impl Store {
         }
         post.revision += 1;
         post.edited_at = Some(crate::from_micros(now));
-        sqlx::query(
-            "UPDATE posts SET body = $1, body_html = $2, kind = $3, objectives = $4, aspects = $5, \
-             language = $6, language_detected = $7, revision = $8, edited_at = $9, editor_id = $10, \
-             body_hash = $12 WHERE id = $11",
-        )
-        .bind(post.body.clone().unwrap_or_default())
-        .bind(post.body_html.clone().unwrap_or_default())
-        .bind(post.kind.as_str())
-        .bind(rows::ids_json(&post.objectives))
-        .bind(rows::aspects_json(&post.aspects))
-        .bind(&post.language)
-        .bind(i64::from(post.language_detected))
-        .bind(post.revision)
-        .bind(now)
-        .bind(e.editor_id)
-        .bind(id)
-        .bind(body_hash(post.body.as_deref().unwrap_or_default()))
-        .execute(&mut *tx.tx)
-        .await?;
+        sqlx::query(EDIT_POST_UPDATE)
+            .bind(post.body.clone().unwrap_or_default())
+            .bind(post.body_html.clone().unwrap_or_default())
+            .bind(post.kind.as_str())
+            .bind(rows::ids_json(&post.objectives))
+            .bind(rows::aspects_json(&post.aspects))
+            .bind(&post.language)
+            .bind(i64::from(post.language_detected))
+            .bind(post.revision)
+            .bind(now)
+            .bind(e.editor_id)
+            .bind(id)
+            .bind(body_hash(post.body.as_deref().unwrap_or_default()))
+            .execute(&mut *tx.tx)
+            .await?;
         self.index_post(&mut tx, id, &post.objectives, terms.as_deref())
             .await?;
         if e.editor_id != post.author.id {
@@ -176,48 +240,43 @@ impl Store {
         objectives: &[i64],
         terms: Option<&str>,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM post_objectives WHERE post_id = $1")
+        sqlx::query(INDEX_POST_DELETE)
             .bind(id)
             .execute(&mut *tx.tx)
             .await?;
         if !objectives.is_empty() {
             // One statement for all of them: (objective, post) pairs.
             let values: Vec<String> = objectives.iter().map(|o| format!("({o}, $1)")).collect();
-            sqlx::query(&format!(
-                "INSERT INTO post_objectives (objective, post_id) VALUES {}",
-                values.join(", ")
-            ))
-            .bind(id)
-            .execute(&mut *tx.tx)
-            .await?;
+            sqlx::query(&post_objectives_sql(&values))
+                .bind(id)
+                .execute(&mut *tx.tx)
+                .await?;
         }
         if let Some(terms) = terms {
             match self.backend {
                 Backend::Sqlite => {
                     // Terms still waiting for the indexer are out of date now (and a removed
                     // post's must never reach the index).
-                    sqlx::query("DELETE FROM search_pending WHERE post_id = $1")
+                    sqlx::query(INDEX_POST_DELETE_2)
                         .bind(id)
                         .execute(&mut *tx.tx)
                         .await?;
-                    sqlx::query("DELETE FROM post_search WHERE rowid = $1")
+                    sqlx::query(INDEX_POST_DELETE_3)
                         .bind(id)
                         .execute(&mut *tx.tx)
                         .await?;
-                    sqlx::query("INSERT INTO post_search (rowid, terms) VALUES ($1, $2)")
+                    sqlx::query(INDEX_POST_INSERT)
                         .bind(id)
                         .bind(terms)
                         .execute(&mut *tx.tx)
                         .await?;
                 }
                 Backend::Postgres => {
-                    sqlx::query(
-                        "UPDATE posts SET search_terms = string_to_array($1, ' ') WHERE id = $2",
-                    )
-                    .bind(terms)
-                    .bind(id)
-                    .execute(&mut *tx.tx)
-                    .await?;
+                    sqlx::query(INDEX_POST_UPDATE)
+                        .bind(terms)
+                        .bind(id)
+                        .execute(&mut *tx.tx)
+                        .await?;
                 }
             }
         }
@@ -226,13 +285,10 @@ impl Store {
     /// Every version of a post, oldest first; the last is the current one.
     pub async fn revisions(&self, post_id: i64) -> Result<Vec<Revision>> {
         let current = self.post(post_id).await?;
-        let rows = sqlx::query(
-            "SELECT post_id, revision, body, kind, objectives, editor_id, created_at FROM post_revisions \
-             WHERE post_id = $1 ORDER BY revision",
-        )
-        .bind(post_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(REVISIONS_SELECT)
+            .bind(post_id)
+            .fetch_all(&self.pool)
+            .await?;
         let mut out = Vec::with_capacity(rows.len() + 1);
         for r in &rows {
             let kind: String = r.try_get("kind")?;
@@ -248,7 +304,7 @@ impl Store {
                 created_at: crate::from_micros(r.try_get("created_at")?),
             });
         }
-        let editor: Option<i64> = sqlx::query_scalar("SELECT editor_id FROM posts WHERE id = $1")
+        let editor: Option<i64> = sqlx::query_scalar(REVISIONS_SELECT_2)
             .bind(post_id)
             .fetch_one(&self.pool)
             .await?;
@@ -280,7 +336,7 @@ impl Store {
         post.body = None;
         post.body_html = None;
         // Nothing is left to decide: off the queue, its flags closed.
-        let queued: Option<i64> = sqlx::query_scalar("SELECT queued_at FROM posts WHERE id = $1")
+        let queued: Option<i64> = sqlx::query_scalar(REMOVE_POST_SELECT)
             .bind(id)
             .fetch_one(&mut *tx.tx)
             .await?;

@@ -184,11 +184,24 @@ pub(crate) fn post_event(kind: &'static str, post: &Post) -> NewEvent {
     }
 }
 
-/// The statements of posts whose text differs by dialect, by name (see [`crate::statements`]).
+/// The statements of posts, by name, as `backend` is sent them (see [`crate::statements`]).
 pub(crate) fn statements(backend: Backend) -> Vec<(String, String)> {
     let mut out = checks::statements(backend);
     out.extend(write::statements(backend));
     out.extend(read::statements(backend));
     out.extend(batch::statements(backend));
+    out.extend(crate::listed(edit::STATEMENTS));
+    out.extend(crate::listed(endorse::STATEMENTS));
+    out.extend(crate::listed(write::STATEMENTS));
+    out.extend(crate::listed(match backend {
+        Backend::Sqlite => edit::SQLITE_STATEMENTS,
+        Backend::Postgres => edit::POSTGRES_STATEMENTS,
+    }));
+    out.extend(crate::listed(match backend {
+        Backend::Sqlite => write::SQLITE_STATEMENTS,
+        Backend::Postgres => write::POSTGRES_STATEMENTS,
+    }));
+    out.extend(edit::built_statements(backend));
+    out.extend(read::formatted_statements());
     out
 }

@@ -260,16 +260,40 @@ pub(super) fn statements(backend: crate::Backend) -> Vec<(String, String)> {
         .collect()
 }
 
+/// One post with its author (formatted once, from the column lists).
+static POST_BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {POST_COLUMNS}, {AUTHOR_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = $1"
+    )
+});
+/// A thread's opening post, read apart from a page.
+static OPENING_POST_OF_THREAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {OPENING_POST} AS opening FROM threads t \
+         LEFT JOIN posts op ON {opening} WHERE t.id = $1",
+        opening = visible::opening_post_of!("t", "op"),
+    )
+});
+
+/// The statements formatted once from constants, by name.
+pub(crate) fn formatted_statements() -> Vec<(String, String)> {
+    vec![
+        ("posts::read::POST_BY_ID".to_string(), POST_BY_ID.clone()),
+        (
+            "posts::read::OPENING_POST_OF_THREAD".to_string(),
+            OPENING_POST_OF_THREAD.clone(),
+        ),
+    ]
+}
+
 impl Store {
     /// One post, whatever its status (callers redact).
     pub async fn post(&self, id: i64) -> Result<Post> {
-        let row = sqlx::query(&format!(
-            "SELECT {POST_COLUMNS}, {AUTHOR_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound("post"))?;
+        let row = sqlx::query(&POST_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("post"))?;
         Ok(rows::post(&row)?)
     }
 
@@ -365,16 +389,12 @@ impl Store {
         let opening = match first_row {
             Some(o) => o,
             // An empty page: the thread may not exist.
-            None => sqlx::query(&format!(
-                "SELECT {OPENING_POST} AS opening FROM threads t \
-                 LEFT JOIN posts op ON {opening} WHERE t.id = $1",
-                opening = visible::opening_post_of!("t", "op"),
-            ))
-            .bind(thread_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("thread"))?
-            .try_get::<Option<String>, _>("opening")?,
+            None => sqlx::query(&OPENING_POST_OF_THREAD)
+                .bind(thread_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound("thread"))?
+                .try_get::<Option<String>, _>("opening")?,
         };
         opening
             .map(|o| OpeningPost::parse(&o, "opening post"))

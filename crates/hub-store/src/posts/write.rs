@@ -10,6 +10,23 @@ use crate::{now_micros, Backend, Created, IdempotencyKey, Result, Store, StoreEr
 use hub_domain::{Post, PostStatus};
 use sqlx::Row;
 
+// The statements this module sends, by name: a test prepares each on both backends.
+pub(crate) const STATEMENTS: &[(&str, &str)] =
+    &[("posts::write::WRITE_LONE_POST", WRITE_LONE_POST)];
+/// Sent on SQLite only.
+pub(crate) const SQLITE_STATEMENTS: &[(&str, &str)] =
+    &[("posts::write::NEXT_POST_ID_SQLITE", NEXT_POST_ID_SQLITE)];
+/// Sent on PostgreSQL only.
+pub(crate) const POSTGRES_STATEMENTS: &[(&str, &str)] =
+    &[("posts::write::NEXT_POST_ID_POSTGRES", NEXT_POST_ID_POSTGRES)];
+
+/// The id the next post gets: one more than the largest under SQLite's write lock...
+const NEXT_POST_ID_SQLITE: &str = "SELECT COALESCE(MAX(id), 0) + 1 FROM posts";
+/// ...the serial's next value on PostgreSQL.
+const NEXT_POST_ID_POSTGRES: &str = "SELECT nextval(pg_get_serial_sequence('posts', 'id'))";
+
+const WRITE_LONE_POST: &str = "ROLLBACK";
+
 /// The columns of a new post, `$1`-`$16`, its search terms, `$17`, and the hash of its text,
 /// `$18` (see [`Store::insert_post`]); the event's type, audience and payload are `$19`-`$21`.
 macro_rules! insert_post_sql {
@@ -137,8 +154,8 @@ impl Store {
     /// serial's next value.
     pub(crate) async fn next_post_id(&self, tx: &mut WriteTx) -> Result<i64> {
         let sql = match self.backend {
-            Backend::Sqlite => "SELECT COALESCE(MAX(id), 0) + 1 FROM posts",
-            Backend::Postgres => "SELECT nextval(pg_get_serial_sequence('posts', 'id'))",
+            Backend::Sqlite => NEXT_POST_ID_SQLITE,
+            Backend::Postgres => NEXT_POST_ID_POSTGRES,
         };
         Ok(sqlx::query_scalar(sql).fetch_one(&mut *tx.tx).await?)
     }
@@ -332,7 +349,7 @@ impl Store {
             Err(e) => {
                 // The transaction may be open (a refusal, a failed insert) or not (`BEGIN`
                 // failed): roll back if it is; "no transaction is active" is fine too.
-                conn.settled = match sqlx::query("ROLLBACK").execute(&mut *conn.conn).await {
+                conn.settled = match sqlx::query(WRITE_LONE_POST).execute(&mut *conn.conn).await {
                     Ok(_) => true,
                     Err(sqlx::Error::Database(d)) => d.message().contains("no transaction"),
                     Err(_) => false,
