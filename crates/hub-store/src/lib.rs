@@ -36,6 +36,24 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, Notify};
 
+// The statements sent from this module, by name: a test prepares each on its backends.
+const STATEMENTS: &[(&str, &str)] = &[("PING", PING)];
+/// Sent on SQLite only (the full-text indexer).
+const SQLITE_STATEMENTS: &[(&str, &str)] = &[
+    ("SEARCH_PENDING_ANY", SEARCH_PENDING_ANY),
+    ("SEARCH_PENDING_CUT", SEARCH_PENDING_CUT),
+    ("SEARCH_PENDING_INDEX", SEARCH_PENDING_INDEX),
+    ("SEARCH_PENDING_DELETE", SEARCH_PENDING_DELETE),
+];
+
+const SEARCH_PENDING_ANY: &str = "SELECT CAST(EXISTS (SELECT 1 FROM search_pending) AS INTEGER)";
+const SEARCH_PENDING_CUT: &str = "SELECT MAX(post_id) FROM (SELECT post_id FROM search_pending \
+                 ORDER BY post_id LIMIT $1)";
+const SEARCH_PENDING_INDEX: &str = "INSERT INTO post_search (rowid, terms) \
+                 SELECT post_id, terms FROM search_pending WHERE post_id <= $1 ORDER BY post_id";
+const SEARCH_PENDING_DELETE: &str = "DELETE FROM search_pending WHERE post_id <= $1";
+const PING: &str = "SELECT 1";
+
 /// Result of storage calls.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -306,10 +324,9 @@ impl Store {
         if self.backend != Backend::Sqlite {
             return Ok(0);
         }
-        let waiting: i64 =
-            sqlx::query_scalar("SELECT CAST(EXISTS (SELECT 1 FROM search_pending) AS INTEGER)")
-                .fetch_one(&self.pool)
-                .await?;
+        let waiting: i64 = sqlx::query_scalar(SEARCH_PENDING_ANY)
+            .fetch_one(&self.pool)
+            .await?;
         if waiting == 0 {
             return Ok(0);
         }
@@ -317,25 +334,19 @@ impl Store {
         loop {
             // Under the write lock: no post is added or changed meanwhile.
             let mut tx = self.begin_background_write().await?;
-            let cut: Option<i64> = sqlx::query_scalar(
-                "SELECT MAX(post_id) FROM (SELECT post_id FROM search_pending \
-                 ORDER BY post_id LIMIT $1)",
-            )
-            .bind(SEARCH_INDEX_BATCH)
-            .fetch_one(&mut *tx.tx)
-            .await?;
+            let cut: Option<i64> = sqlx::query_scalar(SEARCH_PENDING_CUT)
+                .bind(SEARCH_INDEX_BATCH)
+                .fetch_one(&mut *tx.tx)
+                .await?;
             let Some(cut) = cut else {
                 return Ok(indexed);
             };
-            let n = sqlx::query(
-                "INSERT INTO post_search (rowid, terms) \
-                 SELECT post_id, terms FROM search_pending WHERE post_id <= $1 ORDER BY post_id",
-            )
-            .bind(cut)
-            .execute(&mut *tx.tx)
-            .await?
-            .rows_affected();
-            sqlx::query("DELETE FROM search_pending WHERE post_id <= $1")
+            let n = sqlx::query(SEARCH_PENDING_INDEX)
+                .bind(cut)
+                .execute(&mut *tx.tx)
+                .await?
+                .rows_affected();
+            sqlx::query(SEARCH_PENDING_DELETE)
                 .bind(cut)
                 .execute(&mut *tx.tx)
                 .await?;
@@ -394,7 +405,7 @@ impl Store {
 
     /// Checks the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query(PING).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -585,6 +596,10 @@ pub fn statements(backend: Backend) -> Vec<(String, String)> {
     out.extend(listed(threads::STATEMENTS));
     out.extend(threads::built_statements(backend));
     out.extend(analysis::statements(backend));
+    out.extend(listed(STATEMENTS));
+    if backend == Backend::Sqlite {
+        out.extend(listed(SQLITE_STATEMENTS));
+    }
     out
 }
 
