@@ -17,6 +17,7 @@ pub(crate) fn statements(backend: crate::Backend) -> Vec<(String, String)> {
     let mut out = crate::listed(jobs::STATEMENTS);
     out.extend(jobs::formatted_statements(backend));
     out.extend(crate::listed(snapshot::STATEMENTS));
+    out.extend(snapshot::built_statements(backend));
     match backend {
         crate::Backend::Sqlite => out.extend(crate::listed(jobs::UNTYPED_STATEMENTS)),
         crate::Backend::Postgres => out.extend(crate::listed(snapshot::POSTGRES_STATEMENTS)),

@@ -142,6 +142,128 @@ const COUNTED: &str = concat!(
     " AND p.created_at <= $2"
 );
 
+/// How the ordered passes read `posts` on SQLite (`sqlite`) or PostgreSQL (see
+/// `Snapshot::scan`).
+fn scan_of(sqlite: bool) -> &'static str {
+    if sqlite {
+        "posts p NOT INDEXED"
+    } else {
+        "posts p"
+    }
+}
+
+/// Every counted post, by id, read through `scan`.
+fn posts_sql(scan: &str) -> String {
+    format!(
+        "SELECT p.id, p.thread_id, p.kind, p.language, p.objectives, p.aspects, p.created_at, \
+         p.author_id, u.stakeholder_group, u.country, u.organisation, u.attribution, \
+         (SELECT COUNT(*) FROM endorsements e WHERE e.post_id = p.id AND e.created_at <= $2) AS endorsed \
+         FROM {scan} JOIN users u ON u.id = p.author_id WHERE {COUNTED} ORDER BY p.id"
+    )
+}
+
+/// The texts of counted posts, only those about `objectives` (or none) when given.
+fn texts_sql(scan: &str, objectives: Option<&[i64]>) -> String {
+    let only = match objectives {
+        Some(list) if !list.is_empty() => format!(
+            " AND (p.objectives = '[]' OR EXISTS (SELECT 1 FROM post_objectives po \
+             WHERE po.post_id = p.id AND po.objective IN ({})))",
+            list.iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Some(_) => " AND p.objectives = '[]'".to_string(),
+        None => String::new(),
+    };
+    format!(
+        "SELECT p.id, p.body, p.language, p.objectives FROM {scan} \
+         WHERE {COUNTED}{only} ORDER BY p.id"
+    )
+}
+
+/// The texts of the counted posts in `list` (ids, inlined).
+fn texts_of_sql(list: &str) -> String {
+    format!(
+        "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
+         WHERE {COUNTED} AND p.id IN ({list}) ORDER BY p.id"
+    )
+}
+
+/// The other regions' published posts in a range of ids, counted.
+fn background_step_sql(scan: &str) -> String {
+    format!(
+        "SELECT COUNT(*) AS n FROM {scan} WHERE p.region <> $1 AND {published} \
+         AND p.created_at <= $2 AND p.id > $3 AND p.id <= $4",
+        published = visible::published!("p"),
+    )
+}
+
+/// The background corpus: every `$3`-th of the other regions' published posts.
+const BACKGROUND: &str = concat!(
+    "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
+     WHERE p.region <> $1 AND ",
+    visible::published!("p"),
+    " AND p.created_at <= $2 AND p.id % $3 = 0 ORDER BY p.id"
+);
+
+/// Endorsements of counted recommendations in a range of ids, by group.
+fn recommendation_endorsements_sql(scan: &str) -> String {
+    format!(
+        "SELECT e.post_id, u.stakeholder_group, COUNT(*) AS n FROM {scan} \
+         JOIN endorsements e ON e.post_id = p.id JOIN users u ON u.id = e.user_id \
+         WHERE {COUNTED} AND p.kind = 'recommendation' AND e.created_at <= $2 \
+         AND p.id > $3 AND p.id <= $4 GROUP BY e.post_id, u.stakeholder_group"
+    )
+}
+
+/// The region's posts moderation keeps out in a range of ids, by status and reason.
+fn excluded_sql(scan: &str) -> String {
+    format!(
+        "SELECT p.status, p.status_reason, COUNT(*) AS n FROM {scan} \
+         WHERE p.region = $1 AND p.created_at <= $2 AND {withheld} \
+         AND p.id > $3 AND p.id <= $4 GROUP BY p.status, p.status_reason",
+        withheld = visible::withheld!("p"),
+    )
+}
+
+/// The snapshot's reads, in `backend`'s dialect, by name: those built per call as one
+/// instance each (texts about two objectives, of two posts). On PostgreSQL the streamed ones
+/// run inside a `DECLARE ... CURSOR`, whose `FETCH` and `CLOSE` are not listed.
+pub(crate) fn built_statements(backend: crate::Backend) -> Vec<(String, String)> {
+    let scan = scan_of(backend == crate::Backend::Sqlite);
+    vec![
+        (
+            "analysis::snapshot::posts (built)".to_string(),
+            posts_sql(scan),
+        ),
+        (
+            "analysis::snapshot::texts (built)".to_string(),
+            texts_sql(scan, Some(&[1, 2])),
+        ),
+        (
+            "analysis::snapshot::texts_of (built)".to_string(),
+            texts_of_sql("1,2"),
+        ),
+        (
+            "analysis::snapshot::background_step (built)".to_string(),
+            background_step_sql(scan),
+        ),
+        (
+            "analysis::snapshot::BACKGROUND".to_string(),
+            BACKGROUND.to_string(),
+        ),
+        (
+            "analysis::snapshot::recommendation_endorsements (built)".to_string(),
+            recommendation_endorsements_sql(scan),
+        ),
+        (
+            "analysis::snapshot::excluded (built)".to_string(),
+            excluded_sql(scan),
+        ),
+    ]
+}
+
 /// Parses `[1,5,23]` without the JSON machinery (the hot loop of a build).
 fn parse_ids(s: &str) -> std::result::Result<Vec<i64>, sqlx::Error> {
     let inner = s.trim().trim_start_matches('[').trim_end_matches(']');
@@ -352,11 +474,7 @@ impl Snapshot {
     /// in a temporary B-tree; PostgreSQL is steered the same way by `enable_sort = off` in the
     /// snapshot's transaction (its primary key index is read in id order).
     fn scan(&self) -> &'static str {
-        if self.sqlite {
-            "posts p NOT INDEXED"
-        } else {
-            "posts p"
-        }
+        scan_of(self.sqlite)
     }
 
     /// Streams every counted post, by id.
@@ -364,13 +482,7 @@ impl Snapshot {
         &mut self,
         mut f: impl FnMut(SnapshotPost) -> std::result::Result<(), StoreError>,
     ) -> Result<()> {
-        let sql = format!(
-            "SELECT p.id, p.thread_id, p.kind, p.language, p.objectives, p.aspects, p.created_at, \
-             p.author_id, u.stakeholder_group, u.country, u.organisation, u.attribution, \
-             (SELECT COUNT(*) FROM endorsements e WHERE e.post_id = p.id AND e.created_at <= $2) AS endorsed \
-             FROM {scan} JOIN users u ON u.id = p.author_id WHERE {COUNTED} ORDER BY p.id",
-            scan = self.scan()
-        );
+        let sql = posts_sql(self.scan());
         let mut rows = self.rows(&sql, None).await?;
         while let Some(r) = rows.next().await? {
             let kind: String = r.try_get("kind")?;
@@ -410,23 +522,7 @@ impl Snapshot {
         keep: impl Fn(&SnapshotText) -> bool,
         out: &tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
     ) -> Result<i64> {
-        let only = match objectives {
-            Some(list) if !list.is_empty() => format!(
-                " AND (p.objectives = '[]' OR EXISTS (SELECT 1 FROM post_objectives po \
-                 WHERE po.post_id = p.id AND po.objective IN ({})))",
-                list.iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
-            Some(_) => " AND p.objectives = '[]'".to_string(),
-            None => String::new(),
-        };
-        let sql = format!(
-            "SELECT p.id, p.body, p.language, p.objectives FROM {scan} \
-             WHERE {COUNTED}{only} ORDER BY p.id",
-            scan = self.scan()
-        );
+        let sql = texts_sql(self.scan(), objectives);
         let rows = self.rows(&sql, None).await?;
         send_batches(rows, batch, keep, out).await
     }
@@ -440,14 +536,11 @@ impl Snapshot {
                 .map(i64::to_string)
                 .collect::<Vec<_>>()
                 .join(",");
-            let rows = sqlx::query(&format!(
-                "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
-                 WHERE {COUNTED} AND p.id IN ({list}) ORDER BY p.id"
-            ))
-            .bind(&self.region)
-            .bind(self.cutoff_at)
-            .fetch_all(&mut self.tx)
-            .await?;
+            let rows = sqlx::query(&texts_of_sql(&list))
+                .bind(&self.region)
+                .bind(self.cutoff_at)
+                .fetch_all(&mut self.tx)
+                .await?;
             for r in &rows {
                 out.push(text_row(r)?);
             }
@@ -461,18 +554,10 @@ impl Snapshot {
     /// [`Snapshot::ranged`]).
     pub async fn background_step(&mut self, cap: i64) -> Result<(i64, i64)> {
         let mut total = 0i64;
-        self.ranged(
-            &format!(
-                "SELECT COUNT(*) AS n FROM {scan} WHERE p.region <> $1 AND {published} \
-                 AND p.created_at <= $2 AND p.id > $3 AND p.id <= $4",
-                scan = self.scan(),
-                published = visible::published!("p"),
-            ),
-            |r| {
-                total += r.try_get::<i64, _>("n")?;
-                Ok(())
-            },
-        )
+        self.ranged(&background_step_sql(self.scan()), |r| {
+            total += r.try_get::<i64, _>("n")?;
+            Ok(())
+        })
         .await?;
         let step = if cap <= 0 {
             1
@@ -490,17 +575,7 @@ impl Snapshot {
         batch: usize,
         out: &tokio::sync::mpsc::Sender<Vec<SnapshotText>>,
     ) -> Result<i64> {
-        let rows = self
-            .rows(
-                concat!(
-                    "SELECT p.id, p.body, p.language, p.objectives FROM posts p \
-                     WHERE p.region <> $1 AND ",
-                    visible::published!("p"),
-                    " AND p.created_at <= $2 AND p.id % $3 = 0 ORDER BY p.id"
-                ),
-                Some(step),
-            )
-            .await?;
+        let rows = self.rows(BACKGROUND, Some(step)).await?;
         send_batches(rows, batch, |_| true, out).await
     }
 
@@ -508,13 +583,7 @@ impl Snapshot {
     /// stakeholder group: `(post_id, group, count)`, by post id then group.
     pub async fn recommendation_endorsements(&mut self) -> Result<Vec<(i64, String, i64)>> {
         self.counts(
-            &format!(
-                "SELECT e.post_id, u.stakeholder_group, COUNT(*) AS n FROM {scan} \
-                 JOIN endorsements e ON e.post_id = p.id JOIN users u ON u.id = e.user_id \
-                 WHERE {COUNTED} AND p.kind = 'recommendation' AND e.created_at <= $2 \
-                 AND p.id > $3 AND p.id <= $4 GROUP BY e.post_id, u.stakeholder_group",
-                scan = self.scan()
-            ),
+            &recommendation_endorsements_sql(self.scan()),
             ["post_id", "stakeholder_group"],
         )
         .await
@@ -524,17 +593,8 @@ impl Snapshot {
     /// `(status, reason, count)` for pending, hidden and removed posts, by status then reason
     /// (no reason first).
     pub async fn excluded(&mut self) -> Result<Vec<(String, Option<String>, i64)>> {
-        self.counts(
-            &format!(
-                "SELECT p.status, p.status_reason, COUNT(*) AS n FROM {scan} \
-                 WHERE p.region = $1 AND p.created_at <= $2 AND {withheld} \
-                 AND p.id > $3 AND p.id <= $4 GROUP BY p.status, p.status_reason",
-                scan = self.scan(),
-                withheld = visible::withheld!("p"),
-            ),
-            ["status", "status_reason"],
-        )
-        .await
+        self.counts(&excluded_sql(self.scan()), ["status", "status_reason"])
+            .await
     }
 
     /// Runs a grouped count over the region and cutoff (`$1`, `$2`) by id ranges (`$3`,
