@@ -679,6 +679,27 @@ pub struct StepCtx<'a> {
     pub subs: Option<&'a mut Subscribers>,
 }
 
+/// Waits until the subscribers have received `expected` frames since `recv0`, 3 s pass
+/// without progress, or 10 s in all.
+async fn drain(s: &Subscribers, recv0: u64, expected: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = s.received();
+    let mut last_change = Instant::now();
+    while Instant::now() < deadline {
+        let got = s.received();
+        if got - recv0 >= expected {
+            break;
+        }
+        if got != last {
+            last = got;
+            last_change = Instant::now();
+        } else if last_change.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Runs one step: posts at `rate` for `seconds`, waits for delivery to finish (≤ 10 s,
 /// or 3 s without progress), and measures.
 pub async fn run_step(
@@ -721,25 +742,8 @@ pub async fn run_step(
     );
     let probes = probes?;
 
-    // Drain: until every alive subscriber has every post, 3 s without progress, or 10 s.
     if let Some(s) = subs {
-        let expected = run.posted.len() as u64 * n_alive as u64;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut last = s.received();
-        let mut last_change = Instant::now();
-        while Instant::now() < deadline {
-            let got = s.received();
-            if got - recv0 >= expected {
-                break;
-            }
-            if got != last {
-                last = got;
-                last_change = Instant::now();
-            } else if last_change.elapsed() > Duration::from_secs(3) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        drain(s, recv0, run.posted.len() as u64 * n_alive as u64).await;
     }
     let wall_s = start.elapsed().as_secs_f64();
     let (scpu1, ccpu1, busy1) = (
